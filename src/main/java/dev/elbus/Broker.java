@@ -1,0 +1,206 @@
+package dev.elbus;
+
+import dev.elbus.client.ElbusException;
+import dev.elbus.config.Bind;
+import dev.elbus.net.BrokerVerticle;
+import dev.elbus.net.ListenerRuntime;
+import dev.elbus.protocol.Protocol;
+import dev.elbus.routing.BrokerStats;
+import dev.elbus.routing.ClientRegistry;
+import dev.elbus.routing.CloseReason;
+import dev.elbus.routing.Router;
+import dev.elbus.routing.Session;
+import dev.elbus.routing.TopicIndex;
+import io.netty.buffer.ByteBufAllocator;
+import io.vertx.core.Context;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The broker: the public facade to embed elbus in a Vert.x application. It owns the routing core
+ * shared by every event loop, deploys {@link BrokerVerticle} instances for its listeners, and
+ * registers in-process clients.
+ *
+ * <pre>{@code
+ * Broker broker = Broker.create(vertx);
+ * broker.deploy(List.of(ListenerOptions.of("/tmp/elbus.sock"), ListenerOptions.of("127.0.0.1:7777")))
+ *     .onSuccess(id -> ...);
+ * InternalClient me = broker.registerClient("app");
+ * }</pre>
+ */
+public final class Broker {
+  private static final Logger LOG = LoggerFactory.getLogger(Broker.class);
+  /** Distinct negative port keys: Vert.x shares a negative-port listener between instances. */
+  private static final AtomicInteger SHARED_PORT_KEY = new AtomicInteger(-1_000_000);
+
+  private final Vertx vertx;
+  private final BrokerOptions options;
+  private final Router router;
+  private final List<String> deployments = new CopyOnWriteArrayList<>();
+  private final List<ListenerRuntime> listeners = new CopyOnWriteArrayList<>();
+  private volatile boolean closed;
+
+  private Broker(Vertx vertx, BrokerOptions options) {
+    this.vertx = vertx;
+    this.options = new BrokerOptions(options);
+    this.router = new Router(new ClientRegistry(), new TopicIndex(), new BrokerStats(),
+        ByteBufAllocator.DEFAULT);
+  }
+
+  public static Broker create(Vertx vertx) {
+    return create(vertx, new BrokerOptions());
+  }
+
+  public static Broker create(Vertx vertx, BrokerOptions options) {
+    return new Broker(vertx, options);
+  }
+
+  public Vertx vertx() {
+    return vertx;
+  }
+
+  public BrokerOptions options() {
+    return new BrokerOptions(options);
+  }
+
+  /** The routing core (for the broker's own services and tests). */
+  public Router router() {
+    return router;
+  }
+
+  /** Deploys the broker verticle on {@code listeners} with {@link BrokerOptions#getWorkers}. */
+  public Future<String> deploy(List<ListenerOptions> listeners) {
+    return deploy(listeners, options.getWorkers());
+  }
+
+  /**
+   * Deploys {@code instances} broker verticles (one per event loop), each listening on every one
+   * of {@code listeners}. A stale Unix socket file is removed first (a regular file or directory
+   * at a socket path is an error).
+   *
+   * @return the deployment id
+   */
+  public Future<String> deploy(List<ListenerOptions> listeners, int instances) {
+    if (closed) {
+      return Future.failedFuture(new IllegalStateException("broker is closed"));
+    }
+    List<ListenerRuntime> rts = new ArrayList<>();
+    for (ListenerOptions lo : listeners) {
+      Bind b = lo.getBind();
+      if (b == null) {
+        return Future.failedFuture(new IllegalArgumentException("listener without a bind address"));
+      }
+      if (b.type() == Bind.Type.UNIX) {
+        try {
+          removeStaleSocket(Path.of(b.path()));
+        } catch (IOException | IllegalStateException e) {
+          return Future.failedFuture(e);
+        }
+      }
+      int port = b.type() == Bind.Type.TCP && b.port() == 0 && instances > 1
+          ? SHARED_PORT_KEY.getAndDecrement() : b.port();
+      rts.add(new ListenerRuntime(lo, port));
+    }
+    DeploymentOptions dopts = new DeploymentOptions().setInstances(instances);
+    return vertx.deployVerticle(() -> new BrokerVerticle(router, rts), dopts)
+        .onSuccess(id -> {
+          deployments.add(id);
+          this.listeners.addAll(rts);
+          for (ListenerRuntime l : rts) {
+            LOG.info("listening on {} ({} instance{})", l.label(), instances,
+                instances == 1 ? "" : "s");
+          }
+        });
+  }
+
+  private static void removeStaleSocket(Path p) throws IOException {
+    if (!Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    if (Files.isRegularFile(p) || Files.isDirectory(p)) {
+      throw new IllegalStateException("cannot listen on " + p
+          + ": a regular file or directory is in the way");
+    }
+    Files.delete(p);
+  }
+
+  /** The listeners deployed so far, with their actual addresses. */
+  public List<ListenerRuntime> listeners() {
+    return List.copyOf(listeners);
+  }
+
+  /**
+   * Registers an in-process client. Its frames are delivered on the calling thread's Vert.x
+   * context (or an event-loop context of this broker's Vert.x when called from elsewhere).
+   *
+   * @throws ElbusException with {@code ERR_BUSY} when the name is taken, {@code
+   *     ERR_CLIENT_NOT_REGISTERED} for a secondary without its primary, {@code ERR_DATA} for an
+   *     empty name
+   */
+  public InternalClient registerClient(String name) {
+    if (name == null || name.isEmpty() || name.indexOf('\0') >= 0) {
+      throw new ElbusException(Protocol.ERR_DATA, "invalid client name");
+    }
+    Context ctx = vertx.getOrCreateContext();
+    InternalSession s = new InternalSession(name, router, ctx);
+    int code = router.register(s);
+    if (code != Protocol.RESPONSE_OK) {
+      throw new ElbusException(code, "cannot register " + name + ": " + Protocol.codeName(code));
+    }
+    return new InternalClient(s, router);
+  }
+
+  /**
+   * Disconnects the client registered as {@code name} (with its secondaries, for a primary).
+   *
+   * @return whether such a client was registered
+   */
+  public boolean forceDisconnect(String name) {
+    Session s = router.registry().get(name);
+    if (s == null) {
+      return false;
+    }
+    s.disconnect(CloseReason.FORCED);
+    router.unregister(s);
+    return true;
+  }
+
+  public BrokerStats stats() {
+    return router.stats();
+  }
+
+  /** Registered primaries, sorted by name (what {@code client.list} reports). */
+  public List<ClientInfo> clients() {
+    List<ClientInfo> out = new ArrayList<>();
+    for (Session s : router.registry().all()) {
+      if (!s.isSecondary()) {
+        out.add(ClientInfo.of(s));
+      }
+    }
+    out.sort(Comparator.comparing(ClientInfo::name));
+    return out;
+  }
+
+  /** Undeploys every broker verticle; connected clients are disconnected. */
+  public Future<Void> close() {
+    closed = true;
+    List<Future<?>> all = new ArrayList<>();
+    for (String id : deployments) {
+      all.add(vertx.undeploy(id));
+    }
+    deployments.clear();
+    return Future.all(all).mapEmpty();
+  }
+}

@@ -1,0 +1,151 @@
+package dev.elbus;
+
+import dev.elbus.config.Bind;
+import dev.elbus.protocol.Protocol;
+
+/**
+ * Settings of one listener (a TCP address or a Unix socket path). Each listener has its own
+ * timeouts, buffer sizes and limits; the defaults are elbusd's where elbusd has one.
+ */
+public final class ListenerOptions {
+  private Bind bind;
+  private long timeoutMs = Protocol.DEFAULT_TIMEOUT_MS;
+  private int bufSize = Protocol.DEFAULT_BUF_SIZE;
+  private long bufTtlUs = Protocol.DEFAULT_BUF_TTL_US;
+  private int queueSize = Protocol.DEFAULT_QUEUE_SIZE;
+  private long queueMaxBytes = DEFAULT_QUEUE_MAX_BYTES;
+  private int maxFrameSize = Protocol.DEFAULT_MAX_FRAME_SIZE;
+  private int maxNameLength = Protocol.MAX_NAME_LENGTH;
+
+  /**
+   * Default bound of one client's queue in bytes: two maximum-size frames. A single frame is
+   * always accepted into an empty queue whatever its size.
+   */
+  public static final long DEFAULT_QUEUE_MAX_BYTES = 2L * Protocol.DEFAULT_MAX_FRAME_SIZE;
+
+  public ListenerOptions() {}
+
+  public ListenerOptions(ListenerOptions o) {
+    this.bind = o.bind;
+    this.timeoutMs = o.timeoutMs;
+    this.bufSize = o.bufSize;
+    this.bufTtlUs = o.bufTtlUs;
+    this.queueSize = o.queueSize;
+    this.queueMaxBytes = o.queueMaxBytes;
+    this.maxFrameSize = o.maxFrameSize;
+    this.maxNameLength = o.maxNameLength;
+  }
+
+  /** A listener on {@code bind} (elbusd syntax, see {@link Bind#parse}). */
+  public static ListenerOptions of(String bind) {
+    return new ListenerOptions().setBind(Bind.parse(bind));
+  }
+
+  public Bind getBind() {
+    return bind;
+  }
+
+  public ListenerOptions setBind(Bind bind) {
+    if (bind.type() == Bind.Type.FIFO) {
+      throw new IllegalArgumentException("a FIFO is not a client listener: " + bind);
+    }
+    this.bind = bind;
+    return this;
+  }
+
+  /** Handshake deadline, ping interval and mid-frame stall limit, in milliseconds (elbusd -t). */
+  public long getTimeoutMs() {
+    return timeoutMs;
+  }
+
+  public ListenerOptions setTimeoutMs(long timeoutMs) {
+    if (timeoutMs <= 0) {
+      throw new IllegalArgumentException("timeout must be positive: " + timeoutMs);
+    }
+    this.timeoutMs = timeoutMs;
+    return this;
+  }
+
+  /** Socket write buffer size in bytes (elbusd --buf-size): the writability high-water mark. */
+  public int getBufSize() {
+    return bufSize;
+  }
+
+  public ListenerOptions setBufSize(int bufSize) {
+    if (bufSize <= 0) {
+      throw new IllegalArgumentException("buf_size must be positive: " + bufSize);
+    }
+    this.bufSize = bufSize;
+    return this;
+  }
+
+  /** Upper bound of write coalescing in microseconds (elbusd --buf-ttl). */
+  public long getBufTtlUs() {
+    return bufTtlUs;
+  }
+
+  public ListenerOptions setBufTtlUs(long bufTtlUs) {
+    if (bufTtlUs < 0) {
+      throw new IllegalArgumentException("buf_ttl must not be negative: " + bufTtlUs);
+    }
+    this.bufTtlUs = bufTtlUs;
+    return this;
+  }
+
+  /** Per-client queue bound in frames (elbusd --queue-size). */
+  public int getQueueSize() {
+    return queueSize;
+  }
+
+  public ListenerOptions setQueueSize(int queueSize) {
+    if (queueSize <= 0) {
+      throw new IllegalArgumentException("queue_size must be positive: " + queueSize);
+    }
+    this.queueSize = queueSize;
+    return this;
+  }
+
+  /** Per-client queue bound in bytes. */
+  public long getQueueMaxBytes() {
+    return queueMaxBytes;
+  }
+
+  public ListenerOptions setQueueMaxBytes(long queueMaxBytes) {
+    if (queueMaxBytes <= 0) {
+      throw new IllegalArgumentException("queue_max_bytes must be positive: " + queueMaxBytes);
+    }
+    this.queueMaxBytes = queueMaxBytes;
+    return this;
+  }
+
+  /** Largest frame body accepted from a client; a larger declared length closes it. */
+  public int getMaxFrameSize() {
+    return maxFrameSize;
+  }
+
+  public ListenerOptions setMaxFrameSize(int maxFrameSize) {
+    if (maxFrameSize <= 0) {
+      throw new IllegalArgumentException("max_frame_size must be positive: " + maxFrameSize);
+    }
+    this.maxFrameSize = maxFrameSize;
+    return this;
+  }
+
+  /** Longest client name in bytes (at most 65535, the u16 of the handshake). */
+  public int getMaxNameLength() {
+    return maxNameLength;
+  }
+
+  public ListenerOptions setMaxNameLength(int maxNameLength) {
+    if (maxNameLength <= 0 || maxNameLength > Protocol.MAX_NAME_LENGTH) {
+      throw new IllegalArgumentException("max_name_length must be 1-65535: " + maxNameLength);
+    }
+    this.maxNameLength = maxNameLength;
+    return this;
+  }
+
+  @Override
+  public String toString() {
+    return String.valueOf(bind);
+  }
+}

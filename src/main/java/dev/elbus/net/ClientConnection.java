@@ -1,0 +1,431 @@
+package dev.elbus.net;
+
+import dev.elbus.ListenerOptions;
+import dev.elbus.protocol.ClientStreamDecoder;
+import dev.elbus.protocol.FrameEncoder;
+import dev.elbus.protocol.Protocol;
+import dev.elbus.protocol.ProtocolException;
+import dev.elbus.protocol.Utf8;
+import dev.elbus.routing.ClientKind;
+import dev.elbus.routing.CloseReason;
+import dev.elbus.routing.Router;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.concurrent.ScheduledFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * One client socket: the handshake (PROTOCOL.md section 1), per-frame dispatch (section 2), acks,
+ * pings and timeouts. A Netty handler placed before Vert.x's own handler in the socket's pipeline,
+ * so read buffers arrive without a copy and frames are routed on this connection's event loop as
+ * they are decoded.
+ *
+ * <p>All state is accessed only on the connection's event loop, except {@link #disconnect}, which
+ * any thread may call.
+ */
+final class ClientConnection extends ChannelInboundHandlerAdapter
+    implements ClientStreamDecoder.Listener {
+  private static final Logger LOG = LoggerFactory.getLogger(ClientConnection.class);
+
+  private final Router router;
+  private final ListenerRuntime listener;
+  private final ListenerOptions opts;
+  private final ClientKind kind;
+  private final AtomicReference<CloseReason> closeReason = new AtomicReference<>();
+
+  // accessed only on the connection's event loop
+  private ChannelHandlerContext ctx;
+  private OutboundScheduler scheduler;
+  private ClientStreamDecoder decoder;
+  private SocketSession session;
+  private String peer;
+  private String closeDetail;
+  private boolean inBatch;
+  private boolean cleanedUp;
+  private ScheduledFuture<?> handshakeTimer;
+  private ScheduledFuture<?> pingTimer;
+  private ScheduledFuture<?> stallTimer;
+  private long lastProgressNanos;
+  /** One-entry cache of the last target/topic decoded: repeated sends allocate no string. */
+  private byte[] lastKeyBytes = new byte[0];
+  private String lastKey = "";
+
+  ClientConnection(Router router, ListenerRuntime listener) {
+    this.router = router;
+    this.listener = listener;
+    this.opts = listener.options();
+    this.kind = listener.kind();
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
+    this.scheduler = OutboundScheduler.forLoop(ctx.channel().eventLoop());
+    this.decoder = new ClientStreamDecoder(ctx.alloc(), this, opts.getMaxFrameSize(),
+        opts.getMaxNameLength());
+    SocketAddress ra = ctx.channel().remoteAddress();
+    if (kind == ClientKind.TCP && ra instanceof InetSocketAddress) {
+      InetSocketAddress ia = (InetSocketAddress) ra;
+      String host = ia.getAddress() != null ? ia.getAddress().getHostAddress() : ia.getHostString();
+      this.peer = (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + ia.getPort();
+    }
+    ctx.writeAndFlush(FrameEncoder.greeting(ctx.alloc()), ctx.voidPromise());
+    handshakeTimer = ctx.executor().schedule(() -> {
+      handshakeTimer = null;
+      close(CloseReason.HANDSHAKE_TIMEOUT, "handshake not completed within "
+          + opts.getTimeoutMs() + " ms");
+    }, opts.getTimeoutMs(), TimeUnit.MILLISECONDS);
+  }
+
+  // ---------------------------------------------------------------- inbound
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (!(msg instanceof ByteBuf)) {
+      ctx.fireChannelRead(msg);
+      return;
+    }
+    if (!inBatch) {
+      inBatch = true;
+      scheduler.beginBatch();
+    }
+    try {
+      decoder.feed((ByteBuf) msg);
+    } catch (ProtocolException e) {
+      close(CloseReason.PROTOCOL_ERROR, e.getMessage());
+    }
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    endBatch();
+    if (decoder.inFrames() && decoder.hasPartialInput()) {
+      lastProgressNanos = System.nanoTime();
+      if (stallTimer == null) {
+        stallTimer = ctx.executor().schedule(this::checkStall, opts.getTimeoutMs(),
+            TimeUnit.MILLISECONDS);
+      }
+    }
+  }
+
+  private void endBatch() {
+    if (inBatch) {
+      inBatch = false;
+      scheduler.endBatch();
+    }
+  }
+
+  /** A frame started and its rest has not arrived: close once no byte came for a timeout. */
+  private void checkStall() {
+    stallTimer = null;
+    if (!decoder.inFrames() || !decoder.hasPartialInput()) {
+      return;
+    }
+    long idleMs = (System.nanoTime() - lastProgressNanos) / 1_000_000;
+    if (idleMs >= opts.getTimeoutMs()) {
+      close(CloseReason.FRAME_TIMEOUT, "frame incomplete, no data for " + idleMs + " ms");
+    } else {
+      stallTimer = ctx.executor().schedule(this::checkStall, opts.getTimeoutMs() - idleMs,
+          TimeUnit.MILLISECONDS);
+    }
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (session != null && ctx.channel().isWritable()) {
+      session.drain();
+    }
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    // I/O errors (reset by peer, broken pipe): the peer is gone
+    if (closeDetail == null) {
+      closeDetail = String.valueOf(cause.getMessage());
+    }
+    close(CloseReason.PEER_CLOSED, null);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    cleanup();
+    ctx.fireChannelInactive();
+  }
+
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    cleanup();
+  }
+
+  private void cleanup() {
+    if (cleanedUp) {
+      return;
+    }
+    cleanedUp = true;
+    endBatch();
+    decoder.stop();
+    cancel(handshakeTimer);
+    cancel(pingTimer);
+    cancel(stallTimer);
+    closeReason.compareAndSet(null, CloseReason.PEER_CLOSED);
+    CloseReason reason = closeReason.get();
+    router.stats().countClose(reason);
+    if (session != null) {
+      session.markClosed();
+      router.unregister(session);
+      session.releaseQueued();
+    }
+    log(reason);
+  }
+
+  private void log(CloseReason reason) {
+    String who = session != null ? "client " + session.name() : "unregistered client";
+    String where = peer != null ? peer : String.valueOf(listener.label());
+    switch (reason) {
+      case PEER_CLOSED:
+      case REGISTRATION_REFUSED:
+      case SHUTDOWN:
+        if (LOG.isDebugEnabled()) {
+          LOG.debug("{} ({}) disconnected: {}{}", who, where, reason.key(), detail());
+        }
+        break;
+      case PROTOCOL_ERROR:
+      case SLOW_CONSUMER:
+      case HANDSHAKE_TIMEOUT:
+      case FRAME_TIMEOUT:
+      case IDLE_TIMEOUT:
+        LOG.warn("{} ({}) disconnected: {}{}", who, where, reason.key(), detail());
+        break;
+      default:
+        LOG.info("{} ({}) disconnected: {}{}", who, where, reason.key(), detail());
+    }
+  }
+
+  private String detail() {
+    if (closeReason.get() == CloseReason.SLOW_CONSUMER && session != null) {
+      return " (queue exceeded " + opts.getQueueSize() + " frames or " + opts.getQueueMaxBytes()
+          + " bytes)";
+    }
+    return closeDetail == null ? "" : " (" + closeDetail + ")";
+  }
+
+  private static void cancel(ScheduledFuture<?> f) {
+    if (f != null) {
+      f.cancel(false);
+    }
+  }
+
+  /** Closes the connection for {@code reason}; the first reason wins. Any thread. */
+  void disconnect(CloseReason reason) {
+    if (closeReason.compareAndSet(null, reason)) {
+      SocketSession s = session;
+      if (s != null) {
+        s.markClosed();
+      }
+      if (ctx != null) {
+        ctx.channel().close();
+      }
+    }
+  }
+
+  private void close(CloseReason reason, String detail) {
+    if (closeReason.get() == null && detail != null) {
+      closeDetail = detail;
+    }
+    disconnect(reason);
+    decoder.stop();
+  }
+
+  // ---------------------------------------------------------------- handshake (section 1)
+
+  @Override
+  public boolean onHello(int greeting, int version) {
+    if (greeting != Protocol.GREETING || version != Protocol.VERSION) {
+      refuse(Protocol.ERR_NOT_SUPPORTED, String.format("unsupported greeting %02x version %d",
+          greeting, version));
+      return false;
+    }
+    ctx.writeAndFlush(FrameEncoder.response(ctx.alloc(), Protocol.RESPONSE_OK), ctx.voidPromise());
+    return true;
+  }
+
+  @Override
+  public boolean onName(ByteBuf nameBytes) {
+    String name = Utf8.decode(nameBytes, nameBytes.readerIndex(), nameBytes.readableBytes());
+    String invalid = invalidName(name);
+    if (invalid != null) {
+      refuse(Protocol.ERR_DATA, invalid);
+      return false;
+    }
+    SocketSession s = new SocketSession(name, kind, peer, listener.label(), this, ctx, scheduler,
+        opts.getQueueSize(), opts.getQueueMaxBytes());
+    int code = router.register(s);
+    if (code != Protocol.RESPONSE_OK) {
+      refuse(code, "registration of '" + name + "' refused: " + Protocol.codeName(code));
+      return false;
+    }
+    session = s;
+    // written before anything routed to the new session: its queue drains only after this call
+    ctx.writeAndFlush(FrameEncoder.response(ctx.alloc(), Protocol.RESPONSE_OK), ctx.voidPromise());
+    cancel(handshakeTimer);
+    handshakeTimer = null;
+    pingTimer = ctx.executor().scheduleAtFixedRate(this::ping, opts.getTimeoutMs(),
+        opts.getTimeoutMs(), TimeUnit.MILLISECONDS);
+    if (closeReason.get() != null) {
+      // forced out while registering (e.g. a shutdown): undo at once
+      s.markClosed();
+      ctx.channel().close();
+    }
+    if (LOG.isDebugEnabled()) {
+      LOG.debug("client {} registered ({} {})", name, kind.wireName(),
+          peer != null ? peer : listener.label());
+    }
+    return true;
+  }
+
+  /** Why a name cannot be registered (section 1), or {@code null} when it is acceptable. */
+  static String invalidName(String name) {
+    if (name == null) {
+      return "client name is not valid UTF-8";
+    }
+    if (name.isEmpty()) {
+      return "empty client name";
+    }
+    if (name.charAt(0) == '.') {
+      return "client name '" + name + "' starts with '.' (reserved for internal clients)";
+    }
+    if (name.indexOf('\0') >= 0) {
+      return "client name contains a NUL byte";
+    }
+    if (name.startsWith(Protocol.SECONDARY_SEP)) {
+      return "secondary client name '" + name + "' has an empty primary name";
+    }
+    return null;
+  }
+
+  private void refuse(int code, String why) {
+    closeDetail = why;
+    ctx.writeAndFlush(FrameEncoder.response(ctx.alloc(), code), ctx.voidPromise());
+    disconnect(CloseReason.REGISTRATION_REFUSED);
+  }
+
+  private void ping() {
+    SocketSession s = session;
+    if (s != null) {
+      s.deliver(FrameEncoder.ping(ctx.alloc()), false);
+    }
+  }
+
+  // ---------------------------------------------------------------- frames (sections 2 and 5)
+
+  @Override
+  public boolean onPing() {
+    return true;
+  }
+
+  @Override
+  public boolean onFrame(int opId, int flags, ByteBuf body) {
+    SocketSession s = session;
+    if (s == null || s.isClosed()) {
+      return false;
+    }
+    int op = flags & Protocol.OP_MASK;
+    int qos = flags >>> Protocol.QOS_SHIFT;
+    boolean realtime = (qos & 2) != 0;
+    int len = body.readableBytes();
+    int start = body.readerIndex();
+    int code;
+    switch (op) {
+      case Protocol.OP_MESSAGE:
+      case Protocol.OP_BROADCAST:
+      case Protocol.OP_PUBLISH: {
+        int z = body.indexOf(start, start + len, (byte) 0);
+        if (z < 0) {
+          throw new ProtocolException(Protocol.opName(op) + " frame without a 00 separator");
+        }
+        String key = key(body, start, z - start, op);
+        s.countRead(len);
+        router.stats().countRead(len);
+        if (op == Protocol.OP_MESSAGE) {
+          code = router.message(s, key, body, z + 1, start + len - z - 1, realtime, len);
+        } else if (op == Protocol.OP_BROADCAST) {
+          code = router.broadcast(s, key, body, z + 1, start + len - z - 1, realtime, len);
+        } else {
+          code = router.publish(s, key, body, start, len, realtime, len);
+        }
+        break;
+      }
+      case Protocol.OP_SUBSCRIBE:
+      case Protocol.OP_UNSUBSCRIBE: {
+        s.countRead(len);
+        router.stats().countRead(len);
+        int from = start;
+        int end = start + len;
+        while (true) {
+          int z = body.indexOf(from, end, (byte) 0);
+          int stop = z < 0 ? end : z;
+          String topic = Utf8.decode(body, from, stop - from);
+          if (topic == null) {
+            throw new ProtocolException(Protocol.opName(op) + " topic is not valid UTF-8");
+          }
+          if (op == Protocol.OP_SUBSCRIBE) {
+            router.subscribe(s, topic);
+          } else {
+            router.unsubscribe(s, topic);
+          }
+          if (z < 0) {
+            break;
+          }
+          from = z + 1;
+        }
+        code = Protocol.RESPONSE_OK;
+        break;
+      }
+      case Protocol.OP_NOP:
+        // op 0 with QoS bits: elbus reads the body, requires a 00 in it and ignores it, no ack
+        if (body.indexOf(start, start + len, (byte) 0) < 0) {
+          throw new ProtocolException("op 0 frame without a 00 separator");
+        }
+        return true;
+      default:
+        throw new ProtocolException("unknown operation 0x" + Integer.toHexString(op));
+    }
+    if ((qos & 1) != 0) {
+      router.ack(s, opId, code, realtime);
+    }
+    return true;
+  }
+
+  /** Decodes a target / topic / mask, reusing the previous string when the bytes repeat. */
+  private String key(ByteBuf b, int index, int len, int op) {
+    byte[] last = lastKeyBytes;
+    if (last.length == len) {
+      int i = 0;
+      while (i < len && b.getByte(index + i) == last[i]) {
+        i++;
+      }
+      if (i == len) {
+        return lastKey;
+      }
+    }
+    String k = Utf8.decode(b, index, len);
+    if (k == null) {
+      throw new ProtocolException(Protocol.opName(op) + " target is not valid UTF-8");
+    }
+    if (len <= 256) {
+      byte[] copy = new byte[len];
+      b.getBytes(index, copy);
+      lastKeyBytes = copy;
+      lastKey = k;
+    }
+    return k;
+  }
+}

@@ -1,0 +1,256 @@
+package dev.elbus.protocol;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+
+/**
+ * Resumable decoder of the byte stream a client sends to the broker (sections 1-2).
+ *
+ * <pre>
+ *   HELLO      EB 01 00                       greeting echo (3 bytes)
+ *   NAME_LEN   LL LL                          u16 name length
+ *   NAME       name bytes
+ *   FRAMES     +--------+-------+--------+---------------+
+ *              | op id  | flags | length | body          |   repeated
+ *              | u32 LE | u8    | u32 LE | length bytes  |
+ *              +--------+-------+--------+---------------+
+ *              flags 0x00 = ping: exactly 9 bytes, no body whatever length says
+ * </pre>
+ *
+ * <p>Bytes may arrive split at any offset and many frames may arrive in one chunk. Complete frames
+ * are handed to the {@link Listener} as slices of the input, valid only during the callback (a
+ * listener that keeps bytes must copy or retain them). A partial frame is kept in a cumulation
+ * buffer that grows only as bytes actually arrive: a declared length is checked against {@code
+ * maxFrameSize} when the header is complete, before anything is reserved for the body.
+ *
+ * <p>Not thread-safe: one instance per connection, used on that connection's event loop.
+ */
+public final class ClientStreamDecoder {
+
+  /** Receives the decoded handshake steps and frames. */
+  public interface Listener {
+    /**
+     * The client's greeting echo.
+     *
+     * @return {@code false} to stop decoding (the connection is being closed)
+     */
+    boolean onHello(int greeting, int version);
+
+    /** The client's name bytes (a slice). {@code false} stops decoding. */
+    boolean onName(ByteBuf name);
+
+    /** A ping (flags byte 0). {@code false} stops decoding. */
+    boolean onPing();
+
+    /**
+     * A frame. {@code body} is a slice of the input valid for the duration of the call.
+     *
+     * @return {@code false} to stop decoding
+     */
+    boolean onFrame(int opId, int flags, ByteBuf body);
+  }
+
+  private enum State { HELLO, NAME_LEN, NAME, FRAMES, STOPPED }
+
+  private final ByteBufAllocator alloc;
+  private final Listener listener;
+  private final int maxFrameSize;
+  private final int maxNameLength;
+
+  // accessed only on the connection's event loop
+  private State state = State.HELLO;
+  private int nameLength;
+  private ByteBuf cumulation;
+  /** True while {@link #feed} runs: a listener's {@link #stop} then only flags the state. */
+  private boolean decoding;
+
+  public ClientStreamDecoder(ByteBufAllocator alloc, Listener listener, int maxFrameSize,
+      int maxNameLength) {
+    this.alloc = alloc;
+    this.listener = listener;
+    this.maxFrameSize = maxFrameSize;
+    this.maxNameLength = maxNameLength;
+  }
+
+  /**
+   * Decodes a chunk. Takes ownership of {@code in} (it is released, or kept as the cumulation).
+   *
+   * @throws ProtocolException when the stream violates the protocol; the decoder is then stopped
+   *     and the connection must be closed
+   */
+  public void feed(ByteBuf in) {
+    if (state == State.STOPPED) {
+      in.release();
+      return;
+    }
+    decoding = true;
+    try {
+      if (cumulation == null) {
+        decode(in);
+        if (in.isReadable() && state != State.STOPPED) {
+          cumulation = copyRemainder(in);
+        }
+      } else {
+        append(in);
+        decode(cumulation);
+        if (!cumulation.isReadable() || state == State.STOPPED) {
+          cumulation.release();
+          cumulation = null;
+        } else if (cumulation.readerIndex() > cumulation.capacity() / 2) {
+          // most of it is consumed: move the remainder to a fresh buffer (never compact in
+          // place: slices handed downstream may still reference these bytes)
+          ByteBuf old = cumulation;
+          cumulation = copyRemainder(old);
+          old.release();
+        }
+      }
+    } catch (RuntimeException e) {
+      decoding = false;
+      stop();
+      throw e;
+    } finally {
+      decoding = false;
+      if (in != cumulation && in.refCnt() > 0) {
+        in.release();
+      }
+    }
+  }
+
+  /** True when part of a frame (or of the handshake) has arrived and the rest has not. */
+  public boolean hasPartialInput() {
+    return cumulation != null && cumulation.isReadable();
+  }
+
+  /** True once the handshake (greeting and name) is complete. */
+  public boolean inFrames() {
+    return state == State.FRAMES;
+  }
+
+  /** Stops decoding and releases buffered bytes (at the end of a running feed). Idempotent. */
+  public void stop() {
+    state = State.STOPPED;
+    if (!decoding && cumulation != null) {
+      cumulation.release();
+      cumulation = null;
+    }
+  }
+
+  private ByteBuf copyRemainder(ByteBuf in) {
+    int n = in.readableBytes();
+    ByteBuf c = alloc.buffer(Math.max(n, Math.min(neededBytes(in), 65536)));
+    c.writeBytes(in, in.readerIndex(), n);
+    in.skipBytes(n);
+    return c;
+  }
+
+  /** Bytes the current unit needs in total (header plus body) when known, else a header's worth. */
+  private int neededBytes(ByteBuf b) {
+    if (state == State.FRAMES && b.readableBytes() >= Protocol.CLIENT_HEADER_SIZE) {
+      int ri = b.readerIndex();
+      if (b.getByte(ri + 4) == 0) {
+        return Protocol.CLIENT_HEADER_SIZE;
+      }
+      long len = b.getUnsignedIntLE(ri + 5);
+      return (int) Math.min(Integer.MAX_VALUE, Protocol.CLIENT_HEADER_SIZE + len);
+    }
+    if (state == State.NAME) {
+      return nameLength;
+    }
+    return Protocol.CLIENT_HEADER_SIZE;
+  }
+
+  private void append(ByteBuf in) {
+    int n = in.readableBytes();
+    if (cumulation.writableBytes() < n) {
+      int readable = cumulation.readableBytes();
+      int needed = neededBytes(cumulation);
+      // grow to what has arrived, or to the announced frame size if larger: never beyond both
+      int cap = Math.max(readable + n, Math.min(needed, Math.max(2 * cumulation.capacity(), 65536)));
+      ByteBuf bigger = alloc.buffer(cap);
+      bigger.writeBytes(cumulation, cumulation.readerIndex(), readable);
+      cumulation.release();
+      cumulation = bigger;
+    }
+    cumulation.writeBytes(in);
+  }
+
+  private void decode(ByteBuf b) {
+    while (true) {
+      switch (state) {
+        case HELLO: {
+          if (b.readableBytes() < Protocol.GREETING_SIZE) {
+            return;
+          }
+          int greeting = b.readUnsignedByte();
+          int version = b.readUnsignedShortLE();
+          if (!listener.onHello(greeting, version)) {
+            stop();
+            return;
+          }
+          state = State.NAME_LEN;
+          break;
+        }
+        case NAME_LEN: {
+          if (b.readableBytes() < 2) {
+            return;
+          }
+          nameLength = b.readUnsignedShortLE();
+          if (nameLength > maxNameLength) {
+            throw new ProtocolException("client name of " + nameLength + " bytes exceeds the limit of "
+                + maxNameLength);
+          }
+          state = State.NAME;
+          break;
+        }
+        case NAME: {
+          if (b.readableBytes() < nameLength) {
+            return;
+          }
+          ByteBuf name = b.slice(b.readerIndex(), nameLength);
+          b.skipBytes(nameLength);
+          if (!listener.onName(name)) {
+            stop();
+            return;
+          }
+          state = State.FRAMES;
+          break;
+        }
+        case FRAMES: {
+          int readable = b.readableBytes();
+          if (readable < Protocol.CLIENT_HEADER_SIZE) {
+            return;
+          }
+          int ri = b.readerIndex();
+          int flags = b.getUnsignedByte(ri + 4);
+          if (flags == 0) {
+            b.skipBytes(Protocol.CLIENT_HEADER_SIZE);
+            if (!listener.onPing()) {
+              stop();
+              return;
+            }
+            break;
+          }
+          long len = b.getUnsignedIntLE(ri + 5);
+          if (len > maxFrameSize) {
+            throw new ProtocolException("frame body of " + len + " bytes exceeds max_frame_size "
+                + maxFrameSize);
+          }
+          int total = Protocol.CLIENT_HEADER_SIZE + (int) len;
+          if (readable < total) {
+            return;
+          }
+          int opId = b.getIntLE(ri);
+          ByteBuf body = b.slice(ri + Protocol.CLIENT_HEADER_SIZE, (int) len);
+          b.readerIndex(ri + total);
+          if (!listener.onFrame(opId, flags, body)) {
+            stop();
+            return;
+          }
+          break;
+        }
+        default:
+          return;
+      }
+    }
+  }
+}

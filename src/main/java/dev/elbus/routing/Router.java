@@ -1,0 +1,192 @@
+package dev.elbus.routing;
+
+import dev.elbus.protocol.FrameEncoder;
+import dev.elbus.protocol.Protocol;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+
+import java.util.List;
+import java.util.function.BiConsumer;
+
+/**
+ * Routes client operations to receivers (PROTOCOL.md section 5) on the caller's thread: direct
+ * messages by name, broadcasts by name mask, publications by topic. Each outgoing frame is
+ * encoded once at its exact size and the same bytes are handed to every receiver. Results are
+ * the codes an ack carries.
+ */
+public final class Router {
+  private final ClientRegistry registry;
+  private final TopicIndex topics;
+  private final BrokerStats stats;
+  private final ByteBufAllocator alloc;
+  /** Called after a primary registers / after it is gone (announcements, section 8). */
+  private volatile BiConsumer<Session, Boolean> registrationListener = (s, reg) -> { };
+
+  public Router(ClientRegistry registry, TopicIndex topics, BrokerStats stats,
+      ByteBufAllocator alloc) {
+    this.registry = registry;
+    this.topics = topics;
+    this.stats = stats;
+    this.alloc = alloc;
+  }
+
+  public ClientRegistry registry() {
+    return registry;
+  }
+
+  public TopicIndex topics() {
+    return topics;
+  }
+
+  public BrokerStats stats() {
+    return stats;
+  }
+
+  public ByteBufAllocator alloc() {
+    return alloc;
+  }
+
+  /** Sets the listener told of primaries' registrations ({@code true}) and departures. */
+  public void registrationListener(BiConsumer<Session, Boolean> l) {
+    this.registrationListener = l;
+  }
+
+  /**
+   * Registers a client and subscribes it to {@code .broker/warn}.
+   *
+   * @return the registration code (section 1)
+   */
+  public int register(Session s) {
+    int code = registry.register(s);
+    if (code == Protocol.RESPONSE_OK) {
+      subscribe(s, Protocol.TOPIC_WARN);
+      if (!s.isSecondary()) {
+        registrationListener.accept(s, Boolean.TRUE);
+      }
+    }
+    return code;
+  }
+
+  /**
+   * Removes a client: its subscriptions, its registration, and (for a primary) its secondaries,
+   * which are disconnected. Safe to call more than once; the departure is announced once.
+   */
+  public void unregister(Session s) {
+    List<Session> orphans = registry.unregister(s);
+    for (String p : s.subscriptions) {
+      if (s.subscriptions.remove(p)) {
+        topics.remove(p, s);
+      }
+    }
+    if (orphans == null) {
+      return;
+    }
+    for (Session o : orphans) {
+      o.disconnect(CloseReason.PRIMARY_GONE);
+    }
+    if (!s.isSecondary()) {
+      registrationListener.accept(s, Boolean.FALSE);
+    }
+  }
+
+  /** Adds a subscription; subscribing twice to one pattern is one subscription. */
+  public void subscribe(Session s, String pattern) {
+    if (s.subscriptions.add(pattern)) {
+      topics.add(pattern, s);
+      // lost a race with unregister: undo, so no subscription outlives its client
+      if (!registry.isRegistered(s) && s.subscriptions.remove(pattern)) {
+        topics.remove(pattern, s);
+      }
+    }
+  }
+
+  /** Removes a subscription; an unknown pattern is not an error. */
+  public void unsubscribe(Session s, String pattern) {
+    if (s.subscriptions.remove(pattern)) {
+      topics.remove(pattern, s);
+    }
+  }
+
+  /**
+   * A direct message: payload is {@code len} bytes of {@code src} at {@code index}.
+   *
+   * @param statBytes the incoming body length (target included), for the w_bytes counters
+   * @return OK, {@code ERR_CLIENT_NOT_REGISTERED} for an unknown target, or {@code
+   *     ERR_NOT_DELIVERED} when the target's queue overflowed
+   */
+  public int message(Session from, String target, ByteBuf src, int index, int len,
+      boolean realtime, int statBytes) {
+    Session to = registry.get(target);
+    if (to == null) {
+      return Protocol.ERR_CLIENT_NOT_REGISTERED;
+    }
+    ByteBuf frame = FrameEncoder.deliver(alloc, Protocol.FRAME_MESSAGE, from.nameBytes(), src,
+        index, len, realtime);
+    int code = to.deliver(frame, realtime);
+    if (code == Protocol.RESPONSE_OK) {
+      to.countWrite(statBytes);
+      stats.countWrite(statBytes);
+    }
+    return code;
+  }
+
+  /** A broadcast to every client whose name matches {@code mask}; OK even when none matched. */
+  public int broadcast(Session from, String mask, ByteBuf src, int index, int len,
+      boolean realtime, int statBytes) {
+    String[] parts = Masks.split(mask, '.');
+    ByteBuf frame = null;
+    try {
+      for (Session to : registry.all()) {
+        if (!Masks.matches(parts, Masks.split(to.name(), '.'), "?", "*")) {
+          continue;
+        }
+        if (frame == null) {
+          frame = FrameEncoder.deliver(alloc, Protocol.FRAME_BROADCAST, from.nameBytes(), src,
+              index, len, realtime);
+        }
+        if (to.deliver(frame.retainedDuplicate(), realtime) == Protocol.RESPONSE_OK) {
+          to.countWrite(statBytes);
+          stats.countWrite(statBytes);
+        }
+      }
+    } finally {
+      if (frame != null) {
+        frame.release();
+      }
+    }
+    return Protocol.RESPONSE_OK;
+  }
+
+  /**
+   * A publication to every subscriber of {@code topic}, once each. {@code src[index..index+len)}
+   * is {@code topic 00 payload}, the tail of the outgoing body. OK even with no subscriber.
+   */
+  public int publish(Session from, String topic, ByteBuf src, int index, int len,
+      boolean realtime, int statBytes) {
+    Session[] subs = topics.match(topic);
+    if (subs.length == 0) {
+      return Protocol.RESPONSE_OK;
+    }
+    ByteBuf frame = FrameEncoder.deliver(alloc, Protocol.FRAME_PUBLISH, from.nameBytes(), src,
+        index, len, realtime);
+    try {
+      for (Session to : subs) {
+        if (to.deliver(frame.retainedDuplicate(), realtime) == Protocol.RESPONSE_OK) {
+          to.countWrite(statBytes);
+          stats.countWrite(statBytes);
+        }
+      }
+    } finally {
+      frame.release();
+    }
+    return Protocol.RESPONSE_OK;
+  }
+
+  /** Sends an ack to {@code to} (counted as one frame of six bytes). */
+  public void ack(Session to, int opId, int code, boolean realtime) {
+    if (to.deliver(FrameEncoder.ack(alloc, opId, code), realtime) == Protocol.RESPONSE_OK) {
+      to.countWrite(Protocol.BROKER_HEADER_SIZE);
+      stats.countWrite(Protocol.BROKER_HEADER_SIZE);
+    }
+  }
+}
