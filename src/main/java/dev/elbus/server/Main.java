@@ -1,9 +1,12 @@
 package dev.elbus.server;
 
+import ch.qos.logback.classic.Level;
 import dev.elbus.Broker;
 import dev.elbus.BrokerOptions;
 import dev.elbus.ListenerOptions;
 import dev.elbus.config.Bind;
+import dev.elbus.config.ConfigFiles;
+import dev.elbus.config.ServerConfig;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import org.slf4j.Logger;
@@ -11,91 +14,196 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The stand-alone broker: {@code java -jar elbus.jar -B ADDR [-B ADDR ...] [-t SECONDS] [-w N]}.
- * Bind addresses follow elbusd (PROTOCOL.md section 13).
+ * The stand-alone broker, compatible with elbusd's flags (PROTOCOL.md section 13):
+ * {@code java -jar elbus.jar [-c conf/elbus.yaml] [-B ADDR ...] [options]}. Flags override the
+ * configuration file; {@code -B} flags replace the file's listeners.
  */
 public final class Main {
   private static final Logger LOG = LoggerFactory.getLogger(Main.class);
 
+  static final String USAGE = String.join("\n",
+      "usage: elbusd [-c FILE] -B ADDR [-B ADDR ...] [options]",
+      "",
+      "  -c, --config FILE      configuration file (YAML, or JSON by .json extension);",
+      "                         flags below override it, -B replaces its listeners",
+      "  -B, --bind ADDR        listen on ADDR (repeatable): a path ending in .sock, .socket,",
+      "                         .ipc or starting with / is a Unix socket; fifo:PATH is a FIFO",
+      "                         command channel; anything else is HOST:PORT (TCP)",
+      "  -P, --pid-file FILE    write the process id to FILE (removed on exit)",
+      "  -w, --workers N        event loops serving the listeners (default: number of cores)",
+      "  -t, --timeout SECONDS  handshake deadline, ping interval, stall limit (default 5)",
+      "      --buf-size BYTES   socket write buffer (default 16384)",
+      "      --buf-ttl MICROS   upper bound of write coalescing (default 10)",
+      "      --queue-size N     frames queued per client before it is dropped (default 8192)",
+      "      --verbose          debug logging (twice: trace)",
+      "  -h, --help             this help");
+
   private Main() {}
 
   public static void main(String[] args) {
-    System.exit(run(args));
+    int code = run(args);
+    if (code != 0) {
+      System.exit(code);
+    }
+  }
+
+  /** Parsed command line: the effective configuration. */
+  static ServerConfig parseArgs(String[] args, Vertx vertx) {
+    String configFile = null;
+    List<String> binds = new ArrayList<>();
+    List<String[]> overrides = new ArrayList<>();
+    String pidFile = null;
+    Integer workers = null;
+    for (int i = 0; i < args.length; i++) {
+      String a = args[i];
+      switch (a) {
+        case "-c":
+        case "--config":
+          configFile = value(args, ++i, a);
+          break;
+        case "-B":
+        case "--bind":
+          binds.add(value(args, ++i, a));
+          break;
+        case "-P":
+        case "--pid-file":
+          pidFile = value(args, ++i, a);
+          break;
+        case "-w":
+        case "--workers":
+          workers = intValue(value(args, ++i, a), a, 1, 1024);
+          break;
+        case "-t":
+        case "--timeout":
+        case "--buf-size":
+        case "--buf-ttl":
+        case "--queue-size":
+          overrides.add(new String[] {a, value(args, ++i, a)});
+          break;
+        case "--verbose":
+          break;
+        default:
+          throw new IllegalArgumentException("unknown option '" + a + "' (see --help)");
+      }
+    }
+    ServerConfig cfg = configFile == null ? new ServerConfig()
+        : ServerConfig.parse(ConfigFiles.read(vertx, configFile), configFile);
+    List<ListenerOptions> targets = new ArrayList<>(cfg.listeners());
+    targets.add(cfg.defaults());
+    for (String[] o : overrides) {
+      for (ListenerOptions lo : targets) {
+        applyOverride(lo, o[0], o[1]);
+      }
+    }
+    if (!binds.isEmpty()) {
+      cfg.listeners().clear();
+      cfg.fifos().clear();
+      for (String b : binds) {
+        Bind bind = Bind.parse(b);
+        if (bind.type() == Bind.Type.FIFO) {
+          cfg.fifos().add(bind.path());
+        } else {
+          cfg.listeners().add(new ListenerOptions(cfg.defaults()).setBind(bind));
+        }
+      }
+    }
+    if (cfg.listeners().isEmpty()) {
+      throw new IllegalArgumentException("no listener: give -B ADDR or a config file with listeners");
+    }
+    if (workers != null) {
+      cfg.workers(workers);
+    }
+    if (pidFile != null) {
+      cfg.pidFile(pidFile);
+    }
+    return cfg;
+  }
+
+  private static void applyOverride(ListenerOptions lo, String flag, String v) {
+    switch (flag) {
+      case "-t":
+      case "--timeout": {
+        double t;
+        try {
+          t = Double.parseDouble(v);
+        } catch (NumberFormatException e) {
+          throw new IllegalArgumentException(flag + ": not a number: '" + v + "'");
+        }
+        if (!(t > 0)) {
+          throw new IllegalArgumentException(flag + ": must be positive: '" + v + "'");
+        }
+        lo.setTimeoutMs(Math.max(1, Math.round(t * 1000)));
+        break;
+      }
+      case "--buf-size":
+        lo.setBufSize(intValue(v, flag, 1, Integer.MAX_VALUE));
+        break;
+      case "--buf-ttl":
+        lo.setBufTtlUs(intValue(v, flag, 0, Integer.MAX_VALUE));
+        break;
+      default:
+        lo.setQueueSize(intValue(v, flag, 1, Integer.MAX_VALUE));
+    }
   }
 
   static int run(String[] args) {
-    List<String> binds = new ArrayList<>();
-    long timeoutMs = dev.elbus.protocol.Protocol.DEFAULT_TIMEOUT_MS;
-    int workers = Runtime.getRuntime().availableProcessors();
+    int verbose = 0;
+    for (String a : args) {
+      if (a.equals("-h") || a.equals("--help")) {
+        System.out.println(USAGE);
+        return 0;
+      }
+      if (a.equals("--verbose")) {
+        verbose++;
+      }
+    }
+    if (verbose > 0) {
+      ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("dev.elbus"))
+          .setLevel(verbose > 1 ? Level.TRACE : Level.DEBUG);
+    }
+    ServerConfig cfg;
+    Vertx boot = Vertx.vertx();
     try {
-      for (int i = 0; i < args.length; i++) {
-        String a = args[i];
-        switch (a) {
-          case "-B":
-          case "--bind":
-            binds.add(value(args, ++i, a));
-            break;
-          case "-t":
-          case "--timeout":
-            timeoutMs = Math.round(Double.parseDouble(value(args, ++i, a)) * 1000);
-            break;
-          case "-w":
-          case "--workers":
-            workers = Integer.parseInt(value(args, ++i, a));
-            break;
-          case "-h":
-          case "--help":
-            System.out.println("usage: elbusd -B ADDR [-B ADDR ...] [-t SECONDS] [-w WORKERS]\n"
-                + "  ADDR: /path or *.sock|*.socket|*.ipc = Unix socket, HOST:PORT = TCP");
-            return 0;
-          default:
-            throw new IllegalArgumentException("unknown option " + a);
-        }
-      }
-      if (binds.isEmpty()) {
-        throw new IllegalArgumentException("at least one -B ADDR is required");
-      }
-      List<ListenerOptions> listeners = new ArrayList<>();
-      for (String b : binds) {
-        listeners.add(new ListenerOptions().setBind(Bind.parse(b)).setTimeoutMs(timeoutMs));
-      }
-      Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
-      Broker broker = Broker.create(vertx, new BrokerOptions().setWorkers(workers));
-      CountDownLatch done = new CountDownLatch(1);
-      Throwable[] failure = new Throwable[1];
-      broker.deploy(listeners).onComplete(ar -> {
-        failure[0] = ar.cause();
-        done.countDown();
-      });
-      done.await(30, TimeUnit.SECONDS);
-      if (failure[0] != null) {
-        System.err.println("elbusd: " + failure[0].getMessage());
-        vertx.close();
-        return 1;
-      }
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-        CountDownLatch stopped = new CountDownLatch(1);
-        broker.close().eventually(vertx::close).onComplete(ar -> stopped.countDown());
-        try {
-          stopped.await(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      }, "elbus-shutdown"));
-      LOG.info("elbus broker started ({} worker{}, native transport: {})", workers,
-          workers == 1 ? "" : "s", vertx.isNativeTransportEnabled());
-      Thread.currentThread().join();
-      return 0;
+      cfg = parseArgs(args, boot);
     } catch (IllegalArgumentException e) {
       System.err.println("elbusd: " + e.getMessage());
       return 2;
-    } catch (InterruptedException e) {
-      return 0;
+    } finally {
+      boot.close();
     }
+    int workers = cfg.workers() > 0 ? cfg.workers() : Runtime.getRuntime().availableProcessors();
+    Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true)
+        .setEventLoopPoolSize(Math.max(workers, 2 * Runtime.getRuntime().availableProcessors())));
+    Broker broker = Broker.create(vertx, new BrokerOptions().setWorkers(workers)
+        .setCoreRpc(cfg.coreRpc()));
+    try {
+      broker.deploy(cfg.listeners()).await(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      System.err.println("elbusd: cannot start: " + rootMessage(e));
+      vertx.close();
+      return 1;
+    }
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      try {
+        broker.close().eventually(vertx::close).await(10, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        LOG.warn("shutdown: {}", e.getMessage());
+      }
+    }, "elbus-shutdown"));
+    LOG.info("elbus broker started ({} worker{}, native transport: {})", workers,
+        workers == 1 ? "" : "s", vertx.isNativeTransportEnabled());
+    return 0;
+  }
+
+  static String rootMessage(Throwable e) {
+    Throwable c = e;
+    while (c.getCause() != null && c.getCause() != c) {
+      c = c.getCause();
+    }
+    return c.getMessage() != null ? c.getMessage() : c.toString();
   }
 
   private static String value(String[] args, int i, String flag) {
@@ -103,5 +211,17 @@ public final class Main {
       throw new IllegalArgumentException(flag + " needs a value");
     }
     return args[i];
+  }
+
+  private static int intValue(String v, String flag, int min, int max) {
+    try {
+      int n = Integer.parseInt(v);
+      if (n < min || n > max) {
+        throw new IllegalArgumentException(flag + ": must be " + min + ".." + max + ", got " + v);
+      }
+      return n;
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(flag + ": not an integer: '" + v + "'");
+    }
   }
 }

@@ -1,0 +1,211 @@
+package dev.elbus.config;
+
+import dev.elbus.ListenerOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The stand-alone server's configuration ({@code conf/elbus.yaml}): broker-wide settings, listener
+ * defaults and the listeners. Parsed from the JSON tree vertx-config produces; every error names
+ * the file, the entry and the bad value.
+ *
+ * <pre>
+ * workers: 0             # event loops serving the listeners; 0 = number of cores
+ * core_rpc: true         # .broker answers test/info/stats/client.list/benchmark.test
+ * timeout: 5             # seconds: handshake deadline, ping interval, mid-frame stall limit
+ * buf_size: 16384        # bytes: socket write buffer (writability high-water mark)
+ * buf_ttl: 10            # microseconds: upper bound of write coalescing
+ * queue_size: 8192       # frames queued per client before it is dropped as a slow consumer
+ * queue_max_bytes: 134217728
+ * max_frame_size: 67108864
+ * max_name_length: 65535
+ * listeners:             # each entry may override any of the five settings above
+ *   - bind: /tmp/elbus.sock
+ *   - bind: 127.0.0.1:7777
+ * </pre>
+ */
+public final class ServerConfig {
+  private static final Set<String> LISTENER_KEYS = Set.of("bind", "timeout", "buf_size", "buf_ttl",
+      "queue_size", "queue_max_bytes", "max_frame_size", "max_name_length");
+  private static final Set<String> TOP_KEYS = Set.of("workers", "core_rpc", "timeout", "buf_size",
+      "buf_ttl", "queue_size", "queue_max_bytes", "max_frame_size", "max_name_length",
+      "listeners", "fifo", "pid_file", "aaa", "bridge", "force_register");
+
+  private int workers;
+  private boolean coreRpc = true;
+  private final ListenerOptions defaults = new ListenerOptions();
+  private final List<ListenerOptions> listeners = new ArrayList<>();
+  private final List<String> fifos = new ArrayList<>();
+  private String pidFile;
+
+  /** Workers (0 = number of cores). */
+  public int workers() {
+    return workers;
+  }
+
+  public ServerConfig workers(int w) {
+    this.workers = w;
+    return this;
+  }
+
+  public boolean coreRpc() {
+    return coreRpc;
+  }
+
+  /** Settings new listeners start from (command-line flags change these). */
+  public ListenerOptions defaults() {
+    return defaults;
+  }
+
+  public List<ListenerOptions> listeners() {
+    return listeners;
+  }
+
+  public List<String> fifos() {
+    return fifos;
+  }
+
+  public String pidFile() {
+    return pidFile;
+  }
+
+  public ServerConfig pidFile(String p) {
+    this.pidFile = p;
+    return this;
+  }
+
+  /**
+   * Parses a configuration tree.
+   *
+   * @param source the file name, for error messages
+   * @throws IllegalArgumentException naming {@code source}, the entry and the bad value
+   */
+  public static ServerConfig parse(JsonObject json, String source) {
+    ServerConfig c = new ServerConfig();
+    for (String k : json.fieldNames()) {
+      if (!TOP_KEYS.contains(k)) {
+        throw new IllegalArgumentException(source + ": unknown key '" + k + "'");
+      }
+    }
+    c.workers = (int) number(json, "workers", source + ": ", 0, 1024, 0);
+    Object rpc = json.getValue("core_rpc");
+    if (rpc != null && !(rpc instanceof Boolean)) {
+      throw new IllegalArgumentException(source + ": core_rpc must be true or false, got '" + rpc
+          + "'");
+    }
+    c.coreRpc = rpc == null || (Boolean) rpc;
+    applyListenerSettings(json, c.defaults, source, "");
+    Object ls = json.getValue("listeners");
+    if (ls != null) {
+      if (!(ls instanceof JsonArray)) {
+        throw new IllegalArgumentException(source + ": listeners must be a list");
+      }
+      JsonArray arr = (JsonArray) ls;
+      for (int i = 0; i < arr.size(); i++) {
+        String where = "listeners[" + i + "]";
+        Object e = arr.getValue(i);
+        if (!(e instanceof JsonObject)) {
+          throw new IllegalArgumentException(source + ": " + where + " must be a map with 'bind'");
+        }
+        JsonObject lj = (JsonObject) e;
+        for (String k : lj.fieldNames()) {
+          if (!LISTENER_KEYS.contains(k) && !k.equals("aaa") && !k.equals("force_register")
+              && !k.equals("idle_timeout") && !k.equals("max_connections")) {
+            throw new IllegalArgumentException(source + ": " + where + ": unknown key '" + k + "'");
+          }
+        }
+        Object b = lj.getValue("bind");
+        if (!(b instanceof String)) {
+          throw new IllegalArgumentException(source + ": " + where + ": 'bind' is required");
+        }
+        Bind bind;
+        try {
+          bind = Bind.parse((String) b);
+        } catch (IllegalArgumentException ex) {
+          throw new IllegalArgumentException(source + ": " + where + ": " + ex.getMessage());
+        }
+        if (bind.type() == Bind.Type.FIFO) {
+          c.fifos.add(bind.path());
+          continue;
+        }
+        ListenerOptions lo = new ListenerOptions(c.defaults).setBind(bind);
+        applyListenerSettings(lj, lo, source, where + ": ");
+        c.listeners.add(lo);
+      }
+    }
+    Object fifo = json.getValue("fifo");
+    if (fifo != null) {
+      if (!(fifo instanceof String) || ((String) fifo).isEmpty()) {
+        throw new IllegalArgumentException(source + ": fifo must be a path");
+      }
+      c.fifos.add((String) fifo);
+    }
+    Object pid = json.getValue("pid_file");
+    if (pid != null) {
+      if (!(pid instanceof String) || ((String) pid).isEmpty()) {
+        throw new IllegalArgumentException(source + ": pid_file must be a path");
+      }
+      c.pidFile = (String) pid;
+    }
+    return c;
+  }
+
+  private static void applyListenerSettings(JsonObject j, ListenerOptions lo, String source,
+      String where) {
+    String w = source + ": " + where;
+    if (j.containsKey("timeout")) {
+      double t = decimal(j, "timeout", w);
+      if (!(t > 0) || t > 86_400) {
+        throw new IllegalArgumentException(w + "timeout must be 0-86400 seconds, got " + t);
+      }
+      lo.setTimeoutMs(Math.max(1, Math.round(t * 1000)));
+    }
+    if (j.containsKey("buf_size")) {
+      lo.setBufSize((int) number(j, "buf_size", w, 1, Integer.MAX_VALUE, 0));
+    }
+    if (j.containsKey("buf_ttl")) {
+      lo.setBufTtlUs(number(j, "buf_ttl", w, 0, Long.MAX_VALUE, 0));
+    }
+    if (j.containsKey("queue_size")) {
+      lo.setQueueSize((int) number(j, "queue_size", w, 1, Integer.MAX_VALUE, 0));
+    }
+    if (j.containsKey("queue_max_bytes")) {
+      lo.setQueueMaxBytes(number(j, "queue_max_bytes", w, 1, Long.MAX_VALUE, 0));
+    }
+    if (j.containsKey("max_frame_size")) {
+      lo.setMaxFrameSize((int) number(j, "max_frame_size", w, 1, Integer.MAX_VALUE, 0));
+    }
+    if (j.containsKey("max_name_length")) {
+      lo.setMaxNameLength((int) number(j, "max_name_length", w, 1, 65535, 0));
+    }
+  }
+
+  private static long number(JsonObject j, String key, String where, long min, long max,
+      long dflt) {
+    Object v = j.getValue(key);
+    if (v == null) {
+      return dflt;
+    }
+    if (!(v instanceof Number) || v instanceof Double || v instanceof Float) {
+      throw new IllegalArgumentException(where + key + " must be an integer, got '" + v + "'");
+    }
+    long n = ((Number) v).longValue();
+    if (n < min || n > max) {
+      throw new IllegalArgumentException(where + key + " must be " + min + ".." + max + ", got "
+          + n);
+    }
+    return n;
+  }
+
+  private static double decimal(JsonObject j, String key, String where) {
+    Object v = j.getValue(key);
+    if (!(v instanceof Number)) {
+      throw new IllegalArgumentException(where + key + " must be a number, got '" + v + "'");
+    }
+    return ((Number) v).doubleValue();
+  }
+}
