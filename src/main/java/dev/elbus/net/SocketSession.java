@@ -23,6 +23,10 @@ import java.util.concurrent.atomic.AtomicLong;
 final class SocketSession extends Session {
   /** Frames written per drain before yielding the event loop to other work. */
   private static final int DRAIN_BUDGET = 4096;
+  /** Frames up to this size are copied into a coalescing buffer when drained. */
+  private static final int COALESCE_FRAME = 1024;
+  /** Size of a coalescing buffer. */
+  private static final int COALESCE_BYTES = 16384;
 
   private final ClientConnection conn;
   private final ChannelHandlerContext ctx;
@@ -76,7 +80,11 @@ final class SocketSession extends Session {
     return Protocol.RESPONSE_OK;
   }
 
-  /** Writes queued frames while the channel is writable, then flushes. On the event loop. */
+  /**
+   * Writes queued frames while the channel is writable, then flushes. Small frames are copied
+   * into one buffer of up to {@link #COALESCE_BYTES} (one outbound entry and one iovec instead of
+   * one per frame); large ones are written as they are. On the event loop.
+   */
   void drain() {
     drainScheduled.set(false);
     if (closed) {
@@ -86,12 +94,33 @@ final class SocketSession extends Session {
     io.netty.channel.Channel ch = ctx.channel();
     int budget = DRAIN_BUDGET;
     boolean wrote = false;
+    ByteBuf out = null;
     ByteBuf f;
     while (budget-- > 0 && ch.isWritable() && (f = queue.poll()) != null) {
+      int n = f.readableBytes();
       queued.decrementAndGet();
-      queuedBytes.addAndGet(-f.readableBytes());
-      ctx.write(f, ctx.voidPromise());
+      queuedBytes.addAndGet(-n);
+      if (n <= COALESCE_FRAME) {
+        if (out != null && out.writableBytes() < n) {
+          ctx.write(out, ctx.voidPromise());
+          out = null;
+        }
+        if (out == null) {
+          out = ctx.alloc().directBuffer(COALESCE_BYTES);
+        }
+        out.writeBytes(f, f.readerIndex(), n);
+        f.release();
+      } else {
+        if (out != null) {
+          ctx.write(out, ctx.voidPromise());
+          out = null;
+        }
+        ctx.write(f, ctx.voidPromise());
+      }
       wrote = true;
+    }
+    if (out != null) {
+      ctx.write(out, ctx.voidPromise());
     }
     if (wrote) {
       ctx.flush();
