@@ -137,7 +137,7 @@ public final class Router {
     ByteBuf frame = null;
     try {
       for (Session to : registry.all()) {
-        if (!Masks.matches(parts, Masks.split(to.name(), '.'), "?", "*")) {
+        if (!Masks.matches(parts, to.nameParts(), "?", "*")) {
           continue;
         }
         if (frame == null) {

@@ -17,6 +17,8 @@ public abstract class Session {
   private final String name;
   private final byte[] nameBytes;
   private final String primaryName;
+  /** The name split on '.', for broadcast mask matching. */
+  private final String[] nameParts;
   private final ClientKind kind;
   private final String source;
   private final String port;
@@ -39,6 +41,7 @@ public abstract class Session {
     this.nameBytes = name.getBytes(StandardCharsets.UTF_8);
     int sep = name.indexOf(dev.elbus.protocol.Protocol.SECONDARY_SEP);
     this.primaryName = sep < 0 ? name : name.substring(0, sep);
+    this.nameParts = Masks.split(name, '.');
     this.kind = kind;
     this.source = source;
     this.port = port;
@@ -68,6 +71,11 @@ public abstract class Session {
   /** The UTF-8 bytes of the full name: the {@code sender} field of frames it sends. */
   public final byte[] nameBytes() {
     return nameBytes;
+  }
+
+  /** The name split on {@code .} (shared: do not modify). */
+  final String[] nameParts() {
+    return nameParts;
   }
 
   /** The name before {@code %%}: the primary's name (this name for a primary). */
