@@ -16,6 +16,12 @@ public class ElbusException extends RuntimeException {
     this.code = code;
   }
 
+  /** A failure with an underlying cause (e.g. the I/O error behind a {@code 73}). */
+  public ElbusException(int code, String message, Throwable cause) {
+    super(message, cause, false, false);
+    this.code = code;
+  }
+
   /** The result code (e.g. 0x71 not registered, 0x79 access denied). */
   public int code() {
     return code;

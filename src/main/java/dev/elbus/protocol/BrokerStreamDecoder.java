@@ -15,6 +15,11 @@ import io.netty.buffer.ByteBufAllocator;
  *              +------+---------------+------+-------------+
  * </pre>
  *
+ * <p>Bytes may arrive split at any offset and many frames may arrive in one chunk. A partial frame
+ * is kept in a cumulation buffer that grows only as bytes arrive (a large frame arriving in many
+ * chunks is copied O(log n) times, not once per chunk). A listener may call {@link
+ * #stop} from inside a callback: decoding ends there and buffered bytes are released.
+ *
  * <p>Not thread-safe: one instance per connection.
  */
 public final class BrokerStreamDecoder {
@@ -37,13 +42,15 @@ public final class BrokerStreamDecoder {
     void onFrame(int type, boolean realtime, ByteBuf body);
   }
 
-  private enum State { GREETING, RESPONSE1, RESPONSE2, FRAMES }
+  private enum State { GREETING, RESPONSE1, RESPONSE2, FRAMES, STOPPED }
 
   private final ByteBufAllocator alloc;
   private final Listener listener;
   private final int maxFrameSize;
   private State state = State.GREETING;
   private ByteBuf cumulation;
+  /** True while {@link #feed} runs: {@link #stop} then only flags the state. */
+  private boolean decoding;
 
   public BrokerStreamDecoder(ByteBufAllocator alloc, Listener listener, int maxFrameSize) {
     this.alloc = alloc;
@@ -51,49 +58,132 @@ public final class BrokerStreamDecoder {
     this.maxFrameSize = maxFrameSize;
   }
 
-  /** Decodes a chunk; takes ownership of {@code in}. */
+  /**
+   * Decodes a chunk; takes ownership of {@code in} (it is released, or its unread bytes are kept).
+   * Input fed after {@link #stop} is released unread.
+   *
+   * @throws ProtocolException when the stream violates the protocol; the decoder is then stopped
+   */
   public void feed(ByteBuf in) {
-    ByteBuf b;
-    if (cumulation == null) {
-      b = in;
-    } else {
-      ByteBuf merged = alloc.buffer(cumulation.readableBytes() + in.readableBytes());
-      merged.writeBytes(cumulation).writeBytes(in);
-      cumulation.release();
+    if (state == State.STOPPED) {
       in.release();
-      cumulation = null;
-      b = merged;
+      return;
     }
+    decoding = true;
     try {
-      decode(b);
-      if (b.isReadable()) {
-        cumulation = alloc.buffer(b.readableBytes()).writeBytes(b);
+      if (cumulation == null) {
+        decode(in);
+        if (in.isReadable() && state != State.STOPPED) {
+          cumulation = copyRemainder(in);
+        }
+      } else {
+        append(in);
+        decode(cumulation);
+        if (!cumulation.isReadable() || state == State.STOPPED) {
+          cumulation.release();
+          cumulation = null;
+        } else if (cumulation.readerIndex() > cumulation.capacity() / 2) {
+          // most of it is consumed: move the remainder to a fresh buffer
+          ByteBuf old = cumulation;
+          cumulation = copyRemainder(old);
+          old.release();
+        }
       }
+    } catch (RuntimeException e) {
+      decoding = false;
+      stop();
+      throw e;
     } finally {
-      b.release();
+      decoding = false;
+      in.release();
     }
   }
 
-  /** Releases buffered bytes. */
-  public void release() {
-    if (cumulation != null) {
+  /** Stops decoding and releases buffered bytes (at the end of a running feed). Idempotent. */
+  public void stop() {
+    state = State.STOPPED;
+    if (!decoding && cumulation != null) {
       cumulation.release();
       cumulation = null;
     }
+  }
+
+  /** Same as {@link #stop}: releases buffered bytes; nothing more is decoded. */
+  public void release() {
+    stop();
+  }
+
+  public boolean isStopped() {
+    return state == State.STOPPED;
+  }
+
+  /** True when part of a frame (or of the handshake) has arrived and the rest has not. */
+  public boolean hasPartialInput() {
+    return cumulation != null && cumulation.isReadable();
+  }
+
+  private ByteBuf copyRemainder(ByteBuf in) {
+    int n = in.readableBytes();
+    ByteBuf c = alloc.buffer(Math.max(n, Math.min(neededBytes(in), 65536)));
+    c.writeBytes(in, in.readerIndex(), n);
+    in.skipBytes(n);
+    return c;
+  }
+
+  /** Bytes the current unit needs in total (header plus body) when known, else a header's worth. */
+  private int neededBytes(ByteBuf b) {
+    switch (state) {
+      case GREETING:
+        return Protocol.GREETING_SIZE;
+      case RESPONSE1:
+      case RESPONSE2:
+        return 1;
+      default:
+        break;
+    }
+    if (b.readableBytes() >= Protocol.BROKER_HEADER_SIZE) {
+      int ri = b.readerIndex();
+      int type = b.getUnsignedByte(ri);
+      if (type == Protocol.FRAME_ACK || type == Protocol.FRAME_NOP) {
+        return Protocol.BROKER_HEADER_SIZE;
+      }
+      long len = b.getUnsignedIntLE(ri + 1);
+      return (int) Math.min(Integer.MAX_VALUE, Protocol.BROKER_HEADER_SIZE + len);
+    }
+    return Protocol.BROKER_HEADER_SIZE;
+  }
+
+  private void append(ByteBuf in) {
+    int n = in.readableBytes();
+    if (cumulation.writableBytes() < n) {
+      int readable = cumulation.readableBytes();
+      int needed = neededBytes(cumulation);
+      // grow to what has arrived, or to the announced frame size if larger (doubling, at least
+      // 64 KiB): a frame arriving in many chunks is copied O(log n) times
+      int cap = Math.max(readable + n, Math.min(needed, Math.max(2 * cumulation.capacity(), 65536)));
+      ByteBuf bigger = alloc.buffer(cap);
+      bigger.writeBytes(cumulation, cumulation.readerIndex(), readable);
+      cumulation.release();
+      cumulation = bigger;
+    }
+    cumulation.writeBytes(in);
   }
 
   private void decode(ByteBuf b) {
     while (true) {
       switch (state) {
-        case GREETING:
+        case GREETING: {
           if (b.readableBytes() < Protocol.GREETING_SIZE) {
             return;
           }
-          listener.onGreeting(b.readUnsignedByte(), b.readUnsignedShortLE());
-          state = State.RESPONSE1;
+          int greeting = b.readUnsignedByte();
+          int version = b.readUnsignedShortLE();
+          state = State.RESPONSE1; // before the callback: the listener may stop the decoder
+          listener.onGreeting(greeting, version);
           break;
+        }
         case RESPONSE1:
-        case RESPONSE2:
+        case RESPONSE2: {
           if (!b.isReadable()) {
             return;
           }
@@ -101,6 +191,7 @@ public final class BrokerStreamDecoder {
           state = state == State.RESPONSE1 ? State.RESPONSE2 : State.FRAMES;
           listener.onResponse(code);
           break;
+        }
         case FRAMES: {
           if (b.readableBytes() < Protocol.BROKER_HEADER_SIZE) {
             return;

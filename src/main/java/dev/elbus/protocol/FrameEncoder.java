@@ -84,7 +84,12 @@ public final class FrameEncoder {
     b.writeBytes(sender).writeByte(0);
   }
 
-  /** The client greeting echo, then the u16-length-prefixed name (the client side of section 1). */
+  /** The client's echo of the greeting: {@code EB 01 00} (the client side of section 1). */
+  public static ByteBuf clientHello(ByteBufAllocator alloc) {
+    return greeting(alloc);
+  }
+
+  /** The client name as the handshake sends it: u16 length, then the name bytes (section 1). */
   public static ByteBuf clientName(ByteBufAllocator alloc, byte[] name) {
     ByteBuf b = alloc.buffer(2 + name.length);
     b.writeShortLE(name.length).writeBytes(name);
@@ -106,6 +111,27 @@ public final class FrameEncoder {
     }
     if (plen > 0) {
       b.writeBytes(payload, payload.readerIndex(), plen);
+    }
+    return b;
+  }
+
+  /**
+   * A client frame whose body is a {@code 00}-separated list (subscribe / unsubscribe topics,
+   * section 2). {@code items} must not be empty.
+   */
+  public static ByteBuf clientList(ByteBufAllocator alloc, int opId, int op, QoS qos,
+      byte[][] items) {
+    int bodyLen = items.length - 1;
+    for (byte[] item : items) {
+      bodyLen += item.length;
+    }
+    ByteBuf b = alloc.buffer(Protocol.CLIENT_HEADER_SIZE + bodyLen);
+    b.writeIntLE(opId).writeByte(op | (qos.bits() << Protocol.QOS_SHIFT)).writeIntLE(bodyLen);
+    for (int i = 0; i < items.length; i++) {
+      if (i > 0) {
+        b.writeByte(0);
+      }
+      b.writeBytes(items[i]);
     }
     return b;
   }
