@@ -50,6 +50,7 @@ public final class Broker {
   private final Router router;
   private final List<String> deployments = new CopyOnWriteArrayList<>();
   private final List<ListenerRuntime> listeners = new CopyOnWriteArrayList<>();
+  private final CoreSession core;
   private volatile boolean closed;
 
   private Broker(Vertx vertx, BrokerOptions options) {
@@ -57,6 +58,9 @@ public final class Broker {
     this.options = new BrokerOptions(options);
     this.router = new Router(new ClientRegistry(), new TopicIndex(), new BrokerStats(),
         ByteBufAllocator.DEFAULT);
+    this.core = new CoreSession(this, router, this.options.isCoreRpc());
+    router.register(core);
+    router.registrationListener((s, registered) -> core.announce(s, registered));
   }
 
   public static Broker create(Vertx vertx) {
@@ -169,7 +173,7 @@ public final class Broker {
    */
   public boolean forceDisconnect(String name) {
     Session s = router.registry().get(name);
-    if (s == null) {
+    if (s == null || s == core) {
       return false;
     }
     s.disconnect(CloseReason.FORCED);
@@ -193,14 +197,59 @@ public final class Broker {
     return out;
   }
 
-  /** Undeploys every broker verticle; connected clients are disconnected. */
+  /**
+   * The broker's own client {@code .broker}, to send messages and publications as the broker
+   * (the FIFO channel does). Its incoming frames are the core RPC requests, so it has no frame
+   * handler.
+   */
+  public InternalClient coreClient() {
+    return new InternalClient(core, router);
+  }
+
+  /** How long {@link #close} waits for the shutdown announcement to reach clients. */
+  static final long SHUTDOWN_FLUSH_MS = 1_000;
+
+  /**
+   * Shuts the broker down: announces {@code {s: "shutdown"}} on {@code .broker/warn}, waits (at
+   * most {@link #SHUTDOWN_FLUSH_MS}) until it is written to every client, disconnects every client
+   * and undeploys every broker verticle.
+   */
   public Future<Void> close() {
-    closed = true;
-    List<Future<?>> all = new ArrayList<>();
-    for (String id : deployments) {
-      all.add(vertx.undeploy(id));
+    if (closed) {
+      return Future.succeededFuture();
     }
-    deployments.clear();
-    return Future.all(all).mapEmpty();
+    closed = true;
+    core.announceShutdown();
+    io.vertx.core.Promise<Void> flushed = io.vertx.core.Promise.promise();
+    long deadline = System.nanoTime() + SHUTDOWN_FLUSH_MS * 1_000_000;
+    awaitFlushed(flushed, deadline);
+    return flushed.future().compose(v -> {
+      for (Session s : router.registry().all()) {
+        if (s != core) {
+          s.disconnect(CloseReason.SHUTDOWN);
+        }
+      }
+      List<Future<?>> all = new ArrayList<>();
+      for (String id : deployments) {
+        all.add(vertx.undeploy(id));
+      }
+      deployments.clear();
+      return Future.all(all).mapEmpty();
+    });
+  }
+
+  private void awaitFlushed(io.vertx.core.Promise<Void> p, long deadline) {
+    boolean flushed = true;
+    for (Session s : router.registry().all()) {
+      if (!s.flushed() && s.kind() != dev.elbus.routing.ClientKind.INTERNAL) {
+        flushed = false;
+        break;
+      }
+    }
+    if (flushed || System.nanoTime() > deadline) {
+      p.tryComplete();
+    } else {
+      vertx.setTimer(5, t -> awaitFlushed(p, deadline));
+    }
   }
 }

@@ -7,6 +7,7 @@ import dev.elbus.protocol.Protocol;
 import dev.elbus.protocol.QoS;
 import dev.elbus.routing.CloseReason;
 import dev.elbus.routing.Router;
+import dev.elbus.routing.Session;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.vertx.core.Future;
@@ -24,10 +25,10 @@ import java.util.List;
  * on the context that registered the client.
  */
 public final class InternalClient implements ElbusClient {
-  private final InternalSession session;
+  private final Session session;
   private final Router router;
 
-  InternalClient(InternalSession session, Router router) {
+  InternalClient(Session session, Router router) {
     this.session = session;
     this.router = router;
   }
@@ -39,7 +40,7 @@ public final class InternalClient implements ElbusClient {
 
   @Override
   public Future<Void> send(String target, Buffer payload, QoS qos) {
-    if (session.isClosed()) {
+    if (isClosed()) {
       return closed();
     }
     ByteBuf p = bytes(payload);
@@ -52,7 +53,7 @@ public final class InternalClient implements ElbusClient {
 
   @Override
   public Future<Void> broadcast(String mask, Buffer payload, QoS qos) {
-    if (session.isClosed()) {
+    if (isClosed()) {
       return closed();
     }
     ByteBuf p = bytes(payload);
@@ -65,7 +66,7 @@ public final class InternalClient implements ElbusClient {
 
   @Override
   public Future<Void> publish(String topic, Buffer payload, QoS qos) {
-    if (session.isClosed()) {
+    if (isClosed()) {
       return closed();
     }
     ByteBuf p = bytes(payload);
@@ -84,7 +85,7 @@ public final class InternalClient implements ElbusClient {
 
   @Override
   public Future<Void> subscribe(List<String> topics, QoS qos) {
-    if (session.isClosed()) {
+    if (isClosed()) {
       return closed();
     }
     countList(topics);
@@ -96,7 +97,7 @@ public final class InternalClient implements ElbusClient {
 
   @Override
   public Future<Void> unsubscribe(List<String> topics, QoS qos) {
-    if (session.isClosed()) {
+    if (isClosed()) {
       return closed();
     }
     countList(topics);
@@ -115,15 +116,28 @@ public final class InternalClient implements ElbusClient {
     router.stats().countRead(n);
   }
 
+  private boolean isClosed() {
+    return !router.registry().isRegistered(session);
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * @throws UnsupportedOperationException on the handle of the broker's own {@code .broker}
+   *     client, whose incoming frames are the core RPC requests
+   */
   @Override
   public InternalClient frameHandler(Handler<Frame> handler) {
-    session.handler(handler);
+    if (!(session instanceof InternalSession)) {
+      throw new UnsupportedOperationException(name() + " has no frame handler");
+    }
+    ((InternalSession) session).handler(handler);
     return this;
   }
 
   @Override
   public boolean isConnected() {
-    return !session.isClosed();
+    return !isClosed();
   }
 
   @Override

@@ -161,6 +161,15 @@ final class SocketSession extends Session {
     return Math.max(0, queued.get());
   }
 
+  @Override
+  public boolean flushed() {
+    if (queued.get() > 0) {
+      return false;
+    }
+    io.netty.channel.ChannelOutboundBuffer ob = ctx.channel().unsafe().outboundBuffer();
+    return ob == null || ob.totalPendingWriteBytes() == 0;
+  }
+
   long queuedBytes() {
     return Math.max(0, queuedBytes.get());
   }

@@ -64,6 +64,11 @@ public abstract class Session {
   /** Frames accepted for this client and not yet handed to its transport. */
   public abstract int queued();
 
+  /** True when nothing accepted for this client is still waiting to be written (approximate). */
+  public boolean flushed() {
+    return queued() == 0;
+  }
+
   public final String name() {
     return name;
   }
