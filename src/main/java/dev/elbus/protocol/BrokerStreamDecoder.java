@@ -57,20 +57,38 @@ public final class BrokerStreamDecoder {
     if (cumulation == null) {
       b = in;
     } else {
-      ByteBuf merged = alloc.buffer(cumulation.readableBytes() + in.readableBytes());
-      merged.writeBytes(cumulation).writeBytes(in);
-      cumulation.release();
-      in.release();
+      // append to the cumulation, growing it geometrically: copying everything buffered on
+      // every read made a large frame arriving in small reads quadratic
+      b = cumulation;
       cumulation = null;
-      b = merged;
+      try {
+        int n = in.readableBytes();
+        if (b.writableBytes() < n) {
+          int readable = b.readableBytes();
+          ByteBuf bigger = alloc.buffer(Math.max(readable + n, 2 * readable));
+          bigger.writeBytes(b, b.readerIndex(), readable);
+          b.release();
+          b = bigger;
+        }
+        b.writeBytes(in);
+      } finally {
+        in.release();
+      }
     }
     try {
       decode(b);
       if (b.isReadable()) {
-        cumulation = alloc.buffer(b.readableBytes()).writeBytes(b);
+        if (b == in) {
+          cumulation = alloc.buffer(b.readableBytes()).writeBytes(b);
+        } else {
+          cumulation = b;
+          b = null;
+        }
       }
     } finally {
-      b.release();
+      if (b != null) {
+        b.release();
+      }
     }
   }
 

@@ -84,7 +84,10 @@ public final class FrameEncoder {
     b.writeBytes(sender).writeByte(0);
   }
 
-  /** The client greeting echo, then the u16-length-prefixed name (the client side of section 1). */
+  /**
+   * The u16-length-prefixed client name (the client's second handshake step, section 1). The
+   * greeting echo before it is not included: it is the bytes of {@link #greeting}.
+   */
   public static ByteBuf clientName(ByteBufAllocator alloc, byte[] name) {
     ByteBuf b = alloc.buffer(2 + name.length);
     b.writeShortLE(name.length).writeBytes(name);

@@ -22,6 +22,7 @@ final class TrackingAllocator extends AbstractByteBufAllocator {
   private final boolean leakAware;
   private final List<ByteBuf> allocated = new ArrayList<>();
   private int largestRequest;
+  private long requestedBytes;
 
   TrackingAllocator(boolean leakAware) {
     super(false);
@@ -35,6 +36,7 @@ final class TrackingAllocator extends AbstractByteBufAllocator {
         : new UnpooledHeapByteBuf(this, initialCapacity, maxCapacity);
     allocated.add(b);
     largestRequest = Math.max(largestRequest, initialCapacity);
+    requestedBytes += initialCapacity;
     return b;
   }
 
@@ -45,6 +47,7 @@ final class TrackingAllocator extends AbstractByteBufAllocator {
         : new UnpooledDirectByteBuf(this, initialCapacity, maxCapacity);
     allocated.add(b);
     largestRequest = Math.max(largestRequest, initialCapacity);
+    requestedBytes += initialCapacity;
     return b;
   }
 
@@ -66,6 +69,11 @@ final class TrackingAllocator extends AbstractByteBufAllocator {
       }
     }
     return n;
+  }
+
+  /** Sum of the initial capacities of every buffer handed out. */
+  long requestedBytes() {
+    return requestedBytes;
   }
 
   /** Largest initial capacity ever requested. */
