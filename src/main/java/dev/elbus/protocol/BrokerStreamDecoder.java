@@ -65,7 +65,8 @@ public final class BrokerStreamDecoder {
         int n = in.readableBytes();
         if (b.writableBytes() < n) {
           int readable = b.readableBytes();
-          ByteBuf bigger = alloc.buffer(Math.max(readable + n, 2 * readable));
+          ByteBuf bigger = alloc.buffer(
+              (int) Math.min(Integer.MAX_VALUE, Math.max(readable + (long) n, 2L * readable)));
           bigger.writeBytes(b, b.readerIndex(), readable);
           b.release();
           b = bigger;
