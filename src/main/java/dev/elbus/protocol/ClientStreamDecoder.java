@@ -235,10 +235,11 @@ public final class ClientStreamDecoder {
             throw new ProtocolException("frame body of " + len + " bytes exceeds max_frame_size "
                 + maxFrameSize);
           }
-          int total = Protocol.CLIENT_HEADER_SIZE + (int) len;
-          if (readable < total) {
+          // in long: with max_frame_size near Integer.MAX_VALUE, header + body overflows an int
+          if (readable < Protocol.CLIENT_HEADER_SIZE + len) {
             return;
           }
+          int total = Protocol.CLIENT_HEADER_SIZE + (int) len;
           int opId = b.getIntLE(ri);
           ByteBuf body = b.slice(ri + Protocol.CLIENT_HEADER_SIZE, (int) len);
           b.readerIndex(ri + total);
