@@ -51,6 +51,7 @@ public final class Broker {
   private final List<String> deployments = new CopyOnWriteArrayList<>();
   private final List<ListenerRuntime> listeners = new CopyOnWriteArrayList<>();
   private final CoreSession core;
+  private final List<AaaWatcher> watchers = new CopyOnWriteArrayList<>();
   private volatile boolean closed;
 
   private Broker(Vertx vertx, BrokerOptions options) {
@@ -117,9 +118,22 @@ public final class Broker {
           ? SHARED_PORT_KEY.getAndDecrement() : b.port();
       rts.add(new ListenerRuntime(lo, port));
     }
+    List<AaaWatcher> newWatchers = new ArrayList<>();
+    List<Future<Void>> loads = new ArrayList<>();
+    for (ListenerRuntime rt : rts) {
+      String file = rt.options().getAaaFile();
+      if (file != null) {
+        AaaWatcher w = new AaaWatcher(vertx, this, rt, file, rt.options().getAaaScanPeriodMs());
+        newWatchers.add(w);
+        loads.add(w.start());
+      }
+    }
     DeploymentOptions dopts = new DeploymentOptions().setInstances(instances);
-    return vertx.deployVerticle(() -> new BrokerVerticle(router, rts), dopts)
+    return Future.all(loads)
+        .compose(v -> vertx.deployVerticle(() -> new BrokerVerticle(router, rts), dopts))
+        .onFailure(e -> newWatchers.forEach(AaaWatcher::close))
         .onSuccess(id -> {
+          watchers.addAll(newWatchers);
           deployments.add(id);
           this.listeners.addAll(rts);
           for (ListenerRuntime l : rts) {
@@ -138,6 +152,36 @@ public final class Broker {
           + ": a regular file or directory is in the way");
     }
     Files.delete(p);
+  }
+
+  /**
+   * Replaces the AAA policy of the listener labelled {@code listener} (its bind address as
+   * {@link #listeners()} shows it, e.g. {@code /tmp/elbus.sock} or {@code 127.0.0.1:7777}) and
+   * disconnects exactly the clients of that listener whose rights changed. {@code null} switches
+   * AAA off there. A watched AAA file replaces the policy again on its next change.
+   *
+   * @return the number of clients disconnected
+   * @throws IllegalArgumentException when no such listener is deployed
+   */
+  public int setAaa(String listener, dev.elbus.aaa.AaaPolicy policy) {
+    for (ListenerRuntime l : listeners) {
+      if (l.label().equals(listener) || l.bind().toString().equals(listener)) {
+        return applyAaa(l, policy);
+      }
+    }
+    throw new IllegalArgumentException("no listener " + listener);
+  }
+
+  int applyAaa(ListenerRuntime l, dev.elbus.aaa.AaaPolicy policy) {
+    l.aaa(policy);
+    int dropped = 0;
+    for (Session s : router.registry().all()) {
+      if (s.origin() == l && l.recheck(s)) {
+        router.unregister(s);
+        dropped++;
+      }
+    }
+    return dropped;
   }
 
   /** The listeners deployed so far, with their actual addresses. */
@@ -219,6 +263,8 @@ public final class Broker {
       return Future.succeededFuture();
     }
     closed = true;
+    watchers.forEach(AaaWatcher::close);
+    watchers.clear();
     core.announceShutdown();
     io.vertx.core.Promise<Void> flushed = io.vertx.core.Promise.promise();
     long deadline = System.nanoTime() + SHUTDOWN_FLUSH_MS * 1_000_000;

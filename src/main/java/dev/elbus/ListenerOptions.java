@@ -1,5 +1,6 @@
 package dev.elbus;
 
+import dev.elbus.aaa.AaaPolicy;
 import dev.elbus.config.Bind;
 import dev.elbus.protocol.Protocol;
 
@@ -16,6 +17,12 @@ public final class ListenerOptions {
   private long queueMaxBytes = DEFAULT_QUEUE_MAX_BYTES;
   private int maxFrameSize = Protocol.DEFAULT_MAX_FRAME_SIZE;
   private int maxNameLength = Protocol.MAX_NAME_LENGTH;
+  private String aaaFile;
+  private AaaPolicy aaa;
+  private long aaaScanPeriodMs = DEFAULT_AAA_SCAN_PERIOD_MS;
+
+  /** How often an AAA file is checked for changes by default. */
+  public static final long DEFAULT_AAA_SCAN_PERIOD_MS = 1_000;
 
   /**
    * Default bound of one client's queue in bytes: two maximum-size frames. A single frame is
@@ -34,6 +41,9 @@ public final class ListenerOptions {
     this.queueMaxBytes = o.queueMaxBytes;
     this.maxFrameSize = o.maxFrameSize;
     this.maxNameLength = o.maxNameLength;
+    this.aaaFile = o.aaaFile;
+    this.aaa = o.aaa;
+    this.aaaScanPeriodMs = o.aaaScanPeriodMs;
   }
 
   /** A listener on {@code bind} (elbusd syntax, see {@link Bind#parse}). */
@@ -141,6 +151,45 @@ public final class ListenerOptions {
       throw new IllegalArgumentException("max_name_length must be 1-65535: " + maxNameLength);
     }
     this.maxNameLength = maxNameLength;
+    return this;
+  }
+
+  /**
+   * An AAA file (YAML, or JSON by extension) for this listener, watched for changes; {@code null}
+   * (the default): no AAA, every client may register and do everything, as in elbus.
+   */
+  public String getAaaFile() {
+    return aaaFile;
+  }
+
+  public ListenerOptions setAaaFile(String aaaFile) {
+    this.aaaFile = aaaFile;
+    return this;
+  }
+
+  /**
+   * An AAA policy set programmatically (ignored when an AAA file is set). Change it later with
+   * {@code Broker.setAaa}.
+   */
+  public AaaPolicy getAaa() {
+    return aaa;
+  }
+
+  public ListenerOptions setAaa(AaaPolicy aaa) {
+    this.aaa = aaa;
+    return this;
+  }
+
+  /** How often the AAA file is checked for changes, in milliseconds (default 1000). */
+  public long getAaaScanPeriodMs() {
+    return aaaScanPeriodMs;
+  }
+
+  public ListenerOptions setAaaScanPeriodMs(long ms) {
+    if (ms <= 0) {
+      throw new IllegalArgumentException("AAA scan period must be positive: " + ms);
+    }
+    this.aaaScanPeriodMs = ms;
     return this;
   }
 

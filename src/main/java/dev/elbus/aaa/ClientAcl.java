@@ -63,7 +63,7 @@ import java.util.Set;
  * pattern that only the union of two masks would cover (allowed {@code +} and {@code +/#},
  * request {@code #}) is refused, which errs on the safe side.
  */
-public final class ClientAcl {
+public final class ClientAcl implements dev.elbus.routing.AccessRights {
   /** The entry with every right and no address restriction ({@code {}} in the file). */
   public static final ClientAcl ALLOW_ALL = builder().build();
 
@@ -114,21 +114,25 @@ public final class ClientAcl {
   }
 
   /** May it send a direct message to the client with this full name? */
+  @Override
   public boolean canSendTo(String targetName) {
     return matchesLiteral(p2p, p2pParts, Masks.split(targetName, '.'), "?", "*");
   }
 
   /** May it publish to this (literal) topic? */
+  @Override
   public boolean canPublish(String topic) {
     return matchesLiteral(publish, publishParts, Masks.split(topic, '/'), "+", "#");
   }
 
   /** May it subscribe to this topic pattern? Every topic it can match must be allowed. */
+  @Override
   public boolean canSubscribe(String pattern) {
     return coveredBy(subscribe, subscribeParts, Masks.split(pattern, '/'), "+", "#");
   }
 
   /** May it broadcast with this name mask? Every name it can match must be allowed. */
+  @Override
   public boolean canBroadcast(String mask) {
     return coveredBy(broadcast, broadcastParts, Masks.split(mask, '.'), "?", "*");
   }

@@ -23,17 +23,20 @@ import java.util.Set;
  * queue_max_bytes: 134217728
  * max_frame_size: 67108864
  * max_name_length: 65535
- * listeners:             # each entry may override any of the five settings above
+ * aaa: conf/aaa.yaml     # AAA file for every listener (absent: no AAA, everyone allowed)
+ * aaa_scan_period: 1     # seconds between checks of the AAA file for changes
+ * listeners:             # each entry may override any of the settings above
  *   - bind: /tmp/elbus.sock
  *   - bind: 127.0.0.1:7777
  * </pre>
  */
 public final class ServerConfig {
   private static final Set<String> LISTENER_KEYS = Set.of("bind", "timeout", "buf_size", "buf_ttl",
-      "queue_size", "queue_max_bytes", "max_frame_size", "max_name_length");
+      "queue_size", "queue_max_bytes", "max_frame_size", "max_name_length", "aaa",
+      "aaa_scan_period");
   private static final Set<String> TOP_KEYS = Set.of("workers", "core_rpc", "timeout", "buf_size",
       "buf_ttl", "queue_size", "queue_max_bytes", "max_frame_size", "max_name_length",
-      "listeners", "fifo", "pid_file", "aaa", "bridge", "force_register");
+      "listeners", "fifo", "pid_file", "aaa", "aaa_scan_period");
 
   private int workers;
   private boolean coreRpc = true;
@@ -113,8 +116,7 @@ public final class ServerConfig {
         }
         JsonObject lj = (JsonObject) e;
         for (String k : lj.fieldNames()) {
-          if (!LISTENER_KEYS.contains(k) && !k.equals("aaa") && !k.equals("force_register")
-              && !k.equals("idle_timeout") && !k.equals("max_connections")) {
+          if (!LISTENER_KEYS.contains(k)) {
             throw new IllegalArgumentException(source + ": " + where + ": unknown key '" + k + "'");
           }
         }
@@ -178,6 +180,21 @@ public final class ServerConfig {
     }
     if (j.containsKey("max_frame_size")) {
       lo.setMaxFrameSize((int) number(j, "max_frame_size", w, 1, Integer.MAX_VALUE, 0));
+    }
+    if (j.containsKey("aaa")) {
+      Object a = j.getValue("aaa");
+      if (a != null && (!(a instanceof String) || ((String) a).isEmpty())) {
+        throw new IllegalArgumentException(w + "aaa must be the path of an AAA file, got '" + a
+            + "'");
+      }
+      lo.setAaaFile((String) a);
+    }
+    if (j.containsKey("aaa_scan_period")) {
+      double t = decimal(j, "aaa_scan_period", w);
+      if (!(t > 0) || t > 86_400) {
+        throw new IllegalArgumentException(w + "aaa_scan_period must be 0-86400 seconds, got " + t);
+      }
+      lo.setAaaScanPeriodMs(Math.max(1, Math.round(t * 1000)));
     }
     if (j.containsKey("max_name_length")) {
       lo.setMaxNameLength((int) number(j, "max_name_length", w, 1, 65535, 0));

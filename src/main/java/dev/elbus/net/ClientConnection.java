@@ -1,6 +1,8 @@
 package dev.elbus.net;
 
 import dev.elbus.ListenerOptions;
+import dev.elbus.aaa.AaaPolicy;
+import dev.elbus.aaa.ClientAcl;
 import dev.elbus.protocol.ClientStreamDecoder;
 import dev.elbus.protocol.FrameEncoder;
 import dev.elbus.protocol.Protocol;
@@ -46,6 +48,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
   private ClientStreamDecoder decoder;
   private SocketSession session;
   private String peer;
+  private java.net.InetAddress remoteAddress;
   private String closeDetail;
   private boolean inBatch;
   private boolean cleanedUp;
@@ -75,6 +78,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
       InetSocketAddress ia = (InetSocketAddress) ra;
       String host = ia.getAddress() != null ? ia.getAddress().getHostAddress() : ia.getHostString();
       this.peer = (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + ia.getPort();
+      this.remoteAddress = ia.getAddress();
     }
     ctx.writeAndFlush(FrameEncoder.greeting(ctx.alloc()), ctx.voidPromise());
     handshakeTimer = ctx.executor().schedule(() -> {
@@ -266,13 +270,30 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
       return false;
     }
     SocketSession s = new SocketSession(name, kind, peer, listener.label(), this, ctx, scheduler,
-        opts.getQueueSize(), opts.getQueueMaxBytes());
+        opts.getQueueSize(), opts.getQueueMaxBytes(), listener);
+    // checks in elbus' order: name (72), AAA (79), registration (76 / 71)
+    AaaPolicy policy = listener.aaa();
+    if (policy != null) {
+      ClientAcl acl = policy.forClient(name);
+      if (acl == null || (remoteAddress != null && !acl.hostAllowed(remoteAddress))) {
+        LOG.warn("registration of {} from {} refused by AAA: {}", name,
+            peer != null ? peer : listener.label(),
+            acl == null ? "not in the AAA map" : "host not allowed");
+        refuse(Protocol.ERR_ACCESS, "refused by AAA");
+        return false;
+      }
+      s.rights(acl);
+    }
     int code = router.register(s);
     if (code != Protocol.RESPONSE_OK) {
       refuse(code, "registration of '" + name + "' refused: " + Protocol.codeName(code));
       return false;
     }
     session = s;
+    if (listener.aaa() != policy) {
+      // the policy was replaced while this client registered: apply the new one now
+      listener.recheck(s);
+    }
     // written before anything routed to the new session: its queue drains only after this call
     ctx.writeAndFlush(FrameEncoder.response(ctx.alloc(), Protocol.RESPONSE_OK), ctx.voidPromise());
     cancel(handshakeTimer);
@@ -369,6 +390,8 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
         router.stats().countRead(len);
         int from = start;
         int end = start + len;
+        // one ack per frame: 79 if any topic was denied (the allowed ones are subscribed)
+        boolean denied = false;
         while (true) {
           int z = body.indexOf(from, end, (byte) 0);
           int stop = z < 0 ? end : z;
@@ -377,7 +400,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
             throw new ProtocolException(Protocol.opName(op) + " topic is not valid UTF-8");
           }
           if (op == Protocol.OP_SUBSCRIBE) {
-            router.subscribe(s, topic);
+            denied |= !router.subscribe(s, topic);
           } else {
             router.unsubscribe(s, topic);
           }
@@ -386,7 +409,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
           }
           from = z + 1;
         }
-        code = Protocol.RESPONSE_OK;
+        code = denied ? Protocol.ERR_ACCESS : Protocol.RESPONSE_OK;
         break;
       }
       case Protocol.OP_NOP:

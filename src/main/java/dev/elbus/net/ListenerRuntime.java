@@ -1,6 +1,14 @@
 package dev.elbus.net;
 
 import dev.elbus.ListenerOptions;
+import dev.elbus.aaa.AaaPolicy;
+import dev.elbus.aaa.ClientAcl;
+import dev.elbus.routing.CloseReason;
+import dev.elbus.routing.Session;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Objects;
 import dev.elbus.config.Bind;
 import dev.elbus.routing.ClientKind;
 
@@ -10,15 +18,48 @@ import dev.elbus.routing.ClientKind;
  * resolved then). Immutable but for the label, which is published once by the first bind.
  */
 public final class ListenerRuntime {
+  private static final Logger LOG = LoggerFactory.getLogger(ListenerRuntime.class);
   private final ListenerOptions options;
   /** Port key shared by the verticle instances of one deployment (negative: shared ephemeral). */
   private final int listenPort;
   private volatile String label;
+  /** The AAA policy in force on this listener; {@code null}: no AAA. */
+  private volatile AaaPolicy aaa;
 
   public ListenerRuntime(ListenerOptions options, int listenPort) {
     this.options = new ListenerOptions(options);
     this.listenPort = listenPort;
     this.label = options.getBind().toString();
+    this.aaa = options.getAaa();
+  }
+
+  /** The AAA policy in force, {@code null} when the listener has none. */
+  public AaaPolicy aaa() {
+    return aaa;
+  }
+
+  /** Replaces the AAA policy; {@link #recheck} then each client of this listener. */
+  public void aaa(AaaPolicy policy) {
+    this.aaa = policy;
+  }
+
+  /**
+   * Disconnects {@code s} (a client of this listener) when the policy in force no longer gives it
+   * exactly the rights it registered with: its entry changed or disappeared, or AAA was switched
+   * on or off. A client keeps the rights it registered with until then (section 11).
+   *
+   * @return whether the client was disconnected
+   */
+  public boolean recheck(Session s) {
+    AaaPolicy p = aaa;
+    ClientAcl want = p == null ? null : p.forClient(s.name());
+    if (Objects.equals(want, s.rights())) {
+      return false;
+    }
+    LOG.info("client {}: AAA rights {}, disconnecting", s.name(),
+        want == null && p != null ? "removed" : "changed");
+    s.disconnect(CloseReason.ACCESS);
+    return true;
   }
 
   public ListenerOptions options() {

@@ -29,6 +29,7 @@ final class SocketSession extends Session {
   private static final int COALESCE_BYTES = 16384;
 
   private final ClientConnection conn;
+  private final ListenerRuntime listener;
   private final ChannelHandlerContext ctx;
   private final OutboundScheduler scheduler;
   private final int queueSize;
@@ -42,13 +43,20 @@ final class SocketSession extends Session {
   private volatile boolean closed;
 
   SocketSession(String name, ClientKind kind, String source, String port, ClientConnection conn,
-      ChannelHandlerContext ctx, OutboundScheduler scheduler, int queueSize, long queueMaxBytes) {
+      ChannelHandlerContext ctx, OutboundScheduler scheduler, int queueSize, long queueMaxBytes,
+      ListenerRuntime listener) {
     super(name, kind, source, port);
+    this.listener = listener;
     this.conn = conn;
     this.ctx = ctx;
     this.scheduler = scheduler;
     this.queueSize = queueSize;
     this.queueMaxBytes = queueMaxBytes;
+  }
+
+  @Override
+  public ListenerRuntime origin() {
+    return listener;
   }
 
   OutboundScheduler scheduler() {

@@ -89,8 +89,16 @@ public final class Router {
     }
   }
 
-  /** Adds a subscription; subscribing twice to one pattern is one subscription. */
-  public void subscribe(Session s, String pattern) {
+  /**
+   * Adds a subscription; subscribing twice to one pattern is one subscription.
+   *
+   * @return false when the client's rights do not allow the pattern (nothing is subscribed)
+   */
+  public boolean subscribe(Session s, String pattern) {
+    AccessRights r = s.rights();
+    if (r != null && !r.canSubscribe(pattern)) {
+      return false;
+    }
     if (s.subscriptions.add(pattern)) {
       topics.add(pattern, s);
       // lost a race with unregister: undo, so no subscription outlives its client
@@ -98,6 +106,7 @@ public final class Router {
         topics.remove(pattern, s);
       }
     }
+    return true;
   }
 
   /** Removes a subscription; an unknown pattern is not an error. */
@@ -111,11 +120,17 @@ public final class Router {
    * A direct message: payload is {@code len} bytes of {@code src} at {@code index}.
    *
    * @param statBytes the incoming body length (target included), for the w_bytes counters
-   * @return OK, {@code ERR_CLIENT_NOT_REGISTERED} for an unknown target, or {@code
-   *     ERR_NOT_DELIVERED} when the target's queue overflowed
+   * @return OK, {@code ERR_CLIENT_NOT_REGISTERED} for an unknown target, {@code ERR_ACCESS} when
+   *     the sender may not message it, or {@code ERR_NOT_DELIVERED} when the target's queue
+   *     overflowed
    */
   public int message(Session from, String target, ByteBuf src, int index, int len,
       boolean realtime, int statBytes) {
+    AccessRights r = from.rights();
+    // p2p rights name clients by their primary: a secondary is its primary's instance
+    if (r != null && !r.canSendTo(primaryName(target))) {
+      return Protocol.ERR_ACCESS;
+    }
     Session to = registry.get(target);
     if (to == null) {
       return Protocol.ERR_CLIENT_NOT_REGISTERED;
@@ -133,6 +148,10 @@ public final class Router {
   /** A broadcast to every client whose name matches {@code mask}; OK even when none matched. */
   public int broadcast(Session from, String mask, ByteBuf src, int index, int len,
       boolean realtime, int statBytes) {
+    AccessRights r = from.rights();
+    if (r != null && !r.canBroadcast(mask)) {
+      return Protocol.ERR_ACCESS;
+    }
     String[] parts = Masks.split(mask, '.');
     ByteBuf frame = null;
     try {
@@ -163,6 +182,10 @@ public final class Router {
    */
   public int publish(Session from, String topic, ByteBuf src, int index, int len,
       boolean realtime, int statBytes) {
+    AccessRights r = from.rights();
+    if (r != null && !r.canPublish(topic)) {
+      return Protocol.ERR_ACCESS;
+    }
     Session[] subs = topics.match(topic);
     if (subs.length == 0) {
       return Protocol.RESPONSE_OK;
@@ -180,6 +203,11 @@ public final class Router {
       frame.release();
     }
     return Protocol.RESPONSE_OK;
+  }
+
+  private static String primaryName(String name) {
+    int i = name.indexOf(Protocol.SECONDARY_SEP);
+    return i < 0 ? name : name.substring(0, i);
   }
 
   /** Sends an ack to {@code to} (counted as one frame of six bytes). */

@@ -23,6 +23,8 @@ public abstract class Session {
   private final String source;
   private final String port;
 
+  /** What this client may do; {@code null}: everything (no AAA on its listener). */
+  private volatile AccessRights rights;
   /** The primary of a secondary client; set on registration. */
   private volatile Session primary;
   /** Secondaries of a primary (empty for a secondary). */
@@ -98,6 +100,21 @@ public abstract class Session {
 
   final void primary(Session p) {
     this.primary = p;
+  }
+
+  /** The client's access rights, {@code null} when unrestricted. */
+  public final AccessRights rights() {
+    return rights;
+  }
+
+  /** Sets the rights the client registered with (before it is registered). */
+  public final void rights(AccessRights r) {
+    this.rights = r;
+  }
+
+  /** What the client connected through (its listener), {@code null} for internal clients. */
+  public Object origin() {
+    return null;
   }
 
   public final ClientKind kind() {
