@@ -1,20 +1,16 @@
 package dev.elbus.server;
 
 import ch.qos.logback.classic.Level;
-import dev.elbus.Broker;
-import dev.elbus.BrokerOptions;
 import dev.elbus.ListenerOptions;
 import dev.elbus.config.Bind;
 import dev.elbus.config.ConfigFiles;
 import dev.elbus.config.ServerConfig;
 import io.vertx.core.Vertx;
-import io.vertx.core.VertxOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The stand-alone broker, compatible with elbusd's flags (PROTOCOL.md section 13):
@@ -175,26 +171,25 @@ public final class Main {
       boot.close();
     }
     int workers = cfg.workers() > 0 ? cfg.workers() : Runtime.getRuntime().availableProcessors();
-    Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true)
-        .setEventLoopPoolSize(Math.max(workers, 2 * Runtime.getRuntime().availableProcessors())));
-    Broker broker = Broker.create(vertx, new BrokerOptions().setWorkers(workers)
-        .setCoreRpc(cfg.coreRpc()));
+    Server server = new Server(cfg, workers);
     try {
-      broker.deploy(cfg.listeners()).await(30, TimeUnit.SECONDS);
+      server.start();
     } catch (Exception e) {
       System.err.println("elbusd: cannot start: " + rootMessage(e));
-      vertx.close();
+      server.stop();
       return 1;
     }
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      try {
-        broker.close().eventually(vertx::close).await(10, TimeUnit.SECONDS);
-      } catch (Exception e) {
-        LOG.warn("shutdown: {}", e.getMessage());
-      }
-    }, "elbus-shutdown"));
+    // SIGTERM / SIGINT: announce the shutdown, flush, remove our files, exit 0
+    Runnable onSignal = () -> {
+      server.stop();
+      Runtime.getRuntime().halt(0);
+    };
+    for (String sig : new String[] {"TERM", "INT"}) {
+      sun.misc.Signal.handle(new sun.misc.Signal(sig), s -> onSignal.run());
+    }
+    Runtime.getRuntime().addShutdownHook(new Thread(server::stop, "elbus-shutdown"));
     LOG.info("elbus broker started ({} worker{}, native transport: {})", workers,
-        workers == 1 ? "" : "s", vertx.isNativeTransportEnabled());
+        workers == 1 ? "" : "s", server.nativeTransport());
     return 0;
   }
 
