@@ -1,0 +1,164 @@
+package dev.elbus.server;
+
+import dev.elbus.rpc.MsgPack;
+import dev.elbus.support.RawClient;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static dev.elbus.support.RawClient.brokerFrame;
+import static dev.elbus.support.RawClient.concat;
+import static dev.elbus.support.RawClient.utf8;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The stand-alone server as a separate process (the fat jar, run as the README and the Docker
+ * image run it): listeners, FIFO line forms, pid file, SIGTERM behaviour, start-up errors.
+ */
+class ServerIT {
+
+  @Test
+  void servesSocketsFifoAndShutsDownCleanlyOnSigterm(@TempDir Path dir) throws Exception {
+    Path sock = dir.resolve("elbus.sock");
+    Path fifo = dir.resolve("elbus.fifo");
+    Path pid = dir.resolve("elbusd.pid");
+    int port = ServerProcess.freePort();
+    try (ServerProcess srv = ServerProcess.start("-B", sock.toString(), "-B", "127.0.0.1:" + port,
+        "-B", "fifo:" + fifo, "-P", pid.toString(), "-w", "1")) {
+      assertThat(srv.awaitLine("elbus broker started", 30_000)).as(srv.output().toString()).isTrue();
+      assertThat(Files.readString(pid).trim()).isEqualTo(Long.toString(srv.pid()));
+      assertThat(FifoChannel.isFifo(fifo)).isTrue();
+      assertThat(java.nio.file.attribute.PosixFilePermissions.toString(
+          Files.getPosixFilePermissions(fifo))).isEqualTo("rw--w--w-");
+
+      try (RawClient unix = RawClient.unix(sock); RawClient tcp = RawClient.tcp("127.0.0.1", port)) {
+        assertThat(unix.handshake("u1")).isEqualTo(1);
+        assertThat(tcp.handshake("t1")).isEqualTo(1);
+        unix.frame(1, 0x02, 1, utf8("news/#")).expectAck(1, 1);
+
+        // the four FIFO line forms, a malformed line in between, writers coming and going
+        writeFifo(fifo, "u1 hello world\n");
+        unix.expect(brokerFrame(0x12, false, ".broker", null, utf8("hello world")));
+        writeFifo(fifo, "=news/a some news\nnot-a-command\n");
+        unix.expect(brokerFrame(0x01, false, ".broker", "news/a", utf8("some news")));
+        writeFifo(fifo, "u1 .ping me\n");
+        unix.expect(brokerFrame(0x12, false, ".broker", null, concat(new byte[] {0},
+            utf8("ping me"))));
+        writeFifo(fifo, "u1 :do x=1 flag=true ratio=2.5 who=me\n");
+        byte[] params = MsgPack.encode(MsgPack.map("x", 1L, "flag", true, "ratio", 2.5,
+            "who", "me"));
+        unix.expect(brokerFrame(0x12, false, ".broker", null, concat(
+            new byte[] {0x01, 0, 0, 0, 0}, utf8("do"), new byte[] {0}, params)));
+        writeFifo(fifo, "?1 to every one-part name\n");
+        unix.expect(brokerFrame(0x13, false, ".broker", null, utf8("to every one-part name")));
+        tcp.expect(brokerFrame(0x13, false, ".broker", null, utf8("to every one-part name")));
+        assertThat(srv.awaitLine("skipped malformed line 'not-a-command'", 5_000)).isTrue();
+
+        srv.terminate();
+        byte[] head = tcp.read(6);
+        assertThat(head[0]).isEqualTo((byte) 0x01);
+        int len = (head[1] & 0xFF) | (head[2] & 0xFF) << 8;
+        byte[] body = tcp.read(len);
+        byte[] prefix = concat(utf8(".broker"), new byte[] {0}, utf8(".broker/warn"), new byte[] {0});
+        assertThat(body).startsWith(prefix);
+        Map<String, Object> m = MsgPack.decodeMap(java.util.Arrays.copyOfRange(body, prefix.length,
+            body.length));
+        assertThat(m.get("s")).isEqualTo("shutdown");
+        tcp.expectClosed(10_000);
+        assertThat(srv.awaitExit(20_000)).isEqualTo(0);
+      }
+      assertThat(sock).doesNotExist();
+      assertThat(fifo).doesNotExist();
+      assertThat(pid).doesNotExist();
+    }
+  }
+
+  @Test
+  void theDockerImageCommandLineServesItsConfiguration(@TempDir Path dir) throws Exception {
+    // the image runs: java -XX:+ExitOnOutOfMemoryError -jar elbus.jar -c /etc/elbus/elbus.yaml
+    // with conf/elbus-docker.yaml; here with its paths moved to a temp dir and a free port
+    int port = ServerProcess.freePort();
+    Path sock = dir.resolve("elbus.sock");
+    String conf = Files.readString(Path.of("conf", "elbus-docker.yaml"))
+        .replace("/var/run/elbus/elbus.sock", sock.toString())
+        .replace("0.0.0.0:7777", "127.0.0.1:" + port);
+    Path cfg = dir.resolve("elbus.yaml");
+    Files.writeString(cfg, conf);
+    try (ServerProcess srv = ServerProcess.start(List.of("-XX:+ExitOnOutOfMemoryError"), "-c",
+        cfg.toString())) {
+      assertThat(srv.awaitLine("elbus broker started", 30_000)).as(srv.output().toString()).isTrue();
+      try (RawClient unix = RawClient.unix(sock); RawClient tcp = RawClient.tcp("127.0.0.1", port)) {
+        assertThat(unix.handshake("a")).isEqualTo(1);
+        assertThat(tcp.handshake("b")).isEqualTo(1);
+        tcp.frame(2, 0x12, 1, "a", utf8("x")).expectAck(2, 1);
+        unix.expect(brokerFrame(0x12, false, "b", null, utf8("x")));
+      }
+      srv.terminate();
+      assertThat(srv.awaitExit(20_000)).isEqualTo(0);
+    }
+  }
+
+  @Test
+  void theDefaultConfigurationParses(@TempDir Path dir) throws Exception {
+    // conf/elbus.yaml as shipped, with its listeners replaced by -B (flags override the file)
+    int port = ServerProcess.freePort();
+    try (ServerProcess srv = ServerProcess.start("-c", "conf/elbus.yaml", "-B",
+        dir.resolve("x.sock").toString(), "-B", "127.0.0.1:" + port, "-w", "1")) {
+      assertThat(srv.awaitLine("elbus broker started", 30_000)).as(srv.output().toString()).isTrue();
+      srv.terminate();
+      assertThat(srv.awaitExit(20_000)).isEqualTo(0);
+    }
+  }
+
+  @Test
+  void badFlagsGiveOneLineAndNonZeroExit() throws Exception {
+    for (String[] args : List.of(new String[] {"--nope"}, new String[] {"-B", "nonsense"},
+        new String[] {"-B", "127.0.0.1:1", "-t", "abc"}, new String[] {},
+        new String[] {"-c", "/nonexistent/elbus.yaml"})) {
+      try (ServerProcess srv = ServerProcess.start(args)) {
+        int code = srv.awaitExit(30_000);
+        assertThat(code).as(String.join(" ", args)).isNotZero().isNotEqualTo(-1);
+        assertThat(srv.output()).as(String.join(" ", args)).hasSize(1);
+        assertThat(srv.output().get(0)).startsWith("elbusd: ");
+      }
+    }
+  }
+
+  @Test
+  void portInUseIsAClearStartupError() throws Exception {
+    try (ServerSocket taken = new ServerSocket(0, 1,
+        java.net.InetAddress.getByName("127.0.0.1"))) {
+      try (ServerProcess srv = ServerProcess.start("-B", "127.0.0.1:" + taken.getLocalPort())) {
+        assertThat(srv.awaitExit(30_000)).isEqualTo(1);
+        assertThat(String.join("\n", srv.output())).contains("elbusd: cannot start")
+            .containsIgnoringCase("address already in use").doesNotContain("\tat ");
+      }
+    }
+  }
+
+  @Test
+  void badConfigFileNamesFileAndEntry(@TempDir Path dir) throws Exception {
+    Path cfg = dir.resolve("bad.yaml");
+    Files.writeString(cfg, "listeners:\n  - bind: 127.0.0.1:0\n    queue_size: -3\n");
+    try (ServerProcess srv = ServerProcess.start("-c", cfg.toString())) {
+      assertThat(srv.awaitExit(30_000)).isEqualTo(2);
+      assertThat(srv.output()).hasSize(1);
+      assertThat(srv.output().get(0)).contains(cfg.toString()).contains("listeners[0]")
+          .contains("queue_size");
+    }
+  }
+
+  private static void writeFifo(Path fifo, String text) throws IOException {
+    try (OutputStream o = Files.newOutputStream(fifo)) {
+      o.write(text.getBytes(StandardCharsets.UTF_8));
+    }
+  }
+}
