@@ -101,7 +101,7 @@ class HandshakeIT {
   @ParameterizedTest
   @EnumSource(Transport.class)
   void validUtf8NameIsAccepted(Transport t) throws Exception {
-    String name = uniq("\u00fcml\u00e4ut-\u65e5\u672c-");
+    String name = uniq("\u00fcml\u00e4ut-\u65e5\u672c-\uD83D\uDE00-");
     try (RawClient c = tb.registered(t, name)) {
       Wire.marker(c, name, c, name, 1);
     }
@@ -214,7 +214,8 @@ class HandshakeIT {
   @EnumSource(Transport.class)
   void tricklingHandshakeHasOneOverallDeadline(Transport t) throws Exception {
     try (TestBroker b = TestBroker.start(1, l -> l.setTimeoutMs(500))) {
-      byte[] all = concat(RawClient.bytes(0xEB, 0x01, 0x00), le16(20), utf8("abcdefghijklmnopqrst"));
+      byte[] all = concat(RawClient.bytes(0xEB, 0x01, 0x00), le16(20),
+          utf8("abcdefghijklmnopqrst"));
       long t0 = System.nanoTime();
       try (RawClient c = b.raw(t)) {
         c.expect(0xEB, 0x01, 0x00);

@@ -13,8 +13,12 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
@@ -72,6 +76,7 @@ class KillMidFrameIT {
     int baseSubs = tb.broker().router().topics().size();
     assertThat(baseSubs).isZero();
     try (RawClient witness = tb.registered(t, wn)) {
+      long fds = openFds();
       for (int i = 0; i < ITERATIONS; i++) {
         String n = ns + "-" + i;
         RawClient c = tb.registered(t, n);
@@ -122,6 +127,19 @@ class KillMidFrameIT {
       Wire.await(() -> tb.broker().router().topics().size() == baseSubs + 1, 5_000,
           "subscriptions back to baseline");
       assertThat(tb.broker().router().topics().match(ns + "/x")).isEmpty();
+      // both ends of every killed connection live in this JVM: none may stay open (small slack
+      // for descriptors the JVM opens on its own)
+      Wire.await(() -> openFds() <= fds + 3, 5_000,
+          () -> "file descriptors back to baseline " + fds + ": " + openFds());
+    }
+  }
+
+  /** Open file descriptors of this JVM (Linux). */
+  private static long openFds() {
+    try (Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {
+      return s.count();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
   }
 

@@ -171,7 +171,8 @@ class MultiLoopIT {
               .putInt(target.length + 1 + 4).put(target).put((byte) 0).putInt(k);
         }
         a.send(buf.array());
-        ByteBuffer in = ByteBuffer.wrap(b.read(batch * inLen, 20_000)).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer in = ByteBuffer.wrap(b.read(batch * inLen, 20_000))
+            .order(ByteOrder.LITTLE_ENDIAN);
         for (int k = i; k < i + batch; k++) {
           int off = (k - i) * inLen;
           if (in.get(off) != 0x12 || in.get(off + 5) != (k % 4 == 3 ? 1 : 0)

@@ -74,11 +74,13 @@ class RoutingIT {
         byte[] payload = concat(utf8("qos" + qos + " "), new byte[] {0, 1, (byte) 0xFF, 0});
         a.frame(0x01020300 + qos, MESSAGE, qos, bn, payload);
         // the exact frame: 12 <len u32> <realtime> sender 00 payload
-        byte[] expected = concat(RawClient.bytes(0x12), RawClient.le32(an.length() + 1 + payload.length),
-            RawClient.bytes(qos >= 2 ? 1 : 0), utf8(an), new byte[] {0}, payload);
+        byte[] expected = concat(RawClient.bytes(0x12),
+            RawClient.le32(an.length() + 1 + payload.length), RawClient.bytes(qos >= 2 ? 1 : 0),
+            utf8(an), new byte[] {0}, payload);
         b.expect(expected);
         if ((qos & 1) != 0) {
-          a.expect(concat(RawClient.bytes(0xFE), RawClient.le32(0x01020300 + qos), RawClient.bytes(0x01)));
+          a.expect(concat(RawClient.bytes(0xFE), RawClient.le32(0x01020300 + qos),
+              RawClient.bytes(0x01)));
         }
       }
       // no ack was sent for QoS 0 and 2: the next thing a gets is the marker's ack
@@ -212,7 +214,8 @@ class RoutingIT {
           }
         }
         // spot-check the table above against the spec's own examples
-        assertThat(expected.get(ns + "-s1")).hasSize(3); // x/topic/event, x/topic/sub/event, //topic/e
+        // x/topic/event, x/topic/sub/event, //topic/e
+        assertThat(expected.get(ns + "-s1")).hasSize(3);
         assertThat(expected.get(ns + "-s2")).hasSize(3); // a/b, a/b/c, a/x/c; not a
         assertThat(expected.get(ns + "-s3")).hasSize(3); // a, "", "+"
         assertThat(expected.get(ns + "-s6")).hasSize(topics.length);

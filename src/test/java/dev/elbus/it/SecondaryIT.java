@@ -125,7 +125,8 @@ class SecondaryIT {
     String pn = uniq("owner");
     long goneBefore = tb.broker().stats().closes(CloseReason.PRIMARY_GONE);
     RawClient p = tb.registered(t, pn);
-    try (RawClient s0 = tb.registered(t, pn + "%%0"); RawClient s1 = tb.registered(other(t), pn + "%%1");
+    try (RawClient s0 = tb.registered(t, pn + "%%0");
+         RawClient s1 = tb.registered(other(t), pn + "%%1");
          RawClient s2 = tb.registered(t, pn + "%%2")) {
       // closing one secondary leaves the others
       s2.close();

@@ -7,12 +7,15 @@ import dev.elbus.support.TestBroker;
 import dev.elbus.support.Transport;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.Stream;
 
 import static dev.elbus.it.Wire.MESSAGE;
 import static dev.elbus.it.Wire.NOT_DELIVERED;
@@ -38,6 +41,21 @@ class SlowConsumerIT {
   private static TestBroker broker() throws Exception {
     return TestBroker.start(1, l -> Wire.QUIET
         .andThen(x -> x.setQueueSize(64).setBufSize(1024)).accept(l));
+  }
+
+  /** A queue bounded by bytes only (64 KiB) and a frame count it never reaches. */
+  private static TestBroker byteBoundedBroker() throws Exception {
+    return TestBroker.start(1, l -> Wire.QUIET
+        .andThen(x -> x.setQueueMaxBytes(64 * 1024).setBufSize(1024)).accept(l));
+  }
+
+  static Stream<Arguments> variants() {
+    List<Arguments> out = new ArrayList<>();
+    for (Transport t : Transport.values()) {
+      out.add(Arguments.of(t, false));
+      out.add(Arguments.of(t, true));
+    }
+    return out.stream();
   }
 
   /** A control pair: c1 sends numbered messages to c2, which checks every one arrives in order. */
@@ -73,15 +91,15 @@ class SlowConsumerIT {
     }
   }
 
-  @ParameterizedTest
-  @EnumSource(Transport.class)
-  void directMessagesToAReaderThatNeverReads(Transport t) throws Exception {
-    try (TestBroker b = broker()) {
+  @ParameterizedTest(name = "{0} bytes-bounded={1}")
+  @MethodSource("variants")
+  void directMessagesToAReaderThatNeverReads(Transport t, boolean byBytes) throws Exception {
+    try (TestBroker b = byBytes ? byteBoundedBroker() : broker()) {
       Control ctl = new Control(b, t);
       try (RawClient slow = b.raw(t).receiveBuffer(128);
            RawClient s = b.registered(t, "sender")) {
         assertThat(slow.handshake("slow")).isEqualTo(OK);
-        byte[] payload = new byte[1000];
+        byte[] payload = new byte[byBytes ? 8000 : 1000];
         List<Integer> codes = new ArrayList<>();
         int op = 0;
         long deadline = System.nanoTime() + FLOOD_MS * 1_000_000;
