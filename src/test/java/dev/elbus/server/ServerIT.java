@@ -32,7 +32,7 @@ class ServerIT {
     Path pid = dir.resolve("elbusd.pid");
     int port = ServerProcess.freePort();
     try (ServerProcess srv = ServerProcess.start("-B", sock.toString(), "-B", "127.0.0.1:" + port,
-        "-B", "fifo:" + fifo, "-P", pid.toString(), "-w", "1")) {
+        "-B", "fifo:" + fifo, "-P", pid.toString(), "-w", "1", "-t", "60")) {
       assertThat(srv.awaitLine("elbus broker started", 30_000)).as(srv.output().toString()).isTrue();
       assertThat(Files.readString(pid).trim()).isEqualTo(Long.toString(srv.pid()));
       assertThat(FifoChannel.isFifo(fifo)).isTrue();
@@ -57,7 +57,7 @@ class ServerIT {
             "who", "me"));
         unix.expect(brokerFrame(0x12, false, ".broker", null, concat(
             new byte[] {0x01, 0, 0, 0, 0}, utf8("do"), new byte[] {0}, params)));
-        writeFifo(fifo, "?1 to every one-part name\n");
+        writeFifo(fifo, "? to every one-part name\n");
         unix.expect(brokerFrame(0x13, false, ".broker", null, utf8("to every one-part name")));
         tcp.expect(brokerFrame(0x13, false, ".broker", null, utf8("to every one-part name")));
         assertThat(srv.awaitLine("skipped malformed line 'not-a-command'", 5_000)).isTrue();
