@@ -103,10 +103,9 @@ final class CoreSession extends Session {
     if (req.callId() == 0) {
       return;
     }
+    // the broker's own frames are not "received from clients": no r_* counting
     ByteBuf out = ((BufferInternal) reply).getByteBuf();
     int stat = sender.length() + 1 + out.readableBytes();
-    countRead(stat);
-    router.stats().countRead(stat);
     int code = router.message(this, sender, out, out.readerIndex(), out.readableBytes(),
         realtime, stat);
     if (code != Protocol.RESPONSE_OK) {
@@ -195,8 +194,6 @@ final class CoreSession extends Session {
     try {
       tail.writeBytes(t).writeByte(0).writeBytes(payload);
       int stat = tail.readableBytes();
-      countRead(stat);
-      router.stats().countRead(stat);
       router.publish(this, topic, tail, 0, stat, false, stat);
     } finally {
       tail.release();

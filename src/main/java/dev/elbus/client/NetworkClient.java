@@ -235,11 +235,12 @@ public final class NetworkClient implements ElbusClient {
 
     @Override
     public void onFrame(int type, boolean realtime, ByteBuf body) {
+      // parsed even without a handler: a malformed frame is a protocol error either way
+      Frame f = Frame.parse(type, realtime, body);
       Handler<Frame> h = frameHandler;
       if (h == null) {
         return;
       }
-      Frame f = Frame.parse(type, realtime, body);
       try {
         h.handle(f);
       } catch (RuntimeException e) {
