@@ -139,8 +139,8 @@ final class CoreSession extends Session {
             "w_frames", broker.stats().wFrames(),
             "w_bytes", broker.stats().wBytes()));
       case "client.list":
-        requireNoParams(noParams, method);
-        return MsgPack.encodeBuffer(Map.of("clients", clientList()));
+        return MsgPack.encodeBuffer(Map.of("clients", clientList(noParams ? null
+            : filter(params))));
       default:
         throw new CoreError(RpcErrorCode.METHOD_NOT_FOUND, "method not found: " + method);
     }
@@ -152,9 +152,33 @@ final class CoreSession extends Session {
     }
   }
 
-  private List<Object> clientList() {
+  /** {@code client.list} params (BUS/RT): {@code {"filter": REGEX}} over primary names. */
+  private static java.util.regex.Pattern filter(Buffer params) {
+    Map<String, Object> m = MsgPack.decodeMap(params);
+    for (String k : m.keySet()) {
+      if (!k.equals("filter")) {
+        throw new CoreError(RpcErrorCode.INVALID_PARAMS, "client.list: unknown param '" + k
+            + "' (only 'filter' is accepted)");
+      }
+    }
+    Object f = m.get("filter");
+    if (!(f instanceof String)) {
+      throw new CoreError(RpcErrorCode.INVALID_PARAMS, "client.list: filter must be a string");
+    }
+    try {
+      return java.util.regex.Pattern.compile((String) f);
+    } catch (java.util.regex.PatternSyntaxException e) {
+      throw new CoreError(RpcErrorCode.INVALID_PARAMS, "client.list: invalid filter regex: "
+          + e.getDescription() + " near index " + e.getIndex() + " of '" + f + "'");
+    }
+  }
+
+  private List<Object> clientList(java.util.regex.Pattern filter) {
     List<Object> out = new ArrayList<>();
     for (ClientInfo c : broker.clients()) {
+      if (filter != null && !filter.matcher(c.name()).find()) {
+        continue;
+      }
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("name", c.name());
       m.put("kind", c.kind());

@@ -107,6 +107,52 @@ public final class InternalClient implements ElbusClient {
     return Future.succeededFuture();
   }
 
+  @Override
+  public Future<Void> exclude(List<String> topics, QoS qos) {
+    if (isClosed()) {
+      return closed();
+    }
+    countList(topics);
+    for (String t : topics) {
+      router.exclude(session, t);
+    }
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<Void> unexclude(List<String> topics, QoS qos) {
+    if (isClosed()) {
+      return closed();
+    }
+    countList(topics);
+    for (String t : topics) {
+      router.unexclude(session, t);
+    }
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<Void> publishFor(String topic, String receiver, Buffer payload, QoS qos) {
+    if (isClosed()) {
+      return closed();
+    }
+    ByteBuf p = bytes(payload);
+    byte[] t = topic.getBytes(StandardCharsets.UTF_8);
+    byte[] r = receiver.getBytes(StandardCharsets.UTF_8);
+    ByteBuf body = router.alloc().buffer(t.length + 1 + r.length + 1 + p.readableBytes());
+    try {
+      body.writeBytes(t).writeByte(0).writeBytes(r).writeByte(0)
+          .writeBytes(p, p.readerIndex(), p.readableBytes());
+      int stat = body.readableBytes();
+      session.countRead(stat);
+      router.stats().countRead(stat);
+      return result(router.publishFor(session, topic, receiver, body, 0, t.length,
+          t.length + 1 + r.length + 1, p.readableBytes(), qos.isRealtime(), stat));
+    } finally {
+      body.release();
+    }
+  }
+
   private void countList(List<String> topics) {
     int n = Math.max(0, topics.size() - 1);
     for (String t : topics) {

@@ -20,6 +20,8 @@ public final class ListenerOptions {
   private String aaaFile;
   private AaaPolicy aaa;
   private long aaaScanPeriodMs = DEFAULT_AAA_SCAN_PERIOD_MS;
+  private boolean forceRegister;
+  private long idleTimeoutMs;
 
   /** How often an AAA file is checked for changes by default. */
   public static final long DEFAULT_AAA_SCAN_PERIOD_MS = 1_000;
@@ -44,6 +46,8 @@ public final class ListenerOptions {
     this.aaaFile = o.aaaFile;
     this.aaa = o.aaa;
     this.aaaScanPeriodMs = o.aaaScanPeriodMs;
+    this.forceRegister = o.forceRegister;
+    this.idleTimeoutMs = o.idleTimeoutMs;
   }
 
   /** A listener on {@code bind} (elbusd syntax, see {@link Bind#parse}). */
@@ -190,6 +194,36 @@ public final class ListenerOptions {
       throw new IllegalArgumentException("AAA scan period must be positive: " + ms);
     }
     this.aaaScanPeriodMs = ms;
+    return this;
+  }
+
+  /**
+   * Force-register (BUS/RT, off by default): a new primary whose name is taken replaces the
+   * registered network client, which is disconnected with its secondaries and announced {@code
+   * unreg} before the new {@code reg}. Secondaries and internal clients are never replaced.
+   */
+  public boolean isForceRegister() {
+    return forceRegister;
+  }
+
+  public ListenerOptions setForceRegister(boolean forceRegister) {
+    this.forceRegister = forceRegister;
+    return this;
+  }
+
+  /**
+   * Idle deadline in milliseconds: a registered client that sends nothing (pings included) for
+   * longer is closed. 0 (the default) is off, as in elbus, whose clients need not ping.
+   */
+  public long getIdleTimeoutMs() {
+    return idleTimeoutMs;
+  }
+
+  public ListenerOptions setIdleTimeoutMs(long idleTimeoutMs) {
+    if (idleTimeoutMs < 0) {
+      throw new IllegalArgumentException("idle timeout must not be negative: " + idleTimeoutMs);
+    }
+    this.idleTimeoutMs = idleTimeoutMs;
     return this;
   }
 

@@ -1,5 +1,6 @@
 package dev.elbus.client;
 
+import dev.elbus.protocol.Protocol;
 import dev.elbus.protocol.QoS;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
@@ -32,6 +33,30 @@ public interface ElbusClient {
 
   /** Removes subscriptions, all in one frame. */
   Future<Void> unsubscribe(List<String> topics, QoS qos);
+
+  /**
+   * Excludes topic patterns (BUS/RT, PROTOCOL.md section 15): publications matching any of them
+   * are not delivered to this client even when a subscription matches.
+   */
+  default Future<Void> exclude(List<String> topics, QoS qos) {
+    return Future.failedFuture(new ElbusException(Protocol.ERR_NOT_SUPPORTED,
+        "exclude is not supported by " + getClass().getSimpleName()));
+  }
+
+  /** Removes exclusions. */
+  default Future<Void> unexclude(List<String> topics, QoS qos) {
+    return Future.failedFuture(new ElbusException(Protocol.ERR_NOT_SUPPORTED,
+        "unexclude is not supported by " + getClass().getSimpleName()));
+  }
+
+  /**
+   * Publishes to {@code topic} for the subscribers whose primary name is {@code receiver} only
+   * (BUS/RT publish-for, section 15); they receive an ordinary publication.
+   */
+  default Future<Void> publishFor(String topic, String receiver, Buffer payload, QoS qos) {
+    return Future.failedFuture(new ElbusException(Protocol.ERR_NOT_SUPPORTED,
+        "publish-for is not supported by " + getClass().getSimpleName()));
+  }
 
   default Future<Void> subscribe(String topic) {
     return subscribe(List.of(topic), QoS.PROCESSED);

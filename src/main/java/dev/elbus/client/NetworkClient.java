@@ -342,6 +342,29 @@ public final class NetworkClient implements ElbusClient {
     return list(Protocol.OP_UNSUBSCRIBE, topics, qos);
   }
 
+  @Override
+  public Future<Void> exclude(List<String> topics, QoS qos) {
+    return list(Protocol.OP_EXCLUDE, topics, qos);
+  }
+
+  @Override
+  public Future<Void> unexclude(List<String> topics, QoS qos) {
+    return list(Protocol.OP_UNEXCLUDE, topics, qos);
+  }
+
+  @Override
+  public Future<Void> publishFor(String topic, String receiver, Buffer payload, QoS qos) {
+    if (receiver.indexOf('\0') >= 0) {
+      return context.failedFuture(new ElbusException(Protocol.ERR_DATA,
+          "publish-for receiver contains a NUL character"));
+    }
+    Buffer tail = Buffer.buffer(receiver).appendByte((byte) 0);
+    if (payload != null) {
+      tail.appendBuffer(payload);
+    }
+    return keyed(Protocol.OP_PUBLISH_FOR, topic, tail, qos);
+  }
+
   /** Sends a ping (nine zero bytes); completes when it is written. */
   public Future<Void> ping() {
     return submit(FrameEncoder.clientPing(ALLOC), false, false);

@@ -25,6 +25,8 @@ import java.util.Set;
  * max_name_length: 65535
  * aaa: conf/aaa.yaml     # AAA file for every listener (absent: no AAA, everyone allowed)
  * aaa_scan_period: 1     # seconds between checks of the AAA file for changes
+ * force_register: false  # BUS/RT: a new client with a taken name replaces the old one
+ * idle_timeout: 0        # seconds without any input (pings included) before a close; 0 = off
  * listeners:             # each entry may override any of the settings above
  *   - bind: /tmp/elbus.sock
  *   - bind: 127.0.0.1:7777
@@ -33,10 +35,11 @@ import java.util.Set;
 public final class ServerConfig {
   private static final Set<String> LISTENER_KEYS = Set.of("bind", "timeout", "buf_size", "buf_ttl",
       "queue_size", "queue_max_bytes", "max_frame_size", "max_name_length", "aaa",
-      "aaa_scan_period");
+      "aaa_scan_period", "force_register", "idle_timeout");
   private static final Set<String> TOP_KEYS = Set.of("workers", "core_rpc", "timeout", "buf_size",
       "buf_ttl", "queue_size", "queue_max_bytes", "max_frame_size", "max_name_length",
-      "listeners", "fifo", "pid_file", "aaa", "aaa_scan_period");
+      "listeners", "fifo", "pid_file", "aaa", "aaa_scan_period", "force_register",
+      "idle_timeout");
 
   private int workers;
   private boolean coreRpc = true;
@@ -195,6 +198,21 @@ public final class ServerConfig {
         throw new IllegalArgumentException(w + "aaa_scan_period must be 0-86400 seconds, got " + t);
       }
       lo.setAaaScanPeriodMs(Math.max(1, Math.round(t * 1000)));
+    }
+    if (j.containsKey("force_register")) {
+      Object f = j.getValue("force_register");
+      if (!(f instanceof Boolean)) {
+        throw new IllegalArgumentException(w + "force_register must be true or false, got '" + f
+            + "'");
+      }
+      lo.setForceRegister((Boolean) f);
+    }
+    if (j.containsKey("idle_timeout")) {
+      double t = decimal(j, "idle_timeout", w);
+      if (t < 0 || t > 86_400) {
+        throw new IllegalArgumentException(w + "idle_timeout must be 0-86400 seconds, got " + t);
+      }
+      lo.setIdleTimeoutMs(Math.round(t * 1000));
     }
     if (j.containsKey("max_name_length")) {
       lo.setMaxNameLength((int) number(j, "max_name_length", w, 1, 65535, 0));

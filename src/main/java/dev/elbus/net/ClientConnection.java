@@ -55,6 +55,9 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
   private ScheduledFuture<?> handshakeTimer;
   private ScheduledFuture<?> pingTimer;
   private ScheduledFuture<?> stallTimer;
+  private ScheduledFuture<?> idleTimer;
+  /** Time of the last read (kept only when an idle deadline is set). */
+  private long lastInputNanos;
   private long lastProgressNanos;
   /** One-entry cache of the last target/topic decoded: repeated sends allocate no string. */
   private byte[] lastKeyBytes = new byte[0];
@@ -99,6 +102,9 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
     if (!inBatch) {
       inBatch = true;
       scheduler.beginBatch();
+      if (idleTimer != null) {
+        lastInputNanos = System.nanoTime();
+      }
     }
     try {
       decoder.feed((ByteBuf) msg);
@@ -141,6 +147,19 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
     }
   }
 
+  /** Idle deadline (section 6, optional): close a client that sent nothing for too long. */
+  private void checkIdle() {
+    idleTimer = null;
+    long idleMs = (System.nanoTime() - lastInputNanos) / 1_000_000;
+    long limit = opts.getIdleTimeoutMs();
+    if (idleMs >= limit) {
+      close(CloseReason.IDLE_TIMEOUT, "nothing received for " + idleMs + " ms (idle deadline "
+          + limit + " ms)");
+    } else {
+      idleTimer = ctx.executor().schedule(this::checkIdle, limit - idleMs, TimeUnit.MILLISECONDS);
+    }
+  }
+
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
     if (session != null && ctx.channel().isWritable()) {
@@ -179,6 +198,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
     cancel(handshakeTimer);
     cancel(pingTimer);
     cancel(stallTimer);
+    cancel(idleTimer);
     closeReason.compareAndSet(null, CloseReason.PEER_CLOSED);
     CloseReason reason = closeReason.get();
     router.stats().countClose(reason);
@@ -319,7 +339,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
       }
       s.rights(acl);
     }
-    int code = router.register(s);
+    int code = router.register(s, opts.isForceRegister());
     if (code != Protocol.RESPONSE_OK) {
       refuse(code, "registration of '" + name + "' refused: " + Protocol.codeName(code));
       return false;
@@ -335,6 +355,11 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
     handshakeTimer = null;
     pingTimer = ctx.executor().scheduleAtFixedRate(this::ping, opts.getTimeoutMs(),
         opts.getTimeoutMs(), TimeUnit.MILLISECONDS);
+    if (opts.getIdleTimeoutMs() > 0) {
+      lastInputNanos = System.nanoTime();
+      idleTimer = ctx.executor().schedule(this::checkIdle, opts.getIdleTimeoutMs(),
+          TimeUnit.MILLISECONDS);
+    }
     if (closeReason.get() != null) {
       // forced out while registering (e.g. a shutdown): undo at once
       s.markClosed();
@@ -420,7 +445,9 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
         break;
       }
       case Protocol.OP_SUBSCRIBE:
-      case Protocol.OP_UNSUBSCRIBE: {
+      case Protocol.OP_UNSUBSCRIBE:
+      case Protocol.OP_EXCLUDE:
+      case Protocol.OP_UNEXCLUDE: {
         s.countRead(len);
         router.stats().countRead(len);
         int from = start;
@@ -434,10 +461,18 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
           if (topic == null) {
             throw new ProtocolException(Protocol.opName(op) + " topic is not valid UTF-8");
           }
-          if (op == Protocol.OP_SUBSCRIBE) {
-            denied |= !router.subscribe(s, topic);
-          } else {
-            router.unsubscribe(s, topic);
+          switch (op) {
+            case Protocol.OP_SUBSCRIBE:
+              denied |= !router.subscribe(s, topic);
+              break;
+            case Protocol.OP_UNSUBSCRIBE:
+              router.unsubscribe(s, topic);
+              break;
+            case Protocol.OP_EXCLUDE:
+              router.exclude(s, topic);
+              break;
+            default:
+              router.unexclude(s, topic);
           }
           if (z < 0) {
             break;
@@ -445,6 +480,25 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
           from = z + 1;
         }
         code = denied ? Protocol.ERR_ACCESS : Protocol.RESPONSE_OK;
+        break;
+      }
+      case Protocol.OP_PUBLISH_FOR: {
+        // BUS/RT (section 15): topic 00 receiver 00 payload
+        int end = start + len;
+        int z1 = body.indexOf(start, end, (byte) 0);
+        int z2 = z1 < 0 ? -1 : body.indexOf(z1 + 1, end, (byte) 0);
+        if (z2 < 0) {
+          throw new ProtocolException("publish-for frame without two 00 separators");
+        }
+        String topic = key(body, start, z1 - start, op);
+        String receiver = Utf8.decode(body, z1 + 1, z2 - z1 - 1);
+        if (receiver == null) {
+          throw new ProtocolException("publish-for receiver is not valid UTF-8");
+        }
+        s.countRead(len);
+        router.stats().countRead(len);
+        code = router.publishFor(s, topic, receiver, body, start, z1 - start, z2 + 1,
+            end - z2 - 1, realtime, len);
         break;
       }
       case Protocol.OP_NOP:

@@ -79,6 +79,19 @@ public final class FrameEncoder {
     return b;
   }
 
+  /**
+   * A publication whose topic and payload are separate ranges of {@code src} (publish-for, where
+   * the receiver sits between them): {@code sender 00 topic 00 payload}.
+   */
+  public static ByteBuf publication(ByteBufAllocator alloc, byte[] sender, ByteBuf src,
+      int topicIndex, int topicLen, int payloadIndex, int payloadLen, boolean realtime) {
+    int bodyLen = sender.length + 1 + topicLen + 1 + payloadLen;
+    ByteBuf b = alloc.buffer(Protocol.BROKER_HEADER_SIZE + bodyLen);
+    writeHead(b, Protocol.FRAME_PUBLISH, bodyLen, realtime, sender);
+    b.writeBytes(src, topicIndex, topicLen).writeByte(0).writeBytes(src, payloadIndex, payloadLen);
+    return b;
+  }
+
   private static void writeHead(ByteBuf b, int type, int bodyLen, boolean realtime, byte[] sender) {
     b.writeByte(type).writeIntLE(bodyLen).writeByte(realtime ? 1 : 0);
     b.writeBytes(sender).writeByte(0);

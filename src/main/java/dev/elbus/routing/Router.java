@@ -57,7 +57,25 @@ public final class Router {
    * @return the registration code (section 1)
    */
   public int register(Session s) {
+    return register(s, false);
+  }
+
+  /**
+   * Registers a client; with {@code force} (BUS/RT force-register) a primary whose name is taken
+   * by a network client replaces it: the old client and its secondaries are disconnected and its
+   * {@code unreg} is announced before the new {@code reg}. Secondaries never take over, and
+   * internal clients are never replaced.
+   */
+  public int register(Session s, boolean force) {
     int code = registry.register(s);
+    if (code == Protocol.ERR_BUSY && force && !s.isSecondary()) {
+      Session old = registry.get(s.name());
+      if (old != null && old.kind() != ClientKind.INTERNAL) {
+        old.disconnect(CloseReason.REPLACED);
+        unregister(old);
+        code = registry.register(s);
+      }
+    }
     if (code == Protocol.RESPONSE_OK) {
       subscribe(s, Protocol.TOPIC_WARN);
       if (!s.isSecondary()) {
@@ -76,6 +94,11 @@ public final class Router {
     for (String p : s.subscriptions) {
       if (s.subscriptions.remove(p)) {
         topics.remove(p, s);
+      }
+    }
+    for (String p : s.exclusions) {
+      if (s.exclusions.remove(p)) {
+        topics.removeExclusion(p, s);
       }
     }
     if (orphans == null) {
@@ -107,6 +130,27 @@ public final class Router {
       }
     }
     return true;
+  }
+
+  /**
+   * Adds an exclusion (BUS/RT, section 15): publications matching {@code pattern} are not
+   * delivered to {@code s} even when a subscription matches. Excluding is never denied: it only
+   * narrows what the client receives.
+   */
+  public void exclude(Session s, String pattern) {
+    if (s.exclusions.add(pattern)) {
+      topics.addExclusion(pattern, s);
+      if (!registry.isRegistered(s) && s.exclusions.remove(pattern)) {
+        topics.removeExclusion(pattern, s);
+      }
+    }
+  }
+
+  /** Removes an exclusion; an unknown pattern is not an error. */
+  public void unexclude(Session s, String pattern) {
+    if (s.exclusions.remove(pattern)) {
+      topics.removeExclusion(pattern, s);
+    }
   }
 
   /** Removes a subscription; an unknown pattern is not an error. */
@@ -208,6 +252,41 @@ public final class Router {
   private static String primaryName(String name) {
     int i = name.indexOf(Protocol.SECONDARY_SEP);
     return i < 0 ? name : name.substring(0, i);
+  }
+
+  /**
+   * Publish-for (BUS/RT, section 15): a publication delivered only to the subscribers of {@code
+   * topic} whose primary name is {@code receiver} (secondaries included), exclusions and the
+   * publish rights applied. {@code src} holds the topic at {@code topicIndex} and the payload at
+   * {@code payloadIndex}.
+   */
+  public int publishFor(Session from, String topic, String receiver, ByteBuf src, int topicIndex,
+      int topicLen, int payloadIndex, int payloadLen, boolean realtime, int statBytes) {
+    AccessRights r = from.rights();
+    if (r != null && !r.canPublish(topic)) {
+      return Protocol.ERR_ACCESS;
+    }
+    ByteBuf frame = null;
+    try {
+      for (Session to : topics.match(topic)) {
+        if (!to.primaryName().equals(receiver)) {
+          continue;
+        }
+        if (frame == null) {
+          frame = FrameEncoder.publication(alloc, from.nameBytes(), src, topicIndex, topicLen,
+              payloadIndex, payloadLen, realtime);
+        }
+        if (to.deliver(frame.retainedDuplicate(), realtime) == Protocol.RESPONSE_OK) {
+          to.countWrite(statBytes);
+          stats.countWrite(statBytes);
+        }
+      }
+    } finally {
+      if (frame != null) {
+        frame.release();
+      }
+    }
+    return Protocol.RESPONSE_OK;
   }
 
   /** Sends an ack to {@code to} (counted as one frame of six bytes). */

@@ -31,6 +31,8 @@ public abstract class Session {
   final CopyOnWriteArrayList<Session> secondaries = new CopyOnWriteArrayList<>();
   /** Subscription patterns as the client sent them. */
   final Set<String> subscriptions = ConcurrentHashMap.newKeySet();
+  /** Exclusion patterns (BUS/RT) as the client sent them. */
+  final Set<String> exclusions = ConcurrentHashMap.newKeySet();
 
   // r_* are written by the thread that handles this client's input; w_* by any router thread
   final AtomicLong rFrames = new AtomicLong();

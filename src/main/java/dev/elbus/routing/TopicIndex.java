@@ -8,7 +8,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
- * Subscription index over MQTT-style patterns ({@link Masks}), shared by every event loop.
+ * Subscription index over MQTT-style patterns ({@link Masks}), shared by every event loop. It also
+ * holds the clients' exclusions (BUS/RT): a match is the subscribers of a topic minus those with
+ * a matching exclusion, cached as one result.
  *
  * <p>A trie of levels: each node has literal children, a {@code +} child and a {@code #} child,
  * like nats-server's sublist. Writers take the write lock; a lookup first consults a per-topic
@@ -44,6 +46,8 @@ public final class TopicIndex {
   }
 
   private final Node root = new Node();
+  /** Exclusions (BUS/RT, section 15): a matching exclusion removes its client from a match. */
+  private final Node excluded = new Node();
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   private final ConcurrentHashMap<String, Cached> cache = new ConcurrentHashMap<>();
   private volatile long version;
@@ -60,10 +64,24 @@ public final class TopicIndex {
 
   /** Adds one pattern of {@code s}. The caller keeps patterns unique per session. */
   public void add(String pattern, Session s) {
+    add(root, pattern, s);
+  }
+
+  /** Adds an exclusion pattern of {@code s}: publications matching it skip {@code s}. */
+  public void addExclusion(String pattern, Session s) {
+    add(excluded, pattern, s);
+  }
+
+  /** Removes an exclusion pattern of {@code s} previously {@link #addExclusion added}. */
+  public void removeExclusion(String pattern, Session s) {
+    remove(excluded, pattern, s);
+  }
+
+  private void add(Node top, String pattern, Session s) {
     String[] levels = Masks.split(pattern, '/');
     lock.writeLock().lock();
     try {
-      Node n = root;
+      Node n = top;
       for (String l : levels) {
         if (l.equals("#")) {
           if (n.hash == null) {
@@ -90,10 +108,14 @@ public final class TopicIndex {
 
   /** Removes one pattern of {@code s} previously {@link #add added}. */
   public void remove(String pattern, Session s) {
+    remove(root, pattern, s);
+  }
+
+  private void remove(Node top, String pattern, Session s) {
     String[] levels = Masks.split(pattern, '/');
     lock.writeLock().lock();
     try {
-      if (remove(root, levels, 0, s)) {
+      if (remove(top, levels, 0, s)) {
         bump();
       }
     } finally {
@@ -166,7 +188,13 @@ public final class TopicIndex {
     try {
       v = version;
       LinkedHashSet<Session> out = new LinkedHashSet<>();
-      collect(root, Masks.split(topic, '/'), 0, out);
+      String[] levels = Masks.split(topic, '/');
+      collect(root, levels, 0, out);
+      if (!out.isEmpty() && !excluded.isEmpty()) {
+        LinkedHashSet<Session> ex = new LinkedHashSet<>();
+        collect(excluded, levels, 0, ex);
+        out.removeAll(ex);
+      }
       result = out.isEmpty() ? NONE : out.toArray(NONE);
     } finally {
       lock.readLock().unlock();

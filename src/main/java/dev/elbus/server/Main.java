@@ -34,6 +34,7 @@ public final class Main {
       "      --buf-size BYTES   socket write buffer (default 16384)",
       "      --buf-ttl MICROS   upper bound of write coalescing (default 10)",
       "      --queue-size N     frames queued per client before it is dropped (default 8192)",
+      "      --force-register   a new client with a taken name replaces the old one (BUS/RT)",
       "      --verbose          debug logging (twice: trace)",
       "  -h, --help             this help");
 
@@ -80,6 +81,9 @@ public final class Main {
           overrides.add(new String[] {a, value(args, ++i, a)});
           break;
         case "--verbose":
+          break;
+        case "--force-register":
+          overrides.add(new String[] {a, "true"});
           break;
         default:
           throw new IllegalArgumentException("unknown option '" + a + "' (see --help)");
@@ -139,6 +143,9 @@ public final class Main {
         break;
       case "--buf-ttl":
         lo.setBufTtlUs(intValue(v, flag, 0, Integer.MAX_VALUE));
+        break;
+      case "--force-register":
+        lo.setForceRegister(true);
         break;
       default:
         lo.setQueueSize(intValue(v, flag, 1, Integer.MAX_VALUE));
