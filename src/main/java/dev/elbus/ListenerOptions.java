@@ -22,6 +22,14 @@ public final class ListenerOptions {
   private long aaaScanPeriodMs = DEFAULT_AAA_SCAN_PERIOD_MS;
   private boolean forceRegister;
   private long idleTimeoutMs;
+  private int maxConnections = DEFAULT_MAX_CONNECTIONS;
+
+  /**
+   * Default connection limit per listener. Each connection costs a file descriptor and a few KiB;
+   * the bound keeps a flood of sockets from exhausting the process's descriptors (the usual
+   * soft limit is 1024, raised in the Docker image and by systemd units).
+   */
+  public static final int DEFAULT_MAX_CONNECTIONS = 10_000;
 
   /** How often an AAA file is checked for changes by default. */
   public static final long DEFAULT_AAA_SCAN_PERIOD_MS = 1_000;
@@ -48,6 +56,7 @@ public final class ListenerOptions {
     this.aaaScanPeriodMs = o.aaaScanPeriodMs;
     this.forceRegister = o.forceRegister;
     this.idleTimeoutMs = o.idleTimeoutMs;
+    this.maxConnections = o.maxConnections;
   }
 
   /** A listener on {@code bind} (elbusd syntax, see {@link Bind#parse}). */
@@ -224,6 +233,19 @@ public final class ListenerOptions {
       throw new IllegalArgumentException("idle timeout must not be negative: " + idleTimeoutMs);
     }
     this.idleTimeoutMs = idleTimeoutMs;
+    return this;
+  }
+
+  /** Connections this listener accepts at once; one more is closed at once. */
+  public int getMaxConnections() {
+    return maxConnections;
+  }
+
+  public ListenerOptions setMaxConnections(int maxConnections) {
+    if (maxConnections <= 0) {
+      throw new IllegalArgumentException("max_connections must be positive: " + maxConnections);
+    }
+    this.maxConnections = maxConnections;
     return this;
   }
 

@@ -23,6 +23,7 @@ import java.util.Set;
  * queue_max_bytes: 134217728
  * max_frame_size: 67108864
  * max_name_length: 65535
+ * max_connections: 10000 # connections per listener; more are closed at once
  * aaa: conf/aaa.yaml     # AAA file for every listener (absent: no AAA, everyone allowed)
  * aaa_scan_period: 1     # seconds between checks of the AAA file for changes
  * force_register: false  # BUS/RT: a new client with a taken name replaces the old one
@@ -35,11 +36,11 @@ import java.util.Set;
 public final class ServerConfig {
   private static final Set<String> LISTENER_KEYS = Set.of("bind", "timeout", "buf_size", "buf_ttl",
       "queue_size", "queue_max_bytes", "max_frame_size", "max_name_length", "aaa",
-      "aaa_scan_period", "force_register", "idle_timeout");
+      "aaa_scan_period", "force_register", "idle_timeout", "max_connections");
   private static final Set<String> TOP_KEYS = Set.of("workers", "core_rpc", "timeout", "buf_size",
       "buf_ttl", "queue_size", "queue_max_bytes", "max_frame_size", "max_name_length",
       "listeners", "fifo", "pid_file", "aaa", "aaa_scan_period", "force_register",
-      "idle_timeout");
+      "idle_timeout", "max_connections");
 
   private int workers;
   private boolean coreRpc = true;
@@ -213,6 +214,9 @@ public final class ServerConfig {
         throw new IllegalArgumentException(w + "idle_timeout must be 0-86400 seconds, got " + t);
       }
       lo.setIdleTimeoutMs(Math.round(t * 1000));
+    }
+    if (j.containsKey("max_connections")) {
+      lo.setMaxConnections((int) number(j, "max_connections", w, 1, Integer.MAX_VALUE, 0));
     }
     if (j.containsKey("max_name_length")) {
       lo.setMaxNameLength((int) number(j, "max_name_length", w, 1, 65535, 0));

@@ -52,6 +52,8 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
   private String closeDetail;
   private boolean inBatch;
   private boolean cleanedUp;
+  /** Counted against the listener's max_connections (false: refused, the listener is full). */
+  private boolean accepted;
   private ScheduledFuture<?> handshakeTimer;
   private ScheduledFuture<?> pingTimer;
   private ScheduledFuture<?> stallTimer;
@@ -73,6 +75,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
+    this.accepted = listener.tryAccept();
     this.scheduler = OutboundScheduler.forLoop(ctx.channel().eventLoop());
     this.decoder = new ClientStreamDecoder(ctx.alloc(), this, opts.getMaxFrameSize(),
         opts.getMaxNameLength());
@@ -82,6 +85,12 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
       String host = ia.getAddress() != null ? ia.getAddress().getHostAddress() : ia.getHostString();
       this.peer = (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + ia.getPort();
       this.remoteAddress = ia.getAddress();
+    }
+    if (!accepted) {
+      closeDetail = "listener " + listener.label() + " has " + opts.getMaxConnections()
+          + " connections";
+      disconnect(CloseReason.MAX_CONNECTIONS);
+      return;
     }
     ctx.writeAndFlush(FrameEncoder.greeting(ctx.alloc()), ctx.voidPromise());
     handshakeTimer = ctx.executor().schedule(() -> {
@@ -170,11 +179,18 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    // I/O errors (reset by peer, broken pipe): the peer is gone
-    if (closeDetail == null) {
-      closeDetail = String.valueOf(cause.getMessage());
+    if (cause instanceof java.io.IOException) {
+      // I/O errors (reset by peer, broken pipe): the peer is gone
+      if (closeDetail == null) {
+        closeDetail = String.valueOf(cause.getMessage());
+      }
+      close(CloseReason.PEER_CLOSED, null);
+      return;
     }
-    close(CloseReason.PEER_CLOSED, null);
+    // anything else escaping the connection code is a bug: never silent
+    LOG.error("{}: internal error, closing the connection",
+        session != null ? "client " + display(session.name()) : "unregistered client", cause);
+    close(CloseReason.INTERNAL_ERROR, String.valueOf(cause));
   }
 
   @Override
@@ -193,6 +209,9 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
       return;
     }
     cleanedUp = true;
+    if (accepted) {
+      listener.released();
+    }
     endBatch();
     decoder.stop();
     cancel(handshakeTimer);
@@ -211,15 +230,19 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
   }
 
   private void log(CloseReason reason) {
-    String who = session != null ? "client " + session.name() : "unregistered client";
+    String who = session != null ? "client " + display(session.name()) : "unregistered client";
     String where = peer != null ? peer : String.valueOf(listener.label());
     switch (reason) {
       case PEER_CLOSED:
       case REGISTRATION_REFUSED:
       case SHUTDOWN:
+      case MAX_CONNECTIONS:
         if (LOG.isDebugEnabled()) {
           LOG.debug("{} ({}) disconnected: {}{}", who, where, reason.key(), detail());
         }
+        break;
+      case INTERNAL_ERROR:
+        LOG.error("{} ({}) disconnected: {}{}", who, where, reason.key(), detail());
         break;
       case PROTOCOL_ERROR:
       case SLOW_CONSUMER:
@@ -331,7 +354,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
     if (policy != null) {
       ClientAcl acl = policy.forClient(name);
       if (acl == null || (remoteAddress != null && !acl.hostAllowed(remoteAddress))) {
-        LOG.warn("registration of {} from {} refused by AAA: {}", name,
+        LOG.warn("registration of {} from {} refused by AAA: {}", display(name),
             peer != null ? peer : listener.label(),
             acl == null ? "not in the AAA map" : "host not allowed");
         refuse(Protocol.ERR_ACCESS, "refused by AAA");
@@ -341,7 +364,8 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
     }
     int code = router.register(s, opts.isForceRegister());
     if (code != Protocol.RESPONSE_OK) {
-      refuse(code, "registration of '" + name + "' refused: " + Protocol.codeName(code));
+      refuse(code, "registration of '" + display(name) + "' refused: "
+          + Protocol.codeName(code));
       return false;
     }
     session = s;
@@ -372,6 +396,12 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
     return true;
   }
 
+  /** A client name for a log line: long names (up to 64 KiB) are cut. */
+  static String display(String name) {
+    return name.length() <= 80 ? name : name.substring(0, 64) + "...(" + name.length()
+        + " chars)";
+  }
+
   /** Why a name cannot be registered (section 1), or {@code null} when it is acceptable. */
   static String invalidName(String name) {
     if (name == null) {
@@ -381,13 +411,13 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
       return "empty client name";
     }
     if (name.charAt(0) == '.') {
-      return "client name '" + name + "' starts with '.' (reserved for internal clients)";
+      return "client name '" + display(name) + "' starts with '.' (reserved for internal clients)";
     }
     if (name.indexOf('\0') >= 0) {
       return "client name contains a NUL byte";
     }
     if (name.startsWith(Protocol.SECONDARY_SEP)) {
-      return "secondary client name '" + name + "' has an empty primary name";
+      return "secondary client name '" + display(name) + "' has an empty primary name";
     }
     return null;
   }

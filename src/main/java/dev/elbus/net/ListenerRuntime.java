@@ -25,12 +25,38 @@ public final class ListenerRuntime {
   private volatile String label;
   /** The AAA policy in force on this listener; {@code null}: no AAA. */
   private volatile AaaPolicy aaa;
+  /** Connections open on this listener, across all verticle instances. */
+  private final java.util.concurrent.atomic.AtomicInteger connections =
+      new java.util.concurrent.atomic.AtomicInteger();
 
   public ListenerRuntime(ListenerOptions options, int listenPort) {
     this.options = new ListenerOptions(options);
     this.listenPort = listenPort;
     this.label = options.getBind().toString();
     this.aaa = options.getAaa();
+  }
+
+  /** Counts a new connection; false (and not counted) when the listener is full. */
+  boolean tryAccept() {
+    int max = options.getMaxConnections();
+    while (true) {
+      int n = connections.get();
+      if (n >= max) {
+        return false;
+      }
+      if (connections.compareAndSet(n, n + 1)) {
+        return true;
+      }
+    }
+  }
+
+  void released() {
+    connections.decrementAndGet();
+  }
+
+  /** Connections open now. */
+  public int connections() {
+    return connections.get();
   }
 
   /** The AAA policy in force, {@code null} when the listener has none. */

@@ -29,6 +29,11 @@ public enum CloseReason {
   REPLACED("replaced"),
   /** The listener has reached its connection limit. */
   MAX_CONNECTIONS("max_connections"),
+  /**
+   * A bug: an unexpected exception escaped the connection code. Logged with its stack trace; the
+   * fuzz tests require this count to stay 0.
+   */
+  INTERNAL_ERROR("internal_error"),
   /** The broker is shutting down. */
   SHUTDOWN("shutdown");
 
