@@ -137,7 +137,9 @@ final class CoreSession extends Session {
             "r_frames", broker.stats().rFrames(),
             "r_bytes", broker.stats().rBytes(),
             "w_frames", broker.stats().wFrames(),
-            "w_bytes", broker.stats().wBytes()));
+            "w_bytes", broker.stats().wBytes(),
+            // an addition to elbus' shape: disconnects per reason (clients ignore unknown keys)
+            "disconnects", new LinkedHashMap<>(broker.stats().closeCounts())));
       case "client.list":
         return MsgPack.encodeBuffer(Map.of("clients", clientList(noParams ? null
             : filter(params))));
