@@ -1,6 +1,8 @@
 package dev.elbus.server;
 
-import java.util.LinkedHashMap;
+import dev.elbus.rpc.KvParams;
+
+import java.util.Arrays;
 import java.util.Map;
 
 /**
@@ -13,8 +15,9 @@ import java.util.Map;
  *   TARGET :method k=v k=v     RPC call without reply (call id 0), params a MessagePack map
  * </pre>
  *
- * MESSAGE is the rest of the line (elbus kept only its first word). Param values {@code
- * true}/{@code false} become booleans, integers longs, decimals doubles, anything else strings.
+ * MESSAGE is the rest of the line (elbus kept only its first word). Param values are typed by
+ * {@link KvParams#typed}: {@code true}/{@code false} become booleans, integers longs, decimals
+ * doubles, anything else strings.
  */
 public final class FifoCommand {
   /** What a line asks for. */
@@ -68,41 +71,12 @@ public final class FifoCommand {
       if (method.isEmpty()) {
         throw new IllegalArgumentException("empty RPC method");
       }
-      Map<String, Object> params = new LinkedHashMap<>();
-      for (int i = 1; i < words.length; i++) {
-        int eq = words[i].indexOf('=');
-        if (eq <= 0) {
-          throw new IllegalArgumentException("RPC parameter '" + words[i] + "' is not k=v");
-        }
-        params.put(words[i].substring(0, eq), typed(words[i].substring(eq + 1)));
-      }
+      Map<String, Object> params =
+          KvParams.parse(Arrays.asList(words).subList(1, words.length));
       return new FifoCommand(Kind.CALL0, head, null, method, params);
     }
     boolean mask = head.indexOf('*') >= 0 || head.indexOf('?') >= 0;
     return new FifoCommand(mask ? Kind.BROADCAST : Kind.MESSAGE, head, rest, null, null);
-  }
-
-  /** A {@code k=v} value typed as section 12 says. */
-  static Object typed(String v) {
-    if (v.equals("true")) {
-      return Boolean.TRUE;
-    }
-    if (v.equals("false")) {
-      return Boolean.FALSE;
-    }
-    try {
-      return Long.parseLong(v);
-    } catch (NumberFormatException e) {
-      // not an integer
-    }
-    if (!v.isEmpty() && (Character.isDigit(v.charAt(v.length() - 1)) || v.endsWith("."))) {
-      try {
-        return Double.parseDouble(v);
-      } catch (NumberFormatException e) {
-        // not a number
-      }
-    }
-    return v;
   }
 
   public Kind kind() {
