@@ -30,9 +30,13 @@ import java.util.concurrent.CountDownLatch;
 final class BusCommands {
   private BusCommands() {}
 
-  /** {@code listen [-t TOPIC]...}: prints every incoming frame until interrupted. */
+  /**
+   * {@code listen [-t TOPIC]... [-x TOPIC]...}: prints every incoming frame until interrupted;
+   * {@code -x} excludes topics (BUS/RT exclude, PROTOCOL.md section 15).
+   */
   static Action listen(Cli cli, List<String> args) {
     List<String> topics = new ArrayList<>();
+    List<String> excluded = new ArrayList<>();
     for (int i = 0; i < args.size(); i++) {
       String a = args.get(i);
       switch (a) {
@@ -43,6 +47,13 @@ final class BusCommands {
           }
           topics.add(args.get(++i));
           break;
+        case "-x":
+        case "--exclude":
+          if (i + 1 >= args.size()) {
+            throw new UsageException(a + " needs a value");
+          }
+          excluded.add(args.get(++i));
+          break;
         default:
           throw new UsageException("listen: unexpected argument '" + a + "'");
       }
@@ -52,6 +63,14 @@ final class BusCommands {
       PrintStream out = cli.out;
       c.frameHandler(f -> print(out, f));
       return untilInterrupted(cli, c, () -> {
+        if (!excluded.isEmpty()) {
+          try {
+            Cli.await(c.exclude(excluded, QoS.PROCESSED), cli.timeoutMs);
+          } catch (Exception e) {
+            throw new Failure("exclude " + String.join(", ", excluded) + " failed: "
+                + Cli.busError(e));
+          }
+        }
         if (!topics.isEmpty()) {
           try {
             Cli.await(c.subscribe(topics, QoS.PROCESSED), cli.timeoutMs);

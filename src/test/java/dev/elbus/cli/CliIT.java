@@ -309,6 +309,24 @@ class CliIT {
   }
 
   @Test
+  void listenExcludesTopics() throws Exception {
+    Transport t = Transport.TCP;
+    Background bg = new Background(cli.path(t), "-n", n(t, "xlistener"), "listen",
+        "-t", "news/#", "-x", "news/sport/#");
+    try {
+      eventually("the listener's subscription",
+          () -> bg.err.toString(StandardCharsets.UTF_8).contains("listening as"));
+      NetworkClient src = cli.connect(t, n(t, "xsource"));
+      await(src.publish("news/sport/football", Buffer.buffer("excluded"), QoS.PROCESSED));
+      await(src.publish("news/weather", Buffer.buffer("kept"), QoS.PROCESSED));
+      eventually("one line", () -> bg.out().contains("kept"));
+    } finally {
+      assertThat(bg.stop()).isZero();
+    }
+    assertThat(bg.out()).isEqualTo("publish " + n(t, "xsource") + " news/weather kept\n");
+  }
+
+  @Test
   void rpcListenPrintsAndAnswersCalls() throws Exception {
     Transport t = Transport.UNIX;
     Background bg = new Background(cli.path(t), "-n", "rpc.listener", "rpc", "listen");
