@@ -178,13 +178,22 @@ public final class Main {
     Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true)
         .setEventLoopPoolSize(Math.max(workers, 2 * Runtime.getRuntime().availableProcessors())));
     Broker broker = Broker.create(vertx, new BrokerOptions().setWorkers(workers)
-        .setCoreRpc(cfg.coreRpc()));
+        .setCoreRpc(cfg.coreRpc()).setEventBusAddress(cfg.bridge().brokerAddress()));
     try {
       broker.deploy(cfg.listeners()).await(30, TimeUnit.SECONDS);
     } catch (Exception e) {
       System.err.println("elbusd: cannot start: " + rootMessage(e));
       vertx.close();
       return 1;
+    }
+    if (!cfg.bridge().options().isEmpty()) {
+      try {
+        broker.bridge(cfg.bridge().options()).await(30, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        System.err.println("elbusd: cannot start the event-bus bridge: " + rootMessage(e));
+        broker.close().eventually(vertx::close);
+        return 1;
+      }
     }
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {
