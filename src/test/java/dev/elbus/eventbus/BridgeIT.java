@@ -154,6 +154,7 @@ class BridgeIT {
       await(srv.close());
       plc.frame(3, 0x12, 1, ".bridge", utf8("not rpc")); // logged and dropped
       plc.expectAck(3, 0x01);
+      assertThat(tb.broker().forceDisconnect("plc1")).isTrue(); // unregistered at once
     }
     ReplyException gone = failure(eb.request("app.commands", Buffer.buffer("stop")));
     assertThat(gone.failureCode()).isEqualTo(0x71);
