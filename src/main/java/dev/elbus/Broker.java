@@ -365,7 +365,11 @@ public final class Broker {
       }
       List<Future<?>> all = new ArrayList<>();
       for (String id : deployments) {
-        all.add(vertx.undeploy(id));
+        // a broker deployed from a verticle's start() is that verticle's child: Vert.x may have
+        // undeployed it already when the verticle's stop() closes the broker
+        if (vertx.deploymentIDs().contains(id)) {
+          all.add(vertx.undeploy(id));
+        }
       }
       deployments.clear();
       return Future.all(all).<Void>mapEmpty().eventually(() -> {
