@@ -2,6 +2,12 @@ package dev.elbus;
 
 import dev.elbus.client.ElbusException;
 import dev.elbus.config.Bind;
+import dev.elbus.eventbus.Bridge;
+import dev.elbus.eventbus.BridgeOptions;
+import dev.elbus.eventbus.EventBusService;
+import dev.elbus.eventbus.FlowControl;
+import dev.elbus.eventbus.FrameSink;
+import dev.elbus.eventbus.InternalClientOptions;
 import dev.elbus.net.BrokerVerticle;
 import dev.elbus.net.ListenerRuntime;
 import dev.elbus.protocol.Protocol;
@@ -37,8 +43,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Broker broker = Broker.create(vertx);
  * broker.deploy(List.of(ListenerOptions.of("/tmp/elbus.sock"), ListenerOptions.of("127.0.0.1:7777")))
  *     .onSuccess(id -> ...);
- * InternalClient me = broker.registerClient("app");
+ * InternalClient me = broker.registerClient("app");   // frames also on the event bus
  * }</pre>
+ *
+ * <p>Event-bus integration (docs/eventbus.md): internal clients take their frames on event-bus
+ * addresses, verticles act as internal clients through the broker's own address ({@link
+ * BrokerOptions#getEventBusAddress}, default {@code elbus.broker}), and {@link #bridge} forwards
+ * topics to addresses and addresses to topics or clients.
  */
 public final class Broker {
   private static final Logger LOG = LoggerFactory.getLogger(Broker.class);
@@ -52,6 +63,9 @@ public final class Broker {
   private final List<ListenerRuntime> listeners = new CopyOnWriteArrayList<>();
   private final CoreSession core;
   private final List<AaaWatcher> watchers = new CopyOnWriteArrayList<>();
+  private final FlowControl flow;
+  private final EventBusService service;
+  private final List<Bridge> bridges = new CopyOnWriteArrayList<>();
   private volatile boolean closed;
 
   private Broker(Vertx vertx, BrokerOptions options) {
@@ -62,6 +76,9 @@ public final class Broker {
     this.core = new CoreSession(this, router, this.options.isCoreRpc());
     router.register(core);
     router.registrationListener((s, registered) -> core.announce(s, registered));
+    this.flow = new FlowControl(vertx);
+    String address = this.options.getEventBusAddress();
+    this.service = address == null ? null : new EventBusService(this, address);
   }
 
   public static Broker create(Vertx vertx) {
@@ -129,6 +146,9 @@ public final class Broker {
       }
     }
     DeploymentOptions dopts = new DeploymentOptions().setInstances(instances);
+    if (service != null) {
+      loads.add(service.ready());
+    }
     return Future.all(loads)
         .compose(v -> vertx.deployVerticle(() -> new BrokerVerticle(router, rts), dopts))
         .onFailure(e -> newWatchers.forEach(AaaWatcher::close))
@@ -190,24 +210,86 @@ public final class Broker {
   }
 
   /**
-   * Registers an in-process client. Its frames are delivered on the calling thread's Vert.x
-   * context (or an event-loop context of this broker's Vert.x when called from elsewhere).
+   * Registers an in-process client with default {@link InternalClientOptions}: its frames go to
+   * the event-bus address {@code elbus.client.<name>} and to the handle's frame handler.
+   *
+   * @see #registerClient(String, InternalClientOptions)
+   */
+  public InternalClient registerClient(String name) {
+    return registerClient(name, new InternalClientOptions());
+  }
+
+  /**
+   * Registers an in-process client. Its frames are handed over on the calling thread's Vert.x
+   * context (or an event-loop context of this broker's Vert.x when called from elsewhere): to
+   * the event-bus address of {@code options} (unless turned off), to the handle's frame handler,
+   * and in RPC mode direct messages to its RpcClient. Names starting with {@code .} are reserved
+   * for internal clients (network clients cannot take them).
    *
    * @throws ElbusException with {@code ERR_BUSY} when the name is taken, {@code
    *     ERR_CLIENT_NOT_REGISTERED} for a secondary without its primary, {@code ERR_DATA} for an
-   *     empty name
+   *     empty name or one containing a NUL character
    */
-  public InternalClient registerClient(String name) {
+  public InternalClient registerClient(String name, InternalClientOptions options) {
     if (name == null || name.isEmpty() || name.indexOf('\0') >= 0) {
       throw new ElbusException(Protocol.ERR_DATA, "invalid client name");
     }
+    if (closed) {
+      throw new ElbusException(Protocol.ERR_OTHER, "broker is closed");
+    }
+    InternalClientOptions o = new InternalClientOptions(options);
     Context ctx = vertx.getOrCreateContext();
-    InternalSession s = new InternalSession(name, router, ctx);
+    FrameSink sink = o.getSink();
+    String address = null;
+    if (sink == null && o.isEventBus()) {
+      address = o.addressFor(name);
+      sink = flow.channel(address, false, o.getWindow(), "internal client " + name);
+    }
+    InternalSession s = new InternalSession(name, router, ctx, address, sink);
     int code = router.register(s);
     if (code != Protocol.RESPONSE_OK) {
+      if (sink != null) {
+        sink.close();
+      }
       throw new ElbusException(code, "cannot register " + name + ": " + Protocol.codeName(code));
     }
-    return new InternalClient(s, router);
+    InternalClient c = new InternalClient(s, router);
+    if (o.isRpc()) {
+      c.rpc();
+    }
+    return c;
+  }
+
+  /**
+   * A handle on the internal client registered as {@code name} (by the application or a
+   * bridge), or {@code null} when no such internal client is registered. The broker's own {@code
+   * .broker} is not one: see {@link #coreClient}.
+   */
+  public InternalClient internalClient(String name) {
+    Session s = name == null ? null : router.registry().get(name);
+    return s instanceof InternalSession ? new InternalClient(s, router) : null;
+  }
+
+  /**
+   * Starts an event-bus bridge with {@code options} (docs/eventbus.md); it stops with the broker
+   * or with {@link Bridge#close}.
+   *
+   * @return the running bridge; fails when a rule's client name is taken or an address cannot be
+   *     consumed (nothing of the bridge is left running then)
+   */
+  public Future<Bridge> bridge(BridgeOptions options) {
+    if (closed) {
+      return Future.failedFuture(new IllegalStateException("broker is closed"));
+    }
+    return Bridge.start(this, options).onSuccess(b -> {
+      bridges.add(b);
+      b.onClose(() -> bridges.remove(b));
+    });
+  }
+
+  /** The broker's flow control for event-bus deliveries (for the bridge). */
+  public FlowControl flowControl() {
+    return flow;
   }
 
   /**
@@ -265,6 +347,12 @@ public final class Broker {
     closed = true;
     watchers.forEach(AaaWatcher::close);
     watchers.clear();
+    for (Bridge b : bridges) {
+      b.close();
+    }
+    if (service != null) {
+      service.close();
+    }
     core.announceShutdown();
     io.vertx.core.Promise<Void> flushed = io.vertx.core.Promise.promise();
     long deadline = System.nanoTime() + SHUTDOWN_FLUSH_MS * 1_000_000;
@@ -277,10 +365,17 @@ public final class Broker {
       }
       List<Future<?>> all = new ArrayList<>();
       for (String id : deployments) {
-        all.add(vertx.undeploy(id));
+        // a broker deployed from a verticle's start() is that verticle's child: Vert.x may have
+        // undeployed it already when the verticle's stop() closes the broker
+        if (vertx.deploymentIDs().contains(id)) {
+          all.add(vertx.undeploy(id));
+        }
       }
       deployments.clear();
-      return Future.all(all).mapEmpty();
+      return Future.all(all).<Void>mapEmpty().eventually(() -> {
+        flow.close();
+        return Future.succeededFuture();
+      });
     });
   }
 

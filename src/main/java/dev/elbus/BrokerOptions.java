@@ -4,12 +4,17 @@ package dev.elbus;
 public final class BrokerOptions {
   private int workers = Runtime.getRuntime().availableProcessors();
   private boolean coreRpc = true;
+  private String eventBusAddress = DEFAULT_EVENT_BUS_ADDRESS;
+
+  /** Default {@link #getEventBusAddress}. */
+  public static final String DEFAULT_EVENT_BUS_ADDRESS = "elbus.broker";
 
   public BrokerOptions() {}
 
   public BrokerOptions(BrokerOptions o) {
     this.workers = o.workers;
     this.coreRpc = o.coreRpc;
+    this.eventBusAddress = o.eventBusAddress;
   }
 
   /** Verticle instances (event loops) serving the listeners; default: the number of cores. */
@@ -32,6 +37,23 @@ public final class BrokerOptions {
 
   public BrokerOptions setCoreRpc(boolean coreRpc) {
     this.coreRpc = coreRpc;
+    return this;
+  }
+
+  /**
+   * The event-bus address where verticles ask the broker to act as one of its internal clients
+   * (docs/eventbus.md); default {@value #DEFAULT_EVENT_BUS_ADDRESS}, {@code null}: no such
+   * address. Give every broker sharing a Vert.x instance (or a cluster) its own address.
+   */
+  public String getEventBusAddress() {
+    return eventBusAddress;
+  }
+
+  public BrokerOptions setEventBusAddress(String address) {
+    if (address != null && address.isEmpty()) {
+      throw new IllegalArgumentException("event-bus address must not be empty (null: none)");
+    }
+    this.eventBusAddress = address;
     return this;
   }
 }

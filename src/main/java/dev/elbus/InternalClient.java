@@ -8,6 +8,7 @@ import dev.elbus.protocol.QoS;
 import dev.elbus.routing.CloseReason;
 import dev.elbus.routing.Router;
 import dev.elbus.routing.Session;
+import dev.elbus.rpc.RpcClient;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.vertx.core.Future;
@@ -21,8 +22,11 @@ import java.util.List;
 /**
  * A handle on an in-process client registered with {@link Broker#registerClient}. Operations are
  * routed synchronously on the calling thread (any thread), with the same semantics and result
- * codes as a network client's acked operations; incoming frames reach the {@link #frameHandler}
- * on the context that registered the client.
+ * codes as a network client's acked operations; a name or topic containing a NUL character fails
+ * with {@code ERR_DATA} (0x72) and reaches nobody. Incoming frames reach the {@link
+ * #frameHandler} and the client's event-bus {@link #address} on the context that registered the
+ * client; in RPC mode ({@link #rpc}) direct messages go to the client's {@link RpcClient}
+ * instead (docs/eventbus.md).
  */
 public final class InternalClient implements ElbusClient {
   private final Session session;
@@ -43,6 +47,9 @@ public final class InternalClient implements ElbusClient {
     if (isClosed()) {
       return closed();
     }
+    if (bad(target)) {
+      return badInput("target");
+    }
     ByteBuf p = bytes(payload);
     int stat = utf8Len(target) + 1 + p.readableBytes();
     session.countRead(stat);
@@ -56,6 +63,9 @@ public final class InternalClient implements ElbusClient {
     if (isClosed()) {
       return closed();
     }
+    if (bad(mask)) {
+      return badInput("mask");
+    }
     ByteBuf p = bytes(payload);
     int stat = utf8Len(mask) + 1 + p.readableBytes();
     session.countRead(stat);
@@ -68,6 +78,9 @@ public final class InternalClient implements ElbusClient {
   public Future<Void> publish(String topic, Buffer payload, QoS qos) {
     if (isClosed()) {
       return closed();
+    }
+    if (bad(topic)) {
+      return badInput("topic");
     }
     ByteBuf p = bytes(payload);
     byte[] t = topic.getBytes(StandardCharsets.UTF_8);
@@ -88,6 +101,9 @@ public final class InternalClient implements ElbusClient {
     if (isClosed()) {
       return closed();
     }
+    if (badList(topics)) {
+      return badInput("topic");
+    }
     countList(topics);
     for (String t : topics) {
       router.subscribe(session, t);
@@ -100,6 +116,9 @@ public final class InternalClient implements ElbusClient {
     if (isClosed()) {
       return closed();
     }
+    if (badList(topics)) {
+      return badInput("topic");
+    }
     countList(topics);
     for (String t : topics) {
       router.unsubscribe(session, t);
@@ -109,6 +128,9 @@ public final class InternalClient implements ElbusClient {
 
   @Override
   public Future<Void> exclude(List<String> topics, QoS qos) {
+    if (badList(topics)) {
+      return badInput("topic");
+    }
     if (isClosed()) {
       return closed();
     }
@@ -121,6 +143,9 @@ public final class InternalClient implements ElbusClient {
 
   @Override
   public Future<Void> unexclude(List<String> topics, QoS qos) {
+    if (badList(topics)) {
+      return badInput("topic");
+    }
     if (isClosed()) {
       return closed();
     }
@@ -133,6 +158,9 @@ public final class InternalClient implements ElbusClient {
 
   @Override
   public Future<Void> publishFor(String topic, String receiver, Buffer payload, QoS qos) {
+    if (bad(topic) || bad(receiver)) {
+      return badInput("topic or receiver");
+    }
     if (isClosed()) {
       return closed();
     }
@@ -151,6 +179,27 @@ public final class InternalClient implements ElbusClient {
     } finally {
       body.release();
     }
+  }
+
+  private static boolean bad(String s) {
+    return s == null || s.indexOf('\0') >= 0;
+  }
+
+  private static boolean badList(List<String> topics) {
+    if (topics == null) {
+      return true;
+    }
+    for (String t : topics) {
+      if (bad(t)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static Future<Void> badInput(String what) {
+    return Future.failedFuture(new ElbusException(Protocol.ERR_DATA,
+        what + " is missing or contains a NUL character"));
   }
 
   private void countList(List<String> topics) {
@@ -179,6 +228,33 @@ public final class InternalClient implements ElbusClient {
     }
     ((InternalSession) session).handler(handler);
     return this;
+  }
+
+  /**
+   * This client's RPC layer, created on first use. From then on the client is in RPC mode:
+   * direct messages to it are RPC frames handled by this RpcClient (its method handlers answer
+   * requests, replies complete its calls), while broadcasts and publications still go to the
+   * {@link #frameHandler} and the event-bus {@link #address}. Every handle of the client gets the
+   * same RpcClient. Closing it closes the client.
+   *
+   * @throws UnsupportedOperationException on the handle of the broker's own {@code .broker}
+   */
+  public RpcClient rpc() {
+    if (!(session instanceof InternalSession)) {
+      throw new UnsupportedOperationException(name() + " has no RPC layer");
+    }
+    InternalSession s = (InternalSession) session;
+    return s.rpc(x -> new RpcClient(s.context().owner(), new RpcView(s)));
+  }
+
+  /** Whether the client is in RPC mode (see {@link #rpc}). */
+  public boolean isRpc() {
+    return session instanceof InternalSession && ((InternalSession) session).hasRpc();
+  }
+
+  /** The event-bus address the client's frames are delivered to, or {@code null} when none. */
+  public String address() {
+    return session instanceof InternalSession ? ((InternalSession) session).address() : null;
   }
 
   @Override
@@ -216,5 +292,60 @@ public final class InternalClient implements ElbusClient {
 
   private static int utf8Len(String s) {
     return s.getBytes(StandardCharsets.UTF_8).length;
+  }
+
+  /** The client as its RpcClient sees it: the frame handler it installs is the RPC slot. */
+  private final class RpcView implements ElbusClient {
+    private final InternalSession s;
+
+    RpcView(InternalSession s) {
+      this.s = s;
+    }
+
+    @Override
+    public String name() {
+      return InternalClient.this.name();
+    }
+
+    @Override
+    public Future<Void> send(String target, Buffer payload, QoS qos) {
+      return InternalClient.this.send(target, payload, qos);
+    }
+
+    @Override
+    public Future<Void> broadcast(String mask, Buffer payload, QoS qos) {
+      return InternalClient.this.broadcast(mask, payload, qos);
+    }
+
+    @Override
+    public Future<Void> publish(String topic, Buffer payload, QoS qos) {
+      return InternalClient.this.publish(topic, payload, qos);
+    }
+
+    @Override
+    public Future<Void> subscribe(List<String> topics, QoS qos) {
+      return InternalClient.this.subscribe(topics, qos);
+    }
+
+    @Override
+    public Future<Void> unsubscribe(List<String> topics, QoS qos) {
+      return InternalClient.this.unsubscribe(topics, qos);
+    }
+
+    @Override
+    public ElbusClient frameHandler(Handler<Frame> handler) {
+      s.rpcHandler(handler);
+      return this;
+    }
+
+    @Override
+    public boolean isConnected() {
+      return InternalClient.this.isConnected();
+    }
+
+    @Override
+    public Future<Void> close() {
+      return InternalClient.this.close();
+    }
   }
 }

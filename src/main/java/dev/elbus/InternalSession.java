@@ -1,11 +1,14 @@
 package dev.elbus;
 
 import dev.elbus.client.Frame;
+import dev.elbus.client.FrameKind;
+import dev.elbus.eventbus.FrameSink;
 import dev.elbus.protocol.Protocol;
 import dev.elbus.routing.ClientKind;
 import dev.elbus.routing.CloseReason;
 import dev.elbus.routing.Router;
 import dev.elbus.routing.Session;
+import dev.elbus.rpc.RpcClient;
 import io.netty.buffer.ByteBuf;
 import io.netty.util.internal.PlatformDependent;
 import io.vertx.core.Context;
@@ -16,12 +19,16 @@ import org.slf4j.LoggerFactory;
 import java.util.Queue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 
 /**
  * An in-process client's session: frames are queued (unbounded: an internal client is never
- * disconnected for being slow, and a router thread never waits for it) and handed to the
- * client's handler on its Vert.x context, in order, one task per burst. A queue that grows past
- * {@link #WARN_QUEUED} frames is logged, once per crossing.
+ * disconnected for being slow, and a router thread never waits for it) and handed over on the
+ * client's Vert.x context, in order, one task per burst: direct messages to the RPC layer when the
+ * client is in RPC mode, every other frame to the Java handler and to the sink (the client's
+ * event-bus address, or the bridge). A sink that cannot take more (its consumer lags) stops the
+ * hand-over and the frames wait here; a queue that grows to {@link #WARN_QUEUED} frames is logged
+ * once, and again only after it fell below half of that.
  */
 final class InternalSession extends Session {
   private static final Logger LOG = LoggerFactory.getLogger(InternalSession.class);
@@ -30,21 +37,60 @@ final class InternalSession extends Session {
 
   private final Router router;
   private final Context context;
+  private final String address;
+  private final FrameSink sink;
   private final Queue<ByteBuf> queue = PlatformDependent.newMpscQueue();
   private final AtomicInteger queued = new AtomicInteger();
   private final AtomicBoolean scheduled = new AtomicBoolean();
+  /** The backlog warning was logged and the queue has not fallen below half the threshold. */
+  private final AtomicBoolean warned = new AtomicBoolean();
+  /** The sink refused a frame and will wake the drain: new frames need not schedule it. */
+  private volatile boolean sinkBlocked;
+  private final Runnable wakeUp = this::wakeUp;
   private volatile Handler<Frame> handler;
+  private volatile Handler<Frame> rpcHandler;
+  private volatile RpcClient rpc;
   private volatile boolean closed;
-  private boolean warned;
+  private boolean sinkClosed;
+  /** The head frame, parsed, that the sink refused (touched on the client's context only). */
+  private Frame held;
 
-  InternalSession(String name, Router router, Context context) {
+  InternalSession(String name, Router router, Context context, String address, FrameSink sink) {
     super(name, ClientKind.INTERNAL, null, null);
     this.router = router;
     this.context = context;
+    this.address = address;
+    this.sink = sink;
   }
 
   void handler(Handler<Frame> h) {
     this.handler = h;
+  }
+
+  /** Sets the RPC layer's handler: from now on direct messages go to it only. */
+  void rpcHandler(Handler<Frame> h) {
+    this.rpcHandler = h;
+  }
+
+  /** The client's RpcClient, created by {@code factory} on first use. */
+  synchronized RpcClient rpc(Function<InternalSession, RpcClient> factory) {
+    if (rpc == null) {
+      rpc = factory.apply(this);
+    }
+    return rpc;
+  }
+
+  boolean hasRpc() {
+    return rpcHandler != null;
+  }
+
+  Context context() {
+    return context;
+  }
+
+  /** The event-bus address frames go to, or {@code null}. */
+  String address() {
+    return address;
   }
 
   @Override
@@ -55,41 +101,107 @@ final class InternalSession extends Session {
     }
     queue.offer(frame);
     int q = queued.incrementAndGet();
-    if (q == WARN_QUEUED) {
+    if (q >= WARN_QUEUED && !warned.get() && warned.compareAndSet(false, true)) {
       LOG.warn("internal client {} is falling behind: {} frames queued", name(), q);
     }
-    if (!scheduled.get() && scheduled.compareAndSet(false, true)) {
+    if (!sinkBlocked && !scheduled.get() && scheduled.compareAndSet(false, true)) {
       context.runOnContext(v -> drain());
     }
     return Protocol.RESPONSE_OK;
   }
 
+  private void wakeUp() {
+    sinkBlocked = false;
+    schedule();
+  }
+
+  private void schedule() {
+    if (!scheduled.get() && scheduled.compareAndSet(false, true)) {
+      context.runOnContext(v -> drain());
+    }
+  }
+
   private void drain() {
     scheduled.set(false);
-    ByteBuf f;
-    while ((f = queue.poll()) != null) {
-      queued.decrementAndGet();
-      try {
-        if (closed) {
+    if (warned.get() && queued.get() < WARN_QUEUED / 2) {
+      warned.set(false);
+      LOG.info("internal client {} caught up: {} frames queued", name(), queued.get());
+    }
+    while (true) {
+      Frame frame = held;
+      if (frame == null) {
+        ByteBuf f = queue.poll();
+        if (f == null) {
+          break;
+        }
+        try {
+          frame = parse(f);
+        } finally {
+          f.release();
+        }
+        if (frame == null) {
+          queued.decrementAndGet();
           continue;
         }
-        int type = f.getUnsignedByte(f.readerIndex());
-        if (type == Protocol.FRAME_NOP || type == Protocol.FRAME_ACK) {
-          continue;
-        }
-        boolean rt = f.getByte(f.readerIndex() + 5) != 0;
-        Frame frame = Frame.parse(type, rt,
-            f.slice(f.readerIndex() + Protocol.BROKER_HEADER_SIZE,
-                f.readableBytes() - Protocol.BROKER_HEADER_SIZE));
-        Handler<Frame> h = handler;
-        if (h != null) {
-          h.handle(frame);
-        }
-      } catch (RuntimeException e) {
-        LOG.warn("internal client {}: frame handler failed", name(), e);
-      } finally {
-        f.release();
       }
+      held = null;
+      if (closed) {
+        queued.decrementAndGet();
+        continue;
+      }
+      boolean toRpc = frame.kind() == FrameKind.MESSAGE && rpcHandler != null;
+      if (sink != null && !toRpc) {
+        sinkBlocked = true;
+        if (!sink.ready(frame, wakeUp)) {
+          held = frame; // still counted as queued; the sink runs wakeUp when it has room
+          return;
+        }
+        sinkBlocked = false;
+      }
+      queued.decrementAndGet();
+      if (toRpc) {
+        handle(rpcHandler, frame, "RPC layer");
+      } else {
+        handle(handler, frame, "frame handler");
+        if (sink != null) {
+          try {
+            sink.accept(frame);
+          } catch (RuntimeException e) {
+            LOG.warn("internal client {}: delivering a frame failed", name(), e);
+          }
+        }
+      }
+    }
+    if (closed && sink != null && !sinkClosed) {
+      sinkClosed = true;
+      sink.close();
+    }
+  }
+
+  /** The frame of a queued broker frame; {@code null} for pings, acks and malformed frames. */
+  private Frame parse(ByteBuf f) {
+    int type = f.getUnsignedByte(f.readerIndex());
+    if (closed || type == Protocol.FRAME_NOP || type == Protocol.FRAME_ACK) {
+      return null;
+    }
+    try {
+      boolean rt = f.getByte(f.readerIndex() + 5) != 0;
+      return Frame.parse(type, rt, f.slice(f.readerIndex() + Protocol.BROKER_HEADER_SIZE,
+          f.readableBytes() - Protocol.BROKER_HEADER_SIZE));
+    } catch (RuntimeException e) {
+      LOG.warn("internal client {}: dropped a malformed frame", name(), e);
+      return null;
+    }
+  }
+
+  private void handle(Handler<Frame> h, Frame frame, String what) {
+    if (h == null) {
+      return;
+    }
+    try {
+      h.handle(frame);
+    } catch (RuntimeException e) {
+      LOG.warn("internal client {}: {} failed", name(), what, e);
     }
   }
 
@@ -100,8 +212,12 @@ final class InternalSession extends Session {
       router.unregister(this);
       router.stats().countClose(reason);
       LOG.info("internal client {} disconnected: {}", name(), reason.key());
-      if (!scheduled.get() && scheduled.compareAndSet(false, true)) {
-        context.runOnContext(v -> drain());
+      // drain releases what is queued and closes the sink, on the client's context
+      sinkBlocked = false;
+      schedule();
+      RpcClient r = rpc;
+      if (r != null) {
+        r.close();
       }
     }
   }

@@ -1,6 +1,7 @@
 package dev.elbus.config;
 
 import dev.elbus.ListenerOptions;
+import dev.elbus.eventbus.BridgeConfig;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -31,6 +32,9 @@ import java.util.Set;
  * listeners:             # each entry may override any of the settings above
  *   - bind: /tmp/elbus.sock
  *   - bind: 127.0.0.1:7777
+ * bridge:                # event-bus address and bridge rules, see {@link BridgeConfig}
+ *   inbound:
+ *     - {topic: sensors/#, address: app.sensors}
  * </pre>
  */
 public final class ServerConfig {
@@ -40,7 +44,7 @@ public final class ServerConfig {
   private static final Set<String> TOP_KEYS = Set.of("workers", "core_rpc", "timeout", "buf_size",
       "buf_ttl", "queue_size", "queue_max_bytes", "max_frame_size", "max_name_length",
       "listeners", "fifo", "pid_file", "aaa", "aaa_scan_period", "force_register",
-      "idle_timeout", "max_connections");
+      "idle_timeout", "max_connections", "bridge");
 
   private int workers;
   private boolean coreRpc = true;
@@ -48,6 +52,7 @@ public final class ServerConfig {
   private final List<ListenerOptions> listeners = new ArrayList<>();
   private final List<String> fifos = new ArrayList<>();
   private String pidFile;
+  private BridgeConfig bridge = BridgeConfig.defaults();
 
   /** Workers (0 = number of cores). */
   public int workers() {
@@ -83,6 +88,11 @@ public final class ServerConfig {
   public ServerConfig pidFile(String p) {
     this.pidFile = p;
     return this;
+  }
+
+  /** The {@code bridge:} section: the broker's event-bus address and the bridge rules. */
+  public BridgeConfig bridge() {
+    return bridge;
   }
 
   /**
@@ -157,6 +167,7 @@ public final class ServerConfig {
       }
       c.pidFile = (String) pid;
     }
+    c.bridge = BridgeConfig.parse(json.getValue("bridge"), source);
     return c;
   }
 

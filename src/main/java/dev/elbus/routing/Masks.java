@@ -21,6 +21,11 @@ public final class Masks {
     return matches(split(pattern, '/'), split(topic, '/'), "+", "#");
   }
 
+  /** Does the pre-split subscription pattern match the pre-split topic ({@link #split} on '/')? */
+  public static boolean topicMatches(String[] patternLevels, String[] topicLevels) {
+    return matches(patternLevels, topicLevels, "+", "#");
+  }
+
   /** Does the broadcast mask match the client name? */
   public static boolean nameMatches(String mask, String name) {
     return matches(split(mask, '.'), split(name, '.'), "?", "*");

@@ -40,7 +40,7 @@ final class Server {
     this.vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true)
         .setEventLoopPoolSize(Math.max(workers, 2 * Runtime.getRuntime().availableProcessors())));
     this.broker = Broker.create(vertx, new BrokerOptions().setWorkers(workers)
-        .setCoreRpc(cfg.coreRpc()));
+        .setCoreRpc(cfg.coreRpc()).setEventBusAddress(cfg.bridge().brokerAddress()));
   }
 
   boolean nativeTransport() {
@@ -54,6 +54,13 @@ final class Server {
   /** Deploys the listeners, opens the FIFOs, writes the pid file. */
   void start() throws Exception {
     broker.deploy(cfg.listeners(), workers).await(30, TimeUnit.SECONDS);
+    if (!cfg.bridge().options().isEmpty()) {
+      try {
+        broker.bridge(cfg.bridge().options()).await(30, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        throw new IllegalStateException("the event-bus bridge: " + Main.rootMessage(e), e);
+      }
+    }
     for (ListenerOptions l : cfg.listeners()) {
       if (l.getBind().type() == Bind.Type.UNIX) {
         ownedFiles.add(Path.of(l.getBind().path()));
