@@ -194,14 +194,20 @@ public final class Broker {
 
   int applyAaa(ListenerRuntime l, dev.elbus.aaa.AaaPolicy policy) {
     l.aaa(policy);
-    int dropped = 0;
-    for (Session s : router.registry().all()) {
-      if (s.origin() == l && l.recheck(s)) {
-        router.unregister(s);
-        dropped++;
+    // Decide on a snapshot first: unregistering a primary removes its secondaries from the live
+    // registry view, which would skip them. Then close secondaries before primaries: a closed
+    // primary's connection unregisters it on its own event loop and closes its secondaries as
+    // PRIMARY_GONE, which must not pre-empt their own ACCESS close (and count). Unregister last.
+    List<Session> dropped = new ArrayList<>();
+    for (Session s : List.copyOf(router.registry().all())) {
+      if (s.origin() == l && l.outdated(s)) {
+        dropped.add(s);
       }
     }
-    return dropped;
+    dropped.sort(Comparator.comparing(s -> !s.isSecondary()));
+    dropped.forEach(l::disconnectOutdated);
+    dropped.forEach(router::unregister);
+    return dropped.size();
   }
 
   /** The listeners deployed so far, with their actual addresses. */

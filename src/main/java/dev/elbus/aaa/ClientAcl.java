@@ -26,7 +26,9 @@ import java.util.Set;
  *       networks; no networks means any address of either family.
  *   <li>{@link #canSendTo}: the direct-message target is a literal (full) client name; allowed
  *       when one allowed name mask matches it ({@link Masks#nameMatches}). A secondary
- *       {@code hist%%1} is a name of its own: the mask {@code hist} does not match it.
+ *       {@code hist%%1} is a name of its own: the mask {@code hist} does not match it. The broker
+ *       passes the target's primary name (so {@code hist} allows {@code hist%%1}: a secondary is
+ *       an instance of its primary).
  *   <li>{@link #canPublish}: the topic is literal ({@code +} and {@code #} in it are plain
  *       characters); allowed when one allowed topic mask matches it ({@link Masks#topicMatches}).
  *   <li>{@link #canSubscribe} and {@link #canBroadcast}: the request is itself a pattern; it is

@@ -233,6 +233,14 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
     String who = session != null ? "client " + display(session.name()) : "unregistered client";
     String where = peer != null ? peer : String.valueOf(listener.label());
     switch (reason) {
+      case ACCESS:
+        if (session != null) {
+          LOG.info("{} ({}) disconnected: {}{}", who, where, reason.key(), detail());
+        } else if (LOG.isDebugEnabled()) {
+          // a refusal by AAA: already logged as a WARN naming the client
+          LOG.debug("{} ({}) disconnected: {}{}", who, where, reason.key(), detail());
+        }
+        break;
       case PEER_CLOSED:
       case REGISTRATION_REFUSED:
       case SHUTDOWN:
@@ -357,7 +365,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
         LOG.warn("registration of {} from {} refused by AAA: {}", display(name),
             peer != null ? peer : listener.label(),
             acl == null ? "not in the AAA map" : "host not allowed");
-        refuse(Protocol.ERR_ACCESS, "refused by AAA");
+        refuse(Protocol.ERR_ACCESS, CloseReason.ACCESS, "refused by AAA");
         return false;
       }
       s.rights(acl);
@@ -423,9 +431,13 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
   }
 
   private void refuse(int code, String why) {
+    refuse(code, CloseReason.REGISTRATION_REFUSED, why);
+  }
+
+  private void refuse(int code, CloseReason reason, String why) {
     closeDetail = why;
     ctx.writeAndFlush(FrameEncoder.response(ctx.alloc(), code), ctx.voidPromise());
-    disconnect(CloseReason.REGISTRATION_REFUSED);
+    disconnect(reason);
   }
 
   private void ping() {

@@ -71,21 +71,36 @@ public final class ListenerRuntime {
 
   /**
    * Disconnects {@code s} (a client of this listener) when the policy in force no longer gives it
-   * exactly the rights it registered with: its entry changed or disappeared, or AAA was switched
-   * on or off. A client keeps the rights it registered with until then (section 11).
+   * exactly the rights it registered with ({@link #outdated}). A client keeps the rights it
+   * registered with until then (section 11).
    *
    * @return whether the client was disconnected
    */
   public boolean recheck(Session s) {
-    AaaPolicy p = aaa;
-    ClientAcl want = p == null ? null : p.forClient(s.name());
-    if (Objects.equals(want, s.rights())) {
+    if (!outdated(s)) {
       return false;
     }
-    LOG.info("client {}: AAA rights {}, disconnecting", s.name(),
-        want == null && p != null ? "removed" : "changed");
-    s.disconnect(CloseReason.ACCESS);
+    disconnectOutdated(s);
     return true;
+  }
+
+  /**
+   * Does the policy in force no longer give {@code s} exactly the rights it registered with? Its
+   * entry changed or disappeared, or AAA was switched on or off for this listener.
+   */
+  public boolean outdated(Session s) {
+    AaaPolicy p = aaa;
+    ClientAcl want = p == null ? null : p.forClient(s.name());
+    // p != null && want == null: not admitted at all, even if it registered without AAA
+    return !Objects.equals(want, s.rights()) || (p != null && want == null);
+  }
+
+  /** Closes an {@linkplain #outdated outdated} client of this listener ({@code ACCESS}). */
+  public void disconnectOutdated(Session s) {
+    AaaPolicy p = aaa;
+    LOG.info("client {}: AAA rights {}, disconnecting", s.name(),
+        p != null && p.forClient(s.name()) == null ? "removed" : "changed");
+    s.disconnect(CloseReason.ACCESS);
   }
 
   public ListenerOptions options() {

@@ -52,7 +52,8 @@ public final class Router {
   }
 
   /**
-   * Registers a client and subscribes it to {@code .broker/warn}.
+   * Registers a client and subscribes it to {@code .broker/warn} (every client, whatever its AAA
+   * subscribe rights: the broker's own warnings are not a subscription it asked for).
    *
    * @return the registration code (section 1)
    */
@@ -77,7 +78,7 @@ public final class Router {
       }
     }
     if (code == Protocol.RESPONSE_OK) {
-      subscribe(s, Protocol.TOPIC_WARN);
+      addSubscription(s, Protocol.TOPIC_WARN);
       if (!s.isSecondary()) {
         registrationListener.accept(s, Boolean.TRUE);
       }
@@ -122,6 +123,11 @@ public final class Router {
     if (r != null && !r.canSubscribe(pattern)) {
       return false;
     }
+    addSubscription(s, pattern);
+    return true;
+  }
+
+  private void addSubscription(Session s, String pattern) {
     if (s.subscriptions.add(pattern)) {
       topics.add(pattern, s);
       // lost a race with unregister: undo, so no subscription outlives its client
@@ -129,7 +135,6 @@ public final class Router {
         topics.remove(pattern, s);
       }
     }
-    return true;
   }
 
   /**
