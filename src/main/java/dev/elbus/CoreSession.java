@@ -154,9 +154,27 @@ final class CoreSession extends Session {
     }
   }
 
-  /** {@code client.list} params (BUS/RT): {@code {"filter": REGEX}} over primary names. */
+  /**
+   * Character reads a {@code client.list} filter may spend over all names of one call. {@code
+   * java.util.regex} backtracks, so a filter such as {@code (.*a){6}$} over a long name would hold
+   * this event loop for hours (BUS/RT's Rust regex runs in linear time); this bounds a call to tens
+   * of milliseconds of matching while leaving room for ordinary filters over thousands of names.
+   */
+  static final long FILTER_BUDGET = 2_000_000;
+
+  /**
+   * {@code client.list} params (BUS/RT): {@code {"filter": REGEX}} over primary names; {@code
+   * null} means no filter (no params, or a nil filter as BUS/RT's optional field).
+   */
   private static java.util.regex.Pattern filter(Buffer params) {
-    Map<String, Object> m = MsgPack.decodeMap(params);
+    Map<String, Object> m;
+    try {
+      m = MsgPack.decodeMap(params);
+    } catch (MsgPack.DecodeException e) {
+      // a map, but not one with string keys (or nested too deep): answer, never stay silent
+      throw new CoreError(RpcErrorCode.INVALID_PARAMS, "client.list: params must be a map with "
+          + "string keys: " + e.getMessage());
+    }
     for (String k : m.keySet()) {
       if (!k.equals("filter")) {
         throw new CoreError(RpcErrorCode.INVALID_PARAMS, "client.list: unknown param '" + k
@@ -164,6 +182,9 @@ final class CoreSession extends Session {
       }
     }
     Object f = m.get("filter");
+    if (f == null) {
+      return null;
+    }
     if (!(f instanceof String)) {
       throw new CoreError(RpcErrorCode.INVALID_PARAMS, "client.list: filter must be a string");
     }
@@ -177,8 +198,9 @@ final class CoreSession extends Session {
 
   private List<Object> clientList(java.util.regex.Pattern filter) {
     List<Object> out = new ArrayList<>();
+    long[] budget = {FILTER_BUDGET};
     for (ClientInfo c : broker.clients()) {
-      if (filter != null && !filter.matcher(c.name()).find()) {
+      if (filter != null && !matches(filter, c.name(), budget)) {
         continue;
       }
       Map<String, Object> m = new LinkedHashMap<>();
@@ -195,6 +217,61 @@ final class CoreSession extends Session {
       out.add(m);
     }
     return out;
+  }
+
+  /** {@code filter.matcher(name).find()}, charging every character read to {@code budget}. */
+  private static boolean matches(java.util.regex.Pattern filter, String name, long[] budget) {
+    try {
+      return filter.matcher(new MeteredName(name, budget)).find();
+    } catch (MeteredName.Exhausted e) {
+      throw new CoreError(RpcErrorCode.INVALID_PARAMS, "client.list: filter '" + filter
+          + "' is too expensive (more than " + FILTER_BUDGET + " character reads over the "
+          + "client names)");
+    }
+  }
+
+  /** A name as the regex engine reads it: each {@link #charAt} spends one unit of a budget. */
+  private static final class MeteredName implements CharSequence {
+    private final String s;
+    private final long[] budget;
+
+    MeteredName(String s, long[] budget) {
+      this.s = s;
+      this.budget = budget;
+    }
+
+    @Override
+    public char charAt(int index) {
+      if (--budget[0] < 0) {
+        throw Exhausted.INSTANCE;
+      }
+      return s.charAt(index);
+    }
+
+    @Override
+    public int length() {
+      return s.length();
+    }
+
+    @Override
+    public CharSequence subSequence(int start, int end) {
+      return new MeteredName(s.substring(start, end), budget);
+    }
+
+    @Override
+    public String toString() {
+      return s;
+    }
+
+    /** The budget ran out (stackless: thrown from deep inside the regex engine). */
+    private static final class Exhausted extends RuntimeException {
+      private static final long serialVersionUID = 1L;
+      static final Exhausted INSTANCE = new Exhausted();
+
+      private Exhausted() {
+        super("filter budget exhausted", null, false, false);
+      }
+    }
   }
 
   /** Publishes {@code .broker/info} {@code {s: reg|unreg, d: NAME, t: NANOS}} (section 8). */

@@ -163,8 +163,12 @@ class CliIT {
     assertThat(stats.code()).as(stats.err()).isZero();
     assertThat(stats.out().split("\n"))
         .extracting(l -> l.substring(0, l.indexOf(':')))
-        .containsExactly("uptime", "r_frames", "r_bytes", "w_frames", "w_bytes");
-    assertThat(stats.out().split("\n")).allMatch(l -> l.matches("[a-z_]+: \\d+"));
+        .containsExactly("uptime", "r_frames", "r_bytes", "w_frames", "w_bytes", "disconnects");
+    String[] lines = stats.out().split("\n");
+    assertThat(java.util.Arrays.copyOf(lines, 5)).allMatch(l -> l.matches("[a-z_]+: \\d+"));
+    // the per-reason disconnect counters, rendered as JSON
+    assertThat(lines[5]).startsWith("disconnects: {").contains("\"slow_consumer\":")
+        .contains("\"protocol_error\":");
   }
 
   @ParameterizedTest
