@@ -22,7 +22,7 @@ import io.netty.buffer.ByteBufAllocator;
  *
  * <p>Not thread-safe: one instance per connection.
  */
-public final class BrokerStreamDecoder {
+public final class BrokerStreamDecoder extends StreamDecoder {
 
   /** Receives decoded broker output. */
   public interface Listener {
@@ -42,70 +42,16 @@ public final class BrokerStreamDecoder {
     void onFrame(int type, boolean realtime, ByteBuf body);
   }
 
-  private enum State { GREETING, RESPONSE1, RESPONSE2, FRAMES, STOPPED }
+  private enum State { GREETING, RESPONSE1, RESPONSE2, FRAMES }
 
-  private final ByteBufAllocator alloc;
   private final Listener listener;
   private final int maxFrameSize;
   private State state = State.GREETING;
-  private ByteBuf cumulation;
-  /** True while {@link #feed} runs: {@link #stop} then only flags the state. */
-  private boolean decoding;
 
   public BrokerStreamDecoder(ByteBufAllocator alloc, Listener listener, int maxFrameSize) {
-    this.alloc = alloc;
+    super(alloc);
     this.listener = listener;
     this.maxFrameSize = maxFrameSize;
-  }
-
-  /**
-   * Decodes a chunk; takes ownership of {@code in} (it is released, or its unread bytes are kept).
-   * Input fed after {@link #stop} is released unread.
-   *
-   * @throws ProtocolException when the stream violates the protocol; the decoder is then stopped
-   */
-  public void feed(ByteBuf in) {
-    if (state == State.STOPPED) {
-      in.release();
-      return;
-    }
-    decoding = true;
-    try {
-      if (cumulation == null) {
-        decode(in);
-        if (in.isReadable() && state != State.STOPPED) {
-          cumulation = copyRemainder(in);
-        }
-      } else {
-        append(in);
-        decode(cumulation);
-        if (!cumulation.isReadable() || state == State.STOPPED) {
-          cumulation.release();
-          cumulation = null;
-        } else if (cumulation.readerIndex() > cumulation.capacity() / 2) {
-          // most of it is consumed: move the remainder to a fresh buffer
-          ByteBuf old = cumulation;
-          cumulation = copyRemainder(old);
-          old.release();
-        }
-      }
-    } catch (RuntimeException e) {
-      decoding = false;
-      stop();
-      throw e;
-    } finally {
-      decoding = false;
-      in.release();
-    }
-  }
-
-  /** Stops decoding and releases buffered bytes (at the end of a running feed). Idempotent. */
-  public void stop() {
-    state = State.STOPPED;
-    if (!decoding && cumulation != null) {
-      cumulation.release();
-      cumulation = null;
-    }
   }
 
   /** Same as {@link #stop}: releases buffered bytes; nothing more is decoded. */
@@ -113,25 +59,9 @@ public final class BrokerStreamDecoder {
     stop();
   }
 
-  public boolean isStopped() {
-    return state == State.STOPPED;
-  }
-
-  /** True when part of a frame (or of the handshake) has arrived and the rest has not. */
-  public boolean hasPartialInput() {
-    return cumulation != null && cumulation.isReadable();
-  }
-
-  private ByteBuf copyRemainder(ByteBuf in) {
-    int n = in.readableBytes();
-    ByteBuf c = alloc.buffer(Math.max(n, Math.min(neededBytes(in), 65536)));
-    c.writeBytes(in, in.readerIndex(), n);
-    in.skipBytes(n);
-    return c;
-  }
-
   /** Bytes the current unit needs in total (header plus body) when known, else a header's worth. */
-  private int neededBytes(ByteBuf b) {
+  @Override
+  int neededBytes(ByteBuf b) {
     switch (state) {
       case GREETING:
         return Protocol.GREETING_SIZE;
@@ -153,24 +83,9 @@ public final class BrokerStreamDecoder {
     return Protocol.BROKER_HEADER_SIZE;
   }
 
-  private void append(ByteBuf in) {
-    int n = in.readableBytes();
-    if (cumulation.writableBytes() < n) {
-      int readable = cumulation.readableBytes();
-      int needed = neededBytes(cumulation);
-      // grow to what has arrived, or to the announced frame size if larger (doubling, at least
-      // 64 KiB): a frame arriving in many chunks is copied O(log n) times
-      int cap = Math.max(readable + n, Math.min(needed, Math.max(2 * cumulation.capacity(), 65536)));
-      ByteBuf bigger = alloc.buffer(cap);
-      bigger.writeBytes(cumulation, cumulation.readerIndex(), readable);
-      cumulation.release();
-      cumulation = bigger;
-    }
-    cumulation.writeBytes(in);
-  }
-
-  private void decode(ByteBuf b) {
-    while (true) {
+  @Override
+  void decode(ByteBuf b) {
+    while (!isStopped()) {
       switch (state) {
         case GREETING: {
           if (b.readableBytes() < Protocol.GREETING_SIZE) {

@@ -25,7 +25,7 @@ import io.netty.buffer.ByteBufAllocator;
  *
  * <p>Not thread-safe: one instance per connection, used on that connection's event loop.
  */
-public final class ClientStreamDecoder {
+public final class ClientStreamDecoder extends StreamDecoder {
 
   /** Receives the decoded handshake steps and frames. */
   public interface Listener {
@@ -50,9 +50,8 @@ public final class ClientStreamDecoder {
     boolean onFrame(int opId, int flags, ByteBuf body);
   }
 
-  private enum State { HELLO, NAME_LEN, NAME, FRAMES, STOPPED }
+  private enum State { HELLO, NAME_LEN, NAME, FRAMES }
 
-  private final ByteBufAllocator alloc;
   private final Listener listener;
   private final int maxFrameSize;
   private final int maxNameLength;
@@ -60,65 +59,13 @@ public final class ClientStreamDecoder {
   // accessed only on the connection's event loop
   private State state = State.HELLO;
   private int nameLength;
-  private ByteBuf cumulation;
-  /** True while {@link #feed} runs: a listener's {@link #stop} then only flags the state. */
-  private boolean decoding;
 
   public ClientStreamDecoder(ByteBufAllocator alloc, Listener listener, int maxFrameSize,
       int maxNameLength) {
-    this.alloc = alloc;
+    super(alloc);
     this.listener = listener;
     this.maxFrameSize = maxFrameSize;
     this.maxNameLength = maxNameLength;
-  }
-
-  /**
-   * Decodes a chunk. Takes ownership of {@code in} (it is released, or kept as the cumulation).
-   *
-   * @throws ProtocolException when the stream violates the protocol; the decoder is then stopped
-   *     and the connection must be closed
-   */
-  public void feed(ByteBuf in) {
-    if (state == State.STOPPED) {
-      in.release();
-      return;
-    }
-    decoding = true;
-    try {
-      if (cumulation == null) {
-        decode(in);
-        if (in.isReadable() && state != State.STOPPED) {
-          cumulation = copyRemainder(in);
-        }
-      } else {
-        append(in);
-        decode(cumulation);
-        if (!cumulation.isReadable() || state == State.STOPPED) {
-          cumulation.release();
-          cumulation = null;
-        } else if (cumulation.readerIndex() > cumulation.capacity() / 2) {
-          // most of it is consumed: move the remainder to a fresh buffer (never compact in
-          // place: slices handed downstream may still reference these bytes)
-          ByteBuf old = cumulation;
-          cumulation = copyRemainder(old);
-          old.release();
-        }
-      }
-    } catch (RuntimeException e) {
-      decoding = false;
-      stop();
-      throw e;
-    } finally {
-      decoding = false;
-      if (in != cumulation && in.refCnt() > 0) {
-        in.release();
-      }
-    }
-  }
-
-  /** True when part of a frame (or of the handshake) has arrived and the rest has not. */
-  public boolean hasPartialInput() {
-    return cumulation != null && cumulation.isReadable();
   }
 
   /** True once the handshake (greeting and name) is complete. */
@@ -126,25 +73,9 @@ public final class ClientStreamDecoder {
     return state == State.FRAMES;
   }
 
-  /** Stops decoding and releases buffered bytes (at the end of a running feed). Idempotent. */
-  public void stop() {
-    state = State.STOPPED;
-    if (!decoding && cumulation != null) {
-      cumulation.release();
-      cumulation = null;
-    }
-  }
-
-  private ByteBuf copyRemainder(ByteBuf in) {
-    int n = in.readableBytes();
-    ByteBuf c = alloc.buffer(Math.max(n, Math.min(neededBytes(in), 65536)));
-    c.writeBytes(in, in.readerIndex(), n);
-    in.skipBytes(n);
-    return c;
-  }
-
   /** Bytes the current unit needs in total (header plus body) when known, else a header's worth. */
-  private int neededBytes(ByteBuf b) {
+  @Override
+  int neededBytes(ByteBuf b) {
     if (state == State.FRAMES && b.readableBytes() >= Protocol.CLIENT_HEADER_SIZE) {
       int ri = b.readerIndex();
       if (b.getByte(ri + 4) == 0) {
@@ -159,23 +90,9 @@ public final class ClientStreamDecoder {
     return Protocol.CLIENT_HEADER_SIZE;
   }
 
-  private void append(ByteBuf in) {
-    int n = in.readableBytes();
-    if (cumulation.writableBytes() < n) {
-      int readable = cumulation.readableBytes();
-      int needed = neededBytes(cumulation);
-      // grow to what has arrived, or to the announced frame size if larger: never beyond both
-      int cap = Math.max(readable + n, Math.min(needed, Math.max(2 * cumulation.capacity(), 65536)));
-      ByteBuf bigger = alloc.buffer(cap);
-      bigger.writeBytes(cumulation, cumulation.readerIndex(), readable);
-      cumulation.release();
-      cumulation = bigger;
-    }
-    cumulation.writeBytes(in);
-  }
-
-  private void decode(ByteBuf b) {
-    while (true) {
+  @Override
+  void decode(ByteBuf b) {
+    while (!isStopped()) {
       switch (state) {
         case HELLO: {
           if (b.readableBytes() < Protocol.GREETING_SIZE) {
