@@ -44,34 +44,33 @@ public final class InternalClient implements ElbusClient {
 
   @Override
   public Future<Void> send(String target, Buffer payload, QoS qos) {
-    if (isClosed()) {
-      return closed();
-    }
-    if (bad(target)) {
-      return badInput("target");
-    }
-    ByteBuf p = bytes(payload);
-    int stat = utf8Len(target) + 1 + p.readableBytes();
-    session.countRead(stat);
-    router.stats().countRead(stat);
-    return result(router.message(session, target, p, p.readerIndex(), p.readableBytes(),
-        qos.isRealtime(), stat));
+    return keyed(target, "target", payload, qos, router::message);
   }
 
   @Override
   public Future<Void> broadcast(String mask, Buffer payload, QoS qos) {
+    return keyed(mask, "mask", payload, qos, router::broadcast);
+  }
+
+  /** A routing call of the shape of {@link Router#message} and {@link Router#broadcast}. */
+  private interface KeyedRoute {
+    int route(Session from, String key, ByteBuf src, int index, int len, boolean realtime,
+        int statBytes);
+  }
+
+  private Future<Void> keyed(String key, String what, Buffer payload, QoS qos, KeyedRoute r) {
     if (isClosed()) {
       return closed();
     }
-    if (bad(mask)) {
-      return badInput("mask");
+    if (bad(key)) {
+      return badInput(what);
     }
     ByteBuf p = bytes(payload);
-    int stat = utf8Len(mask) + 1 + p.readableBytes();
+    int stat = utf8Len(key) + 1 + p.readableBytes();
     session.countRead(stat);
     router.stats().countRead(stat);
-    return result(router.broadcast(session, mask, p, p.readerIndex(), p.readableBytes(),
-        qos.isRealtime(), stat));
+    return result(r.route(session, key, p, p.readerIndex(), p.readableBytes(), qos.isRealtime(),
+        stat));
   }
 
   @Override
@@ -98,60 +97,36 @@ public final class InternalClient implements ElbusClient {
 
   @Override
   public Future<Void> subscribe(List<String> topics, QoS qos) {
-    if (isClosed()) {
-      return closed();
-    }
-    if (badList(topics)) {
-      return badInput("topic");
-    }
-    countList(topics);
-    for (String t : topics) {
-      router.subscribe(session, t);
-    }
-    return Future.succeededFuture();
+    // internal clients have no AAA rights: a subscription is never refused
+    return eachTopic(topics, router::subscribe);
   }
 
   @Override
   public Future<Void> unsubscribe(List<String> topics, QoS qos) {
-    if (isClosed()) {
-      return closed();
-    }
-    if (badList(topics)) {
-      return badInput("topic");
-    }
-    countList(topics);
-    for (String t : topics) {
-      router.unsubscribe(session, t);
-    }
-    return Future.succeededFuture();
+    return eachTopic(topics, router::unsubscribe);
   }
 
   @Override
   public Future<Void> exclude(List<String> topics, QoS qos) {
-    if (badList(topics)) {
-      return badInput("topic");
-    }
-    if (isClosed()) {
-      return closed();
-    }
-    countList(topics);
-    for (String t : topics) {
-      router.exclude(session, t);
-    }
-    return Future.succeededFuture();
+    return eachTopic(topics, router::exclude);
   }
 
   @Override
   public Future<Void> unexclude(List<String> topics, QoS qos) {
-    if (badList(topics)) {
-      return badInput("topic");
-    }
+    return eachTopic(topics, router::unexclude);
+  }
+
+  private Future<Void> eachTopic(List<String> topics,
+      java.util.function.BiConsumer<Session, String> op) {
     if (isClosed()) {
       return closed();
     }
+    if (badList(topics)) {
+      return badInput("topic");
+    }
     countList(topics);
     for (String t : topics) {
-      router.unexclude(session, t);
+      op.accept(session, t);
     }
     return Future.succeededFuture();
   }
