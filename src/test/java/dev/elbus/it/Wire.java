@@ -97,26 +97,7 @@ final class Wire {
   }
 
   static byte[] next(RawClient c, long timeoutMs) throws IOException {
-    while (true) {
-      byte[] h = c.read(6, timeoutMs);
-      int type = h[0] & 0xFF;
-      if (type == 0x00) {
-        for (byte x : h) {
-          if (x != 0) {
-            throw new AssertionError("malformed broker ping: " + hex(h));
-          }
-        }
-        continue;
-      }
-      if (type == 0xFE) {
-        return h;
-      }
-      long len = ByteBuffer.wrap(h, 1, 4).order(ByteOrder.LITTLE_ENDIAN).getInt() & 0xFFFFFFFFL;
-      if (len > 512L * 1024 * 1024) {
-        throw new AssertionError("implausible broker frame length " + len + ": " + hex(h));
-      }
-      return concat(h, c.read((int) len, timeoutMs));
-    }
+    return c.nextFrame(timeoutMs);
   }
 
   /** The next frame (pings skipped) must be exactly {@code expected}. */

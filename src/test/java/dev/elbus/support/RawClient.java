@@ -161,6 +161,37 @@ public final class RawClient implements AutoCloseable {
     return expect(concat(new byte[] {(byte) 0xFE}, le32(opId), new byte[] {(byte) code}));
   }
 
+  /**
+   * Reads the next broker frame whole (header and body, or a six-byte ack), skipping broker pings
+   * (which must be six zero bytes).
+   */
+  public byte[] nextFrame(long timeoutMs) throws IOException {
+    while (true) {
+      byte[] h = read(6, timeoutMs);
+      int type = h[0] & 0xFF;
+      if (type == 0x00) {
+        if (!Arrays.equals(h, new byte[6])) {
+          throw new AssertionError("malformed broker ping: " + HexFormat.ofDelimiter(" ")
+              .formatHex(h));
+        }
+        continue;
+      }
+      if (type == 0xFE) {
+        return h;
+      }
+      long len = ByteBuffer.wrap(h, 1, 4).order(ByteOrder.LITTLE_ENDIAN).getInt() & 0xFFFFFFFFL;
+      if (len > 64L * 1024 * 1024) {
+        throw new AssertionError("implausible broker frame length " + len + ": "
+            + HexFormat.ofDelimiter(" ").formatHex(h));
+      }
+      return concat(h, read((int) len, timeoutMs));
+    }
+  }
+
+  public byte[] nextFrame() throws IOException {
+    return nextFrame(TIMEOUT_MS);
+  }
+
   /** Asserts nothing arrives for {@code ms} (pings excluded is the caller's business). */
   public RawClient expectSilence(long ms) throws IOException {
     ByteBuffer b = ByteBuffer.allocate(64);

@@ -7,8 +7,6 @@ import dev.elbus.support.RawClient;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -80,24 +78,7 @@ final class AaaWire {
   }
 
   static byte[] next(RawClient c, long timeoutMs) throws IOException {
-    while (true) {
-      byte[] h = c.read(6, timeoutMs);
-      int type = h[0] & 0xFF;
-      if (type == 0x00) {
-        if (!Arrays.equals(h, new byte[6])) {
-          throw new AssertionError("malformed broker ping: " + hex(h));
-        }
-        continue;
-      }
-      if (type == 0xFE) {
-        return h;
-      }
-      long len = ByteBuffer.wrap(h, 1, 4).order(ByteOrder.LITTLE_ENDIAN).getInt() & 0xFFFFFFFFL;
-      if (len > 16L * 1024 * 1024) {
-        throw new AssertionError("implausible broker frame length " + len + ": " + hex(h));
-      }
-      return concat(h, c.read((int) len, timeoutMs));
-    }
+    return c.nextFrame(timeoutMs);
   }
 
   /** The sender of a delivered frame (message, broadcast, publication); null for an ack. */
