@@ -223,7 +223,14 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
     }
   }
 
-  /** Closes the connection for {@code reason}; the first reason wins. Any thread. */
+  /**
+   * Closes the connection for {@code reason}; the first reason wins. Any thread.
+   *
+   * <p>The close starts at this handler ({@code ctx.close()}, not {@code channel().close()}): the
+   * Vert.x handler behind it turns a close into "flush everything pending, then close", which
+   * never completes for a peer that does not read (a slow consumer would stay connected and
+   * registered forever). Bytes already flushed (a refusal code) still reach the peer.
+   */
   void disconnect(CloseReason reason) {
     if (closeReason.compareAndSet(null, reason)) {
       SocketSession s = session;
@@ -231,9 +238,37 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
         s.markClosed();
       }
       if (ctx != null) {
-        ctx.channel().close();
+        if (reason == CloseReason.SLOW_CONSUMER) {
+          abort();
+        } else {
+          ctx.close();
+        }
       }
     }
+  }
+
+  /**
+   * Closes with a TCP reset (SO_LINGER 0): a slow consumer may have megabytes in the kernel's
+   * send buffer, which a graceful close would keep trickling to a peer that reads slowly (for
+   * minutes through a small window) before it sees the close; a reset drops them at once.
+   */
+  private void abort() {
+    if (!ctx.executor().inEventLoop()) {
+      try {
+        ctx.executor().execute(this::abort);
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        ctx.close();
+      }
+      return;
+    }
+    if (kind == ClientKind.TCP) {
+      try {
+        ctx.channel().config().setOption(io.netty.channel.ChannelOption.SO_LINGER, 0);
+      } catch (RuntimeException e) {
+        // not supported by this transport: a plain close
+      }
+    }
+    ctx.close();
   }
 
   private void close(CloseReason reason, String detail) {
@@ -282,7 +317,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
     if (closeReason.get() != null) {
       // forced out while registering (e.g. a shutdown): undo at once
       s.markClosed();
-      ctx.channel().close();
+      ctx.close();
     }
     if (LOG.isDebugEnabled()) {
       LOG.debug("client {} registered ({} {})", name, kind.wireName(),
