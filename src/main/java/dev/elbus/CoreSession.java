@@ -104,7 +104,8 @@ final class CoreSession extends Session {
       return;
     }
     ByteBuf out = ((BufferInternal) reply).getByteBuf();
-    int stat = sender.length() + 1 + out.readableBytes();
+    // body length as for any message: target (the caller's name, in UTF-8 bytes) 00 payload
+    int stat = (z - start) + 1 + out.readableBytes();
     countRead(stat);
     router.stats().countRead(stat);
     int code = router.message(this, sender, out, out.readerIndex(), out.readableBytes(),
