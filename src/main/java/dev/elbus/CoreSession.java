@@ -105,7 +105,8 @@ final class CoreSession extends Session {
     }
     // the broker's own frames are not "received from clients": no r_* counting
     ByteBuf out = ((BufferInternal) reply).getByteBuf();
-    int stat = sender.length() + 1 + out.readableBytes();
+    // body length as for any message: target (the caller's name, in UTF-8 bytes) 00 payload
+    int stat = (z - start) + 1 + out.readableBytes();
     int code = router.message(this, sender, out, out.readerIndex(), out.readableBytes(),
         realtime, stat);
     if (code != Protocol.RESPONSE_OK) {

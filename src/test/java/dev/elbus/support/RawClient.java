@@ -242,6 +242,11 @@ public final class RawClient implements AutoCloseable {
     return ch.isOpen();
   }
 
+  /** The local address of this socket (for TCP, the {@code ip:port} the broker sees as source). */
+  public java.net.SocketAddress localAddress() throws IOException {
+    return ch.getLocalAddress();
+  }
+
   @Override
   public void close() throws IOException {
     selector.close();
