@@ -12,9 +12,6 @@ import io.vertx.core.buffer.Buffer;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -200,24 +197,9 @@ final class BusCommands {
     }
   }
 
-  /** The bytes as a string when they are strict UTF-8 without control characters (but tab,
-   *  newline and carriage return), else {@code null}. */
+  /** Whether and how a payload shows as text: see {@link dev.elbus.protocol.Utf8#printable}. */
   static String printable(byte[] bytes) {
-    String s;
-    try {
-      s = StandardCharsets.UTF_8.newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(ByteBuffer.wrap(bytes)).toString();
-    } catch (CharacterCodingException e) {
-      return null;
-    }
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (Character.isISOControl(c) && c != '\t' && c != '\n' && c != '\r') {
-        return null;
-      }
-    }
-    return s;
+    return dev.elbus.protocol.Utf8.printable(bytes);
   }
+
 }

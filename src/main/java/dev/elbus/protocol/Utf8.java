@@ -38,6 +38,24 @@ public final class Utf8 {
     }
   }
 
+  /**
+   * The bytes as a string when they are strict UTF-8 without control characters (tab, newline and
+   * carriage return allowed), else {@code null}: whether a payload can be shown as text.
+   */
+  public static String printable(byte[] bytes) {
+    String s = decode(bytes);
+    if (s == null) {
+      return null;
+    }
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (Character.isISOControl(c) && c != '\t' && c != '\n' && c != '\r') {
+        return null;
+      }
+    }
+    return s;
+  }
+
   /** Decodes a whole byte array strictly; {@code null} when invalid. */
   public static String decode(byte[] bytes) {
     try {

@@ -186,12 +186,7 @@ public final class Router {
     }
     ByteBuf frame = FrameEncoder.deliver(alloc, Protocol.FRAME_MESSAGE, from.nameBytes(), src,
         index, len, realtime);
-    int code = to.deliver(frame, realtime);
-    if (code == Protocol.RESPONSE_OK) {
-      to.countWrite(statBytes);
-      stats.countWrite(statBytes);
-    }
-    return code;
+    return deliverCounted(to, frame, realtime, statBytes);
   }
 
   /** A broadcast to every client whose name matches {@code mask}; OK even when none matched. */
@@ -212,10 +207,7 @@ public final class Router {
           frame = FrameEncoder.deliver(alloc, Protocol.FRAME_BROADCAST, from.nameBytes(), src,
               index, len, realtime);
         }
-        if (to.deliver(frame.retainedDuplicate(), realtime) == Protocol.RESPONSE_OK) {
-          to.countWrite(statBytes);
-          stats.countWrite(statBytes);
-        }
+        deliverCounted(to, frame.retainedDuplicate(), realtime, statBytes);
       }
     } finally {
       if (frame != null) {
@@ -243,15 +235,22 @@ public final class Router {
         index, len, realtime);
     try {
       for (Session to : subs) {
-        if (to.deliver(frame.retainedDuplicate(), realtime) == Protocol.RESPONSE_OK) {
-          to.countWrite(statBytes);
-          stats.countWrite(statBytes);
-        }
+        deliverCounted(to, frame.retainedDuplicate(), realtime, statBytes);
       }
     } finally {
       frame.release();
     }
     return Protocol.RESPONSE_OK;
+  }
+
+  /** Hands {@code frame} (one reference) to {@code to}; counts it as written when accepted. */
+  private int deliverCounted(Session to, ByteBuf frame, boolean realtime, long statBytes) {
+    int code = to.deliver(frame, realtime);
+    if (code == Protocol.RESPONSE_OK) {
+      to.countWrite(statBytes);
+      stats.countWrite(statBytes);
+    }
+    return code;
   }
 
   private static String primaryName(String name) {
@@ -281,10 +280,7 @@ public final class Router {
           frame = FrameEncoder.publication(alloc, from.nameBytes(), src, topicIndex, topicLen,
               payloadIndex, payloadLen, realtime);
         }
-        if (to.deliver(frame.retainedDuplicate(), realtime) == Protocol.RESPONSE_OK) {
-          to.countWrite(statBytes);
-          stats.countWrite(statBytes);
-        }
+        deliverCounted(to, frame.retainedDuplicate(), realtime, statBytes);
       }
     } finally {
       if (frame != null) {
@@ -296,9 +292,7 @@ public final class Router {
 
   /** Sends an ack to {@code to} (counted as one frame of six bytes). */
   public void ack(Session to, int opId, int code, boolean realtime) {
-    if (to.deliver(FrameEncoder.ack(alloc, opId, code), realtime) == Protocol.RESPONSE_OK) {
-      to.countWrite(Protocol.BROKER_HEADER_SIZE);
-      stats.countWrite(Protocol.BROKER_HEADER_SIZE);
-    }
+    deliverCounted(to, FrameEncoder.ack(alloc, opId, code), realtime,
+        Protocol.BROKER_HEADER_SIZE);
   }
 }

@@ -2,9 +2,6 @@ package dev.elbus.rpc;
 
 import io.vertx.core.buffer.Buffer;
 
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -114,23 +111,9 @@ public class RpcException extends RuntimeException {
     return sb.toString();
   }
 
-  /** The bytes as a string when they are strict UTF-8 without control characters, else null. */
+  /** Whether and how a payload shows as text: see {@link dev.elbus.protocol.Utf8#printable}. */
   private static String printable(byte[] bytes) {
-    String s;
-    try {
-      s = StandardCharsets.UTF_8.newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(ByteBuffer.wrap(bytes)).toString();
-    } catch (CharacterCodingException e) {
-      return null;
-    }
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (Character.isISOControl(c) && c != '\n' && c != '\t') {
-        return null;
-      }
-    }
-    return s;
+    return dev.elbus.protocol.Utf8.printable(bytes);
   }
+
 }
