@@ -16,6 +16,12 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * a leaked buffer while it runs. Leak reports are logged by {@code io.netty.util.ResourceLeakDetector}
  * at ERROR with "LEAK:"; this extension captures them and runs GC at the end of the class so
  * that unreachable leaked buffers are detected and reported.
+ *
+ * <p>When the JVM runs Netty 4.2's {@code LeakPresenceDetector} instead ({@code
+ * -Dio.netty.customResourceLeakDetector=io.netty.util.LeakPresenceDetector}, see
+ * docs/reliability.md), the gate also calls its {@code check()} after the class (its brokers and
+ * clients are closed by then): every buffer allocated since the previous check must have been
+ * released, reachable or not.
  */
 public final class LeakGate implements BeforeAllCallback, AfterAllCallback {
   private static final List<String> LEAKS = new CopyOnWriteArrayList<>();
@@ -61,5 +67,18 @@ public final class LeakGate implements BeforeAllCallback, AfterAllCallback {
     if (!LEAKS.isEmpty()) {
       throw new AssertionError("Netty reported " + LEAKS.size() + " leak(s):\n" + LEAKS.get(0));
     }
+    if (presenceDetector()) {
+      try {
+        io.netty.util.LeakPresenceDetector.check();
+      } catch (IllegalStateException e) {
+        throw new AssertionError("LeakPresenceDetector: " + e.getMessage(), e);
+      }
+    }
+  }
+
+  /** Is Netty's LeakPresenceDetector the leak detector of this JVM? */
+  public static boolean presenceDetector() {
+    return io.netty.util.LeakPresenceDetector.class.getName()
+        .equals(System.getProperty("io.netty.customResourceLeakDetector"));
   }
 }

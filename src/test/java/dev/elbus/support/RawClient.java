@@ -192,6 +192,31 @@ public final class RawClient implements AutoCloseable {
     return nextFrame(TIMEOUT_MS);
   }
 
+  /**
+   * Reads and discards whatever arrives for {@code ms}.
+   *
+   * @return the bytes discarded, or -1 when the broker closed the connection
+   */
+  public long discard(long ms) throws IOException {
+    ByteBuffer b = ByteBuffer.allocate(65536);
+    long n = 0;
+    long deadline = System.nanoTime() + ms * 1_000_000;
+    while (true) {
+      long left = (deadline - System.nanoTime()) / 1_000_000;
+      if (left <= 0) {
+        return n;
+      }
+      selector.select(left);
+      selector.selectedKeys().clear();
+      b.clear();
+      int r = ch.read(b);
+      if (r < 0) {
+        return -1;
+      }
+      n += r;
+    }
+  }
+
   /** Asserts nothing arrives for {@code ms} (pings excluded is the caller's business). */
   public RawClient expectSilence(long ms) throws IOException {
     ByteBuffer b = ByteBuffer.allocate(64);
