@@ -6,7 +6,6 @@ import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The peer measurement for {@link RawThroughput} and {@link RawRoundTrip}: the same raw-socket
@@ -77,46 +76,7 @@ public final class RawNats {
     byte[] one = ("PUB bench.s " + payload + "\r\n" + new String(p, StandardCharsets.US_ASCII)
         + "\r\n").getBytes(StandardCharsets.US_ASCII);
     long frameLen = ("MSG bench.s 1 " + payload + "\r\n").length() + payload + 2;
-    long expected = frameLen * messages;
-    int perBatch = Math.max(1, 65536 / one.length);
-    ByteBuffer batch = ByteBuffer.allocateDirect(one.length * perBatch);
-    for (int i = 0; i < perBatch; i++) {
-      batch.put(one);
-    }
-    AtomicLong received = new AtomicLong();
-    Thread reader = new Thread(() -> {
-      ByteBuffer b = ByteBuffer.allocateDirect(1 << 20);
-      long got = 0;
-      try {
-        while (got < expected) {
-          b.clear();
-          int r = rx.read(b);
-          if (r < 0) {
-            throw new IOException("receiver closed");
-          }
-          got += r;
-          received.lazySet(got);
-        }
-      } catch (IOException e) {
-        throw new RuntimeException(e);
-      }
-    });
-    long t0 = System.nanoTime();
-    reader.start();
-    int sent = 0;
-    while (sent < messages) {
-      while ((long) sent * frameLen - received.get() > WINDOW_BYTES) {
-        Thread.yield();
-      }
-      int n = Math.min(perBatch, messages - sent);
-      batch.clear().limit(n * one.length);
-      while (batch.hasRemaining()) {
-        tx.write(batch);
-      }
-      sent += n;
-    }
-    reader.join();
-    double secs = (System.nanoTime() - t0) / 1e9;
+    double secs = Stream.run(tx, rx, one, frameLen, messages, WINDOW_BYTES);
     System.out.printf("nats publish %d x %d B: %.0f msg/s%n", messages, payload, messages / secs);
     tx.close();
     rx.close();

@@ -51,51 +51,10 @@ public final class RawThroughput {
     }
     byte[] target = (publish ? topic : rxName).getBytes(StandardCharsets.UTF_8);
     byte[] one = frame(0, publish ? 0x01 : 0x12, target, new byte[payload]);
-    int perBatch = Math.max(1, 65536 / one.length);
-    ByteBuffer batch = ByteBuffer.allocateDirect(one.length * perBatch);
-    for (int i = 0; i < perBatch; i++) {
-      batch.put(one);
-    }
     // delivered frame: 6-byte header + sender + 00 [+ topic 00] + payload
     int senderLen = ("bench.tx." + round).length();
     long frameLen = 6 + senderLen + 1 + (publish ? target.length + 1 : 0) + payload;
-    long expected = frameLen * messages;
-    java.util.concurrent.atomic.AtomicLong received = new java.util.concurrent.atomic.AtomicLong();
-    Thread reader = new Thread(() -> {
-      ByteBuffer b = ByteBuffer.allocateDirect(1 << 20);
-      long got = 0;
-      try {
-        while (got < expected) {
-          b.clear();
-          int r = rx.read(b);
-          if (r < 0) {
-            throw new IOException("receiver closed");
-          }
-          got += r;
-          received.lazySet(got);
-        }
-      } catch (IOException e) {
-        throw new RuntimeException(e);
-      }
-    });
-    long t0 = System.nanoTime();
-    reader.start();
-    int sent = 0;
-    while (sent < messages) {
-      // stay within WINDOW frames of the receiver: a QoS-0 flood beyond the receiver's queue
-      // bound would (correctly) get the receiver disconnected as a slow consumer
-      while ((long) sent * frameLen - received.get() > WINDOW * frameLen) {
-        Thread.yield();
-      }
-      int n = Math.min(perBatch, messages - sent);
-      batch.clear().limit(n * one.length);
-      while (batch.hasRemaining()) {
-        tx.write(batch);
-      }
-      sent += n;
-    }
-    reader.join();
-    double secs = (System.nanoTime() - t0) / 1e9;
+    double secs = Stream.run(tx, rx, one, frameLen, messages, WINDOW * frameLen);
     System.out.printf("%s %d x %d B: %.0f msg/s (%.2f s)%n", publish ? "publish" : "message",
         messages, payload, messages / secs, secs);
     tx.close();

@@ -1,0 +1,61 @@
+package dev.elbus.bench;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The streaming loop both raw benchmarks share: one thread writes {@code messages} copies of a
+ * frame in 64 KiB batches, staying within {@code windowBytes} of what the receiver has read (a
+ * QoS-0 flood far beyond a receiver's queue would, correctly, get it dropped as a slow consumer);
+ * another thread reads {@code deliveredLen} bytes per message on {@code rx}.
+ */
+final class Stream {
+  private Stream() {}
+
+  /** @return the seconds from the first write to the last byte read */
+  static double run(SocketChannel tx, SocketChannel rx, byte[] one, long deliveredLen,
+      int messages, long windowBytes) throws Exception {
+    long expected = deliveredLen * messages;
+    int perBatch = Math.max(1, 65536 / one.length);
+    ByteBuffer batch = ByteBuffer.allocateDirect(one.length * perBatch);
+    for (int i = 0; i < perBatch; i++) {
+      batch.put(one);
+    }
+    AtomicLong received = new AtomicLong();
+    Thread reader = new Thread(() -> {
+      ByteBuffer b = ByteBuffer.allocateDirect(1 << 20);
+      long got = 0;
+      try {
+        while (got < expected) {
+          b.clear();
+          int r = rx.read(b);
+          if (r < 0) {
+            throw new IOException("receiver closed");
+          }
+          got += r;
+          received.lazySet(got);
+        }
+      } catch (IOException e) {
+        throw new RuntimeException(e);
+      }
+    });
+    long t0 = System.nanoTime();
+    reader.start();
+    int sent = 0;
+    while (sent < messages) {
+      while ((long) sent * deliveredLen - received.get() > windowBytes) {
+        Thread.yield();
+      }
+      int n = Math.min(perBatch, messages - sent);
+      batch.clear().limit(n * one.length);
+      while (batch.hasRemaining()) {
+        tx.write(batch);
+      }
+      sent += n;
+    }
+    reader.join();
+    return (System.nanoTime() - t0) / 1e9;
+  }
+}
