@@ -177,7 +177,8 @@ public final class ServerConfig {
     if (j.containsKey("timeout")) {
       double t = decimal(j, "timeout", w);
       if (!(t > 0) || t > 86_400) {
-        throw new IllegalArgumentException(w + "timeout must be 0-86400 seconds, got " + t);
+        throw new IllegalArgumentException(w + "timeout must be more than 0 and at most 86400 "
+            + "seconds, got " + t);
       }
       lo.setTimeoutMs(Math.max(1, Math.round(t * 1000)));
     }
@@ -207,7 +208,8 @@ public final class ServerConfig {
     if (j.containsKey("aaa_scan_period")) {
       double t = decimal(j, "aaa_scan_period", w);
       if (!(t > 0) || t > 86_400) {
-        throw new IllegalArgumentException(w + "aaa_scan_period must be 0-86400 seconds, got " + t);
+        throw new IllegalArgumentException(w + "aaa_scan_period must be more than 0 and at most "
+            + "86400 seconds, got " + t);
       }
       lo.setAaaScanPeriodMs(Math.max(1, Math.round(t * 1000)));
     }
@@ -222,7 +224,8 @@ public final class ServerConfig {
     if (j.containsKey("idle_timeout")) {
       double t = decimal(j, "idle_timeout", w);
       if (t < 0 || t > 86_400) {
-        throw new IllegalArgumentException(w + "idle_timeout must be 0-86400 seconds, got " + t);
+        throw new IllegalArgumentException(w + "idle_timeout must be 0 (off) to 86400 seconds, got "
+            + t);
       }
       lo.setIdleTimeoutMs(Math.round(t * 1000));
     }

@@ -80,7 +80,7 @@ class ServerConfigTest {
       "{\"listeners\": [{\"bind\": \"h:99999\"}]}|t.yaml: listeners[0]: bind 'h:99999': port out of range 0-65535",
       "{\"listeners\": {\"bind\": \"h:1\"}}|t.yaml: listeners must be a list",
       "{\"core_rpc\": \"yes\"}|t.yaml: core_rpc must be true or false, got 'yes'",
-      "{\"timeout\": 0}|t.yaml: timeout must be 0-86400 seconds, got 0.0",
+      "{\"timeout\": 0}|t.yaml: timeout must be more than 0 and at most 86400 seconds, got 0.0",
       "{\"listeners\": [{\"bind\": \"h:1\", \"aaa\": 3}]}|t.yaml: listeners[0]: aaa must be the path of an AAA file, got '3'",
       "{\"listeners\": [{\"bind\": \"h:1\", \"force_register\": 1}]}|t.yaml: listeners[0]: force_register must be true or false, got '1'",
   })
