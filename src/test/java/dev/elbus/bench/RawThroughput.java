@@ -19,7 +19,7 @@ import java.nio.file.Path;
  *
  * <pre>
  * java -cp target/test-classes:target/elbus.jar dev.elbus.bench.RawThroughput \
- *     127.0.0.1:7777 [messages=2000000] [payload=100] [op=message|publish]
+ *     127.0.0.1:7777 [messages=2000000] [payload=100] [op=message|publish] [rounds=3]
  * </pre>
  */
 public final class RawThroughput {
@@ -33,7 +33,8 @@ public final class RawThroughput {
     int messages = args.length > 1 ? Integer.parseInt(args[1]) : 2_000_000;
     int payload = args.length > 2 ? Integer.parseInt(args[2]) : 100;
     boolean publish = args.length > 3 && args[3].equals("publish");
-    for (int round = 0; round < 3; round++) {
+    int rounds = args.length > 4 ? Integer.parseInt(args[4]) : 3;
+    for (int round = 0; round < rounds; round++) {
       run(addr, messages, payload, publish, round);
     }
   }
@@ -62,13 +63,22 @@ public final class RawThroughput {
   }
 
   static SocketChannel connect(String addr, String name) throws IOException {
+    return connect(addr, name, ch -> { });
+  }
+
+  /** Connects and registers {@code name}; {@code beforeConnect} configures the socket first. */
+  static SocketChannel connect(String addr, String name,
+      java.util.function.Consumer<SocketChannel> beforeConnect) throws IOException {
     SocketChannel ch;
     if (addr.startsWith("/") || addr.endsWith(".sock")) {
       ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+      beforeConnect.accept(ch);
       ch.connect(UnixDomainSocketAddress.of(Path.of(addr)));
     } else {
       int c = addr.lastIndexOf(':');
-      ch = SocketChannel.open(new InetSocketAddress(addr.substring(0, c),
+      ch = SocketChannel.open();
+      beforeConnect.accept(ch);
+      ch.connect(new InetSocketAddress(addr.substring(0, c),
           Integer.parseInt(addr.substring(c + 1))));
       ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
     }
