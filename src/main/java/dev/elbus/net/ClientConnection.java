@@ -455,7 +455,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
   }
 
   @Override
-  public boolean onFrame(int opId, int flags, ByteBuf body) {
+  public boolean onFrame(int opId, int flags, ByteBuf body, int start, int len) {
     SocketSession s = session;
     if (s == null || s.isClosed()) {
       return false;
@@ -463,8 +463,6 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
     int op = flags & Protocol.OP_MASK;
     int qos = flags >>> Protocol.QOS_SHIFT;
     boolean realtime = (qos & 2) != 0;
-    int len = body.readableBytes();
-    int start = body.readerIndex();
     int code;
     switch (op) {
       case Protocol.OP_MESSAGE:

@@ -43,11 +43,13 @@ public final class ClientStreamDecoder extends StreamDecoder {
     boolean onPing();
 
     /**
-     * A frame. {@code body} is a slice of the input valid for the duration of the call.
+     * A frame: its body is the {@code len} bytes of {@code buf} at {@code index}, valid for the
+     * duration of the call (no slice is made per frame: the hot path allocates nothing here).
+     * The listener must not change {@code buf}'s indexes.
      *
      * @return {@code false} to stop decoding
      */
-    boolean onFrame(int opId, int flags, ByteBuf body);
+    boolean onFrame(int opId, int flags, ByteBuf buf, int index, int len);
   }
 
   private enum State { HELLO, NAME_LEN, NAME, FRAMES }
@@ -158,9 +160,8 @@ public final class ClientStreamDecoder extends StreamDecoder {
           }
           int total = Protocol.CLIENT_HEADER_SIZE + (int) len;
           int opId = b.getIntLE(ri);
-          ByteBuf body = b.slice(ri + Protocol.CLIENT_HEADER_SIZE, (int) len);
           b.readerIndex(ri + total);
-          if (!listener.onFrame(opId, flags, body)) {
+          if (!listener.onFrame(opId, flags, b, ri + Protocol.CLIENT_HEADER_SIZE, (int) len)) {
             stop();
             return;
           }

@@ -5,8 +5,9 @@ import io.netty.buffer.ByteBufAllocator;
 
 /**
  * The byte accumulation both stream decoders share: complete units are decoded straight from the
- * chunk that was read (their bytes handed on as slices, without a copy); only a partial unit is
- * kept, in a cumulation buffer that grows as bytes actually arrive — doubling, at least 64 KiB,
+ * chunk that was read (their bytes handed on without a copy); only a partial unit is kept, in a
+ * cumulation buffer that takes from the next chunks just the bytes that unit lacks and grows as
+ * they actually arrive — doubling, at least 64 KiB,
  * never beyond the announced unit size unless more has arrived — so one header announcing a huge
  * length reserves nothing, and a large frame arriving in many reads is copied O(log n) times.
  * Bytes are never compacted in place: a slice handed to a listener stays valid.
@@ -50,22 +51,22 @@ abstract class StreamDecoder {
     }
     decoding = true;
     try {
-      if (cumulation == null) {
-        decode(in);
-        if (in.isReadable() && !stopped) {
-          cumulation = copyRemainder(in);
-        }
-      } else {
-        append(in);
+      // a partial unit is completed with just the bytes it lacks; the rest of the chunk is then
+      // decoded where it is (in streaming, a read ends mid-frame nearly every time: copying only
+      // the tail of that frame, not the whole next read, keeps the copy to one frame per read)
+      while (cumulation != null && in.isReadable() && !stopped) {
+        int lacking = neededBytes(cumulation) - cumulation.readableBytes();
+        append(in, Math.min(Math.max(lacking, 1), in.readableBytes()));
         decode(cumulation);
         if (!cumulation.isReadable() || stopped) {
           cumulation.release();
           cumulation = null;
-        } else if (cumulation.readerIndex() > cumulation.capacity() / 2) {
-          // most of it is consumed: move the remainder to a fresh buffer
-          ByteBuf old = cumulation;
-          cumulation = copyRemainder(old);
-          old.release();
+        }
+      }
+      if (cumulation == null && !stopped) {
+        decode(in);
+        if (in.isReadable() && !stopped) {
+          cumulation = copyRemainder(in);
         }
       }
     } catch (RuntimeException e) {
@@ -104,8 +105,8 @@ abstract class StreamDecoder {
     return c;
   }
 
-  private void append(ByteBuf in) {
-    int n = in.readableBytes();
+  /** Moves {@code n} bytes of {@code in} to the end of the cumulation, growing it as needed. */
+  private void append(ByteBuf in, int n) {
     if (cumulation.writableBytes() < n) {
       int readable = cumulation.readableBytes();
       int needed = neededBytes(cumulation);
@@ -116,6 +117,6 @@ abstract class StreamDecoder {
       cumulation.release();
       cumulation = bigger;
     }
-    cumulation.writeBytes(in);
+    cumulation.writeBytes(in, n);
   }
 }

@@ -34,8 +34,8 @@ final class Recorders {
     }
 
     @Override
-    public boolean onFrame(int opId, int flags, ByteBuf body) {
-      return add(Ev.frame(opId, flags, ByteBufUtil.getBytes(body)));
+    public boolean onFrame(int opId, int flags, ByteBuf buf, int index, int len) {
+      return add(Ev.frame(opId, flags, ByteBufUtil.getBytes(buf, index, len)));
     }
 
     private boolean add(Ev e) {
