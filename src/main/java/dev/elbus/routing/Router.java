@@ -233,13 +233,18 @@ public final class Router {
     }
     ByteBuf frame = FrameEncoder.deliver(alloc, Protocol.FRAME_PUBLISH, from.nameBytes(), src,
         index, len, realtime);
+    // every receiver but the last gets a duplicate (its own indexes: a socket write moves them);
+    // the last one takes the frame itself, so one subscriber costs no extra buffer object
+    int last = subs.length - 1;
     try {
-      for (Session to : subs) {
-        deliverCounted(to, frame.retainedDuplicate(), realtime, statBytes);
+      for (int i = 0; i < last; i++) {
+        deliverCounted(subs[i], frame.retainedDuplicate(), realtime, statBytes);
       }
-    } finally {
+    } catch (RuntimeException | Error e) {
       frame.release();
+      throw e;
     }
+    deliverCounted(subs[last], frame, realtime, statBytes);
     return Protocol.RESPONSE_OK;
   }
 
