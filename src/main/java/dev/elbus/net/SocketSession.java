@@ -104,14 +104,10 @@ final class SocketSession extends Session {
     boolean wrote = false;
     ByteBuf out = null;
     ByteBuf f;
-    // the counters are lowered once per drain, not per frame (two atomic operations saved per
-    // frame); until then they overstate the queue by what this drain took, never understate it
-    int frames = 0;
-    long bytes = 0;
     while (budget-- > 0 && ch.isWritable() && (f = queue.poll()) != null) {
       int n = f.readableBytes();
-      frames++;
-      bytes += n;
+      queued.decrementAndGet();
+      queuedBytes.addAndGet(-n);
       if (n <= COALESCE_FRAME) {
         if (out != null && out.writableBytes() < n) {
           ctx.write(out, ctx.voidPromise());
@@ -133,10 +129,6 @@ final class SocketSession extends Session {
     }
     if (out != null) {
       ctx.write(out, ctx.voidPromise());
-    }
-    if (frames > 0) {
-      queued.addAndGet(-frames);
-      queuedBytes.addAndGet(-bytes);
     }
     if (wrote) {
       ctx.flush();
