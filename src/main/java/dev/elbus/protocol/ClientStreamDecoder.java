@@ -18,10 +18,10 @@ import io.netty.buffer.ByteBufAllocator;
  * </pre>
  *
  * <p>Bytes may arrive split at any offset and many frames may arrive in one chunk. Complete frames
- * are handed to the {@link Listener} as slices of the input, valid only during the callback (a
- * listener that keeps bytes must copy or retain them). A partial frame is kept in a cumulation
- * buffer that grows only as bytes actually arrive: a declared length is checked against {@code
- * maxFrameSize} when the header is complete, before anything is reserved for the body.
+ * are handed to the {@link Listener} as a buffer, an index and a length, valid only during the
+ * callback (a listener that keeps bytes must copy or retain them). A partial frame is kept in a
+ * cumulation buffer that grows only as bytes actually arrive: a declared length is checked against
+ * {@code maxFrameSize} when the header is complete, before anything is reserved for the body.
  *
  * <p>Not thread-safe: one instance per connection, used on that connection's event loop.
  */

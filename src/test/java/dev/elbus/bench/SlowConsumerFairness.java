@@ -121,6 +121,7 @@ public final class SlowConsumerFairness {
     double reference = ctl.runUntil(refFlood::isDone);
     long refPublished = refFlood.get();
     stop.set(true);
+    INPUTS.remove(reader);
     reader.close();
     drain.join();
 
@@ -146,15 +147,19 @@ public final class SlowConsumerFairness {
     double during = ctl.runUntil(flood::isDone);
     long published = flood.get();
     double episodeMs = (System.nanoTime() - t0) / 1e6;
-    watcher.join();
+    boolean dropped = gone.get();
+    // closing the socket ends the watcher (its next write fails) if the broker did not
+    INPUTS.remove(slow);
     slow.close();
+    watcher.join();
     if (r >= 0) {
+      // a lost or reordered control message would have thrown: reaching here means none was
       System.out.printf("round %d: control alone %.0f msg/s; during a flood to nobody %.0f msg/s"
           + " (%.0f %%, %d publications in 1 s); to a reader %.0f msg/s (%.0f %%, %d in 1 s);"
-          + " during the slow-consumer episode %.0f msg/s (%.0f %%, %d publications, dropped after"
+          + " during the slow-consumer episode %.0f msg/s (%.0f %%, %d publications, %s after"
           + " %.0f ms); control lost 0%n", r, solo, none, 100 * none / solo, nonePublished,
           reference, 100 * reference / solo, refPublished, during, 100 * during / solo,
-          published, episodeMs);
+          published, dropped ? "dropped" : "NOT dropped, flood stopped", episodeMs);
     }
     return new double[] {100 * none / solo, 100 * reference / solo, 100 * during / solo};
   }
