@@ -6,11 +6,11 @@ import io.netty.buffer.ByteBufAllocator;
 /**
  * The byte accumulation both stream decoders share: complete units are decoded straight from the
  * chunk that was read (their bytes handed on without a copy); only a partial unit is kept, in a
- * cumulation buffer that takes from the next chunks just the bytes that unit lacks and grows as
- * they actually arrive — doubling, at least 64 KiB,
- * never beyond the announced unit size unless more has arrived — so one header announcing a huge
- * length reserves nothing, and a large frame arriving in many reads is copied O(log n) times.
- * Bytes are never compacted in place: a slice handed to a listener stays valid.
+ * cumulation buffer that takes from the next chunks just the bytes that unit lacks. The buffer
+ * grows as bytes actually arrive (doubling, at least 64 KiB, never beyond the announced unit size
+ * unless more has arrived), so one header announcing a huge length reserves nothing, and a large
+ * frame arriving in many reads is copied O(log n) times. Bytes are never compacted in place: what
+ * a listener is handed stays valid for its call.
  *
  * <p>Not thread-safe: one instance per connection, used on its thread.
  */
