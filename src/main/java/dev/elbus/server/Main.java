@@ -186,10 +186,12 @@ public final class Main {
       server.stop();
       return 1;
     }
-    // SIGTERM / SIGINT: announce the shutdown, flush, remove our files, exit 0
+    // SIGTERM / SIGINT: announce the shutdown, flush, remove our files, exit 0. A normal exit,
+    // not a halt, so the JVM's own shutdown hooks run too (e.g. a -XX:StartFlightRecording
+    // recording is written); the hook below finds the server already stopped.
     Runnable onSignal = () -> {
       server.stop();
-      Runtime.getRuntime().halt(0);
+      System.exit(0);
     };
     for (String sig : new String[] {"TERM", "INT"}) {
       sun.misc.Signal.handle(new sun.misc.Signal(sig), s -> onSignal.run());

@@ -106,6 +106,26 @@ class ServerIT {
     }
   }
 
+  /**
+   * SIGTERM ends the JVM normally, so its own shutdown hooks run after the broker's: here the
+   * one that writes a flight recording started with {@code -XX:StartFlightRecording} (a halt
+   * would leave an empty file).
+   */
+  @Test
+  void sigtermLetsTheJvmShutdownHooksRun(@TempDir Path dir) throws Exception {
+    Path recording = dir.resolve("broker.jfr");
+    int port = ServerProcess.freePort();
+    try (ServerProcess srv = ServerProcess.start(
+        List.of("-XX:StartFlightRecording=filename=" + recording),
+        "-B", "127.0.0.1:" + port, "-w", "1")) {
+      assertThat(srv.awaitLine("elbus broker started", 30_000)).as(srv.output().toString()).isTrue();
+      srv.terminate();
+      assertThat(srv.awaitExit(20_000)).as(srv.output().toString()).isEqualTo(0);
+    }
+    assertThat(recording).exists();
+    assertThat(Files.size(recording)).as("flight recording written at exit").isGreaterThan(0);
+  }
+
   @Test
   void theDefaultConfigurationParses(@TempDir Path dir) throws Exception {
     // conf/elbus.yaml as shipped, with its listeners replaced by -B (flags override the file)
