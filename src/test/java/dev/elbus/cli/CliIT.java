@@ -67,9 +67,6 @@ class CliIT {
     cli.closeClients();
   }
 
-  private static String n(Transport t, String name) {
-    return t.name().toLowerCase() + "-" + name;
-  }
 
   /** Reads the next broker frame of {@code expectedLength} bytes, skipping broker pings. */
   private static byte[] readFrame(RawClient raw, int expectedLength) throws Exception {
@@ -85,12 +82,12 @@ class CliIT {
   @ParameterizedTest
   @EnumSource(Transport.class)
   void sendReachesRawReceiverByteForByte(Transport t) throws Exception {
-    try (RawClient raw = broker.registered(t, n(t, "raw"))) {
-      Result r = cli.on(t, "-n", n(t, "sender"), "send", n(t, "raw"), "hello wörld");
+    try (RawClient raw = broker.registered(t, t.qualify("raw"))) {
+      Result r = cli.on(t, "-n", t.qualify("sender"), "send", t.qualify("raw"), "hello wörld");
       assertThat(r.code()).as(r.err()).isZero();
       assertThat(r.out()).isEmpty();
       assertThat(r.err()).isEmpty();
-      byte[] expected = RawClient.brokerFrame(0x12, false, n(t, "sender"), null,
+      byte[] expected = RawClient.brokerFrame(0x12, false, t.qualify("sender"), null,
           "hello wörld".getBytes(StandardCharsets.UTF_8));
       assertThat(readFrame(raw, expected.length)).isEqualTo(expected);
     }
@@ -99,9 +96,9 @@ class CliIT {
   @ParameterizedTest
   @EnumSource(Transport.class)
   void sendReadsBinaryPayloadFromStdin(Transport t) throws Exception {
-    BlockingQueue<Frame> in = inbox(cli.connect(t, n(t, "stdin-recv")));
+    BlockingQueue<Frame> in = inbox(cli.connect(t, t.qualify("stdin-recv")));
     byte[] payload = {0, 1, 2, (byte) 0xFF, '\n', 0};
-    Result r = runWithInput(payload, cli.path(t), "send", n(t, "stdin-recv"));
+    Result r = runWithInput(payload, cli.path(t), "send", t.qualify("stdin-recv"));
     assertThat(r.code()).as(r.err()).isZero();
     Frame f = next(in);
     assertThat(f.kind()).isEqualTo(FrameKind.MESSAGE);
@@ -112,14 +109,14 @@ class CliIT {
   @ParameterizedTest
   @EnumSource(Transport.class)
   void publishReachesSubscriber(Transport t) throws Exception {
-    NetworkClient sub = cli.connect(t, n(t, "sub"));
+    NetworkClient sub = cli.connect(t, t.qualify("sub"));
     BlockingQueue<Frame> in = inbox(sub);
     await(sub.subscribe("cli/+/x"));
-    Result r = cli.on(t, "-n", n(t, "pub"), "publish", "cli/a/x", "payload 1");
+    Result r = cli.on(t, "-n", t.qualify("pub"), "publish", "cli/a/x", "payload 1");
     assertThat(r.code()).as(r.err()).isZero();
     Frame f = next(in);
     assertThat(f.kind()).isEqualTo(FrameKind.PUBLISH);
-    assertThat(f.sender()).isEqualTo(n(t, "pub"));
+    assertThat(f.sender()).isEqualTo(t.qualify("pub"));
     assertThat(f.topic()).isEqualTo("cli/a/x");
     assertThat(f.payload().toString(StandardCharsets.UTF_8)).isEqualTo("payload 1");
   }
@@ -174,17 +171,17 @@ class CliIT {
   @ParameterizedTest
   @EnumSource(Transport.class)
   void brokerClientListIsATable(Transport t) throws Exception {
-    cli.connect(t, n(t, "listed"));
-    Result r = cli.on(t, "-n", n(t, "lister"), "broker", "client.list");
+    cli.connect(t, t.qualify("listed"));
+    Result r = cli.on(t, "-n", t.qualify("lister"), "broker", "client.list");
     assertThat(r.code()).as(r.err()).isZero();
     String[] lines = r.out().split("\n");
     assertThat(lines[0].split("\\s+")).containsExactly("name", "kind", "source", "port",
         "r_frames", "r_bytes", "w_frames", "w_bytes", "queue", "instances");
     String kind = t == Transport.TCP ? "tcp" : "local_ipc";
     assertThat(lines).anyMatch(l -> l.startsWith(".broker ") && l.contains(" internal "));
-    assertThat(lines).anyMatch(l -> l.startsWith(n(t, "listed") + " ")
+    assertThat(lines).anyMatch(l -> l.startsWith(t.qualify("listed") + " ")
         && l.contains(" " + kind + " ") && l.contains(" " + cli.path(t) + " "));
-    assertThat(lines).anyMatch(l -> l.startsWith(n(t, "lister") + " "));
+    assertThat(lines).anyMatch(l -> l.startsWith(t.qualify("lister") + " "));
     // aligned: every row is as long as the header's columns reach (numbers right-aligned)
     int width = lines[0].length();
     assertThat(lines).allMatch(l -> l.length() == width);
@@ -229,7 +226,7 @@ class CliIT {
   @ParameterizedTest
   @EnumSource(Transport.class)
   void rpcCallNotifyCall0ReachAJavaHandler(Transport t) throws Exception {
-    RpcClient server = new RpcClient(cli.vertx, cli.connect(t, n(t, "rpc-server")));
+    RpcClient server = new RpcClient(cli.vertx, cli.connect(t, t.qualify("rpc-server")));
     BlockingQueue<RpcEvent> calls = new LinkedBlockingQueue<>();
     server.handler("do", e -> {
       calls.add(e);
@@ -239,7 +236,7 @@ class CliIT {
     BlockingQueue<RpcEvent> notes = new LinkedBlockingQueue<>();
     server.notificationHandler(notes::add);
 
-    Result call = cli.on(t, "rpc", "call", n(t, "rpc-server"), "do", "i=-7", "f=0.5",
+    Result call = cli.on(t, "rpc", "call", t.qualify("rpc-server"), "do", "i=-7", "f=0.5",
         "b=false", "s=x y");
     assertThat(call.code()).as(call.err()).isZero();
     RpcEvent e = calls.poll(CliRunner.TIMEOUT_S, TimeUnit.SECONDS);
@@ -249,14 +246,14 @@ class CliIT {
         .containsEntry("b", false).containsEntry("s", "x y");
     assertThat(call.out()).contains("\"got\": {", "\"i\": -7", "\"bin\": \"AQI=\"");
 
-    Result call0 = cli.on(t, "rpc", "call0", n(t, "rpc-server"), "do");
+    Result call0 = cli.on(t, "rpc", "call0", t.qualify("rpc-server"), "do");
     assertThat(call0.code()).as(call0.err()).isZero();
     RpcEvent e0 = calls.poll(CliRunner.TIMEOUT_S, TimeUnit.SECONDS);
     assertThat(e0).isNotNull();
     assertThat(e0.callId()).isZero();
     assertThat(e0.params().length()).isZero();
 
-    Result note = cli.on(t, "rpc", "notify", n(t, "rpc-server"), "heads up");
+    Result note = cli.on(t, "rpc", "notify", t.qualify("rpc-server"), "heads up");
     assertThat(note.code()).as(note.err()).isZero();
     RpcEvent ne = notes.poll(CliRunner.TIMEOUT_S, TimeUnit.SECONDS);
     assertThat(ne).isNotNull();
@@ -295,39 +292,39 @@ class CliIT {
   @ParameterizedTest
   @EnumSource(Transport.class)
   void listenPrintsFramesUntilInterrupted(Transport t) throws Exception {
-    Background bg = new Background(cli.path(t), "-n", n(t, "listener"), "listen",
+    Background bg = new Background(cli.path(t), "-n", t.qualify("listener"), "listen",
         "-t", "news/#", "-t", "other");
     try {
       eventually("the listener's subscription",
           () -> bg.err.toString(StandardCharsets.UTF_8).contains("listening as"));
-      NetworkClient src = cli.connect(t, n(t, "source"));
+      NetworkClient src = cli.connect(t, t.qualify("source"));
       await(src.publish("news/today", Buffer.buffer("big news"), QoS.PROCESSED));
-      await(src.send(n(t, "listener"), Buffer.buffer(new byte[] {1, 2, (byte) 0xAB}),
+      await(src.send(t.qualify("listener"), Buffer.buffer(new byte[] {1, 2, (byte) 0xAB}),
           QoS.PROCESSED));
       eventually("two lines", () -> bg.out().split("\n").length >= 2);
     } finally {
       assertThat(bg.stop()).isZero();
     }
-    assertThat(bg.out()).isEqualTo("publish " + n(t, "source") + " news/today big news\n"
-        + "message " + n(t, "source") + " hex:0102ab\n");
+    assertThat(bg.out()).isEqualTo("publish " + t.qualify("source") + " news/today big news\n"
+        + "message " + t.qualify("source") + " hex:0102ab\n");
   }
 
   @Test
   void listenExcludesTopics() throws Exception {
     Transport t = Transport.TCP;
-    Background bg = new Background(cli.path(t), "-n", n(t, "xlistener"), "listen",
+    Background bg = new Background(cli.path(t), "-n", t.qualify("xlistener"), "listen",
         "-t", "news/#", "-x", "news/sport/#");
     try {
       eventually("the listener's subscription",
           () -> bg.err.toString(StandardCharsets.UTF_8).contains("listening as"));
-      NetworkClient src = cli.connect(t, n(t, "xsource"));
+      NetworkClient src = cli.connect(t, t.qualify("xsource"));
       await(src.publish("news/sport/football", Buffer.buffer("excluded"), QoS.PROCESSED));
       await(src.publish("news/weather", Buffer.buffer("kept"), QoS.PROCESSED));
       eventually("one line", () -> bg.out().contains("kept"));
     } finally {
       assertThat(bg.stop()).isZero();
     }
-    assertThat(bg.out()).isEqualTo("publish " + n(t, "xsource") + " news/weather kept\n");
+    assertThat(bg.out()).isEqualTo("publish " + t.qualify("xsource") + " news/weather kept\n");
   }
 
   @Test

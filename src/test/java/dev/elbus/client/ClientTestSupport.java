@@ -8,26 +8,65 @@ import dev.elbus.support.Transport;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.Callable;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
-/** Shared helpers of the {@link NetworkClient} integration tests. */
-final class ClientTestSupport implements AutoCloseable {
+/**
+ * Shared helpers of the {@link NetworkClient} integration tests, and their lifecycle as a JUnit
+ * extension ({@code @RegisterExtension static final ClientTestSupport clients = new
+ * ClientTestSupport(TestBroker::start);}): the broker and a Vert.x instance for the clients are
+ * started before the class's tests, the clients a test connected are closed after it, and
+ * everything is closed after the class (before {@code LeakGate}, registered earlier, checks).
+ */
+final class ClientTestSupport implements BeforeAllCallback, AfterEachCallback, AfterAllCallback {
   /** Bound of every wait in these tests: generous, the machine is shared. */
   static final long TIMEOUT_S = 20;
 
-  final Vertx vertx;
-  private final TestBroker broker;
+  private final Callable<TestBroker> start;
+  Vertx vertx;
+  private TestBroker broker;
   private final List<NetworkClient> clients = new ArrayList<>();
 
-  ClientTestSupport(TestBroker broker) {
-    this.broker = broker;
-    this.vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true)
+  ClientTestSupport(Callable<TestBroker> start) {
+    this.start = start;
+  }
+
+  @Override
+  public void beforeAll(ExtensionContext context) throws Exception {
+    broker = start.call();
+    vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true)
         .setEventLoopPoolSize(2));
+  }
+
+  @Override
+  public void afterEach(ExtensionContext context) throws Exception {
+    closeClients();
+  }
+
+  @Override
+  public void afterAll(ExtensionContext context) throws Exception {
+    try {
+      closeClients();
+    } finally {
+      try {
+        vertx.close().await(TIMEOUT_S, TimeUnit.SECONDS);
+      } finally {
+        broker.close();
+      }
+    }
+  }
+
+  TestBroker broker() {
+    return broker;
   }
 
   /** The connect path of the test broker over {@code t}, as a user would pass it. */
@@ -72,15 +111,6 @@ final class ClientTestSupport implements AutoCloseable {
     Throwable t = catchThrowable(() -> await(f));
     assertThat(t).isInstanceOf(ElbusException.class);
     return ((ElbusException) t).code();
-  }
-
-  @Override
-  public void close() throws Exception {
-    try {
-      closeClients();
-    } finally {
-      vertx.close().await(TIMEOUT_S, TimeUnit.SECONDS);
-    }
   }
 
   /** Collects a client's incoming frames. */

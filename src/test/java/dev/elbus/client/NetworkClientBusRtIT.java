@@ -13,10 +13,8 @@ import dev.elbus.support.LeakGate;
 import dev.elbus.support.TestBroker;
 import dev.elbus.support.Transport;
 import io.vertx.core.buffer.Buffer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -29,43 +27,15 @@ import java.util.concurrent.TimeUnit;
  */
 @ExtendWith(LeakGate.class)
 class NetworkClientBusRtIT {
-  private static TestBroker broker;
-  private static ClientTestSupport clients;
+  @RegisterExtension
+  static final ClientTestSupport clients = new ClientTestSupport(TestBroker::start);
   /** A broker with AAA: {@code acl-pub} may publish to {@code ok/#} only. */
-  private static TestBroker aaaBroker;
-  private static ClientTestSupport aaaClients;
-
-  @BeforeAll
-  static void start() throws Exception {
-    broker = TestBroker.start();
-    clients = new ClientTestSupport(broker);
-    AaaPolicy policy = AaaPolicy.builder()
-        .client("acl-pub", ClientAcl.builder().publish(ClientAcl.Rule.only("ok/#")).build())
-        .client("acl-sub", ClientAcl.builder().build())
-        .build();
-    aaaBroker = TestBroker.start(1, l -> l.setAaa(policy));
-    aaaClients = new ClientTestSupport(aaaBroker);
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    try {
-      clients.close();
-      aaaClients.close();
-    } finally {
-      try {
-        broker.close();
-      } finally {
-        aaaBroker.close();
-      }
-    }
-  }
-
-  @AfterEach
-  void closeClients() throws Exception {
-    clients.closeClients();
-    aaaClients.closeClients();
-  }
+  @RegisterExtension
+  static final ClientTestSupport aaaClients = new ClientTestSupport(() -> TestBroker.start(1,
+      l -> l.setAaa(AaaPolicy.builder()
+          .client("acl-pub", ClientAcl.builder().publish(ClientAcl.Rule.only("ok/#")).build())
+          .client("acl-sub", ClientAcl.builder().build())
+          .build())));
 
   private static String n(Transport t, String name) {
     return t.name().toLowerCase() + "-busrt-" + name;
@@ -185,15 +155,15 @@ class NetworkClientBusRtIT {
     // the denial closed nothing; the clients are closed after the test so the names free up
     assertThat(pub.isConnected()).isTrue();
     aaaClients.closeClients();
-    awaitGone(aaaBroker, "acl-sub");
-    awaitGone(aaaBroker, "acl-pub");
+    awaitGone(aaaClients.broker(), "acl-sub");
+    awaitGone(aaaClients.broker(), "acl-pub");
   }
 
   @ParameterizedTest
   @EnumSource(Transport.class)
   void internalAndNetworkClientsMeetThroughPublishFor(Transport t) throws Exception {
     String p = n(t, "int");
-    InternalClient ic = broker.broker().registerClient(p + ".internal");
+    InternalClient ic = clients.broker().broker().registerClient(p + ".internal");
     try {
       NetworkClient x = clients.connect(t, p + ".x");
       Inbox in = Inbox.of(x);

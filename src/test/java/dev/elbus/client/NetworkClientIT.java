@@ -10,10 +10,8 @@ import dev.elbus.support.LeakGate;
 import dev.elbus.support.TestBroker;
 import dev.elbus.support.Transport;
 import io.vertx.core.buffer.Buffer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -25,32 +23,9 @@ import java.util.stream.Stream;
 /** {@link NetworkClient} against a real broker: registration, messages, broadcasts, pub/sub. */
 @ExtendWith(LeakGate.class)
 class NetworkClientIT {
-  private static TestBroker broker;
-  private static ClientTestSupport clients;
+  @RegisterExtension
+  static final ClientTestSupport clients = new ClientTestSupport(TestBroker::start);
 
-  @BeforeAll
-  static void start() throws Exception {
-    broker = TestBroker.start();
-    clients = new ClientTestSupport(broker);
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    try {
-      clients.close();
-    } finally {
-      broker.close();
-    }
-  }
-
-  @AfterEach
-  void closeClients() throws Exception {
-    clients.closeClients();
-  }
-
-  private static String n(Transport t, String name) {
-    return t.name().toLowerCase() + "-" + name;
-  }
 
   static Stream<Arguments> transportsAndQos() {
     return Stream.of(Transport.values())
@@ -62,10 +37,11 @@ class NetworkClientIT {
   @ParameterizedTest
   @EnumSource(Transport.class)
   void registers(Transport t) throws Exception {
-    NetworkClient c = clients.connect(t, n(t, "reg"));
+    NetworkClient c = clients.connect(t, t.qualify("reg"));
     assertThat(c.isConnected()).isTrue();
-    assertThat(c.name()).isEqualTo(n(t, "reg"));
-    assertThat(broker.broker().clients()).anyMatch(i -> i.name().equals(n(t, "reg")));
+    assertThat(c.name()).isEqualTo(t.qualify("reg"));
+    assertThat(clients.broker().broker().clients())
+        .anyMatch(i -> i.name().equals(t.qualify("reg")));
 
     await(c.close());
     assertThat(c.isConnected()).isFalse();
@@ -77,8 +53,9 @@ class NetworkClientIT {
   @ParameterizedTest
   @EnumSource(Transport.class)
   void busyNameIsRefusedWith76(Transport t) throws Exception {
-    clients.connect(t, n(t, "busy"));
-    assertThat(failureCode(NetworkClient.connect(clients.vertx, clients.path(t), n(t, "busy"))))
+    clients.connect(t, t.qualify("busy"));
+    assertThat(failureCode(NetworkClient.connect(clients.vertx, clients.path(t),
+        t.qualify("busy"))))
         .isEqualTo(0x76);
   }
 
@@ -93,7 +70,7 @@ class NetworkClientIT {
   @EnumSource(Transport.class)
   void secondaryWithoutPrimaryIsRefusedWith71(Transport t) {
     assertThat(failureCode(NetworkClient.connect(clients.vertx, clients.path(t),
-        n(t, "nobody") + "%%1"))).isEqualTo(0x71);
+        t.qualify("nobody") + "%%1"))).isEqualTo(0x71);
   }
 
   // ---------------------------------------------------------------- direct messages
@@ -101,8 +78,8 @@ class NetworkClientIT {
   @ParameterizedTest
   @MethodSource("transportsAndQos")
   void sendsToKnownTarget(Transport t, QoS qos) throws Exception {
-    NetworkClient a = clients.connect(t, n(t, "snd-a-" + qos));
-    NetworkClient b = clients.connect(t, n(t, "snd-b-" + qos));
+    NetworkClient a = clients.connect(t, t.qualify("snd-a-" + qos));
+    NetworkClient b = clients.connect(t, t.qualify("snd-b-" + qos));
     Inbox inbox = Inbox.of(b);
     byte[] payload = {0, 1, 2, (byte) 0xFF, 'x', 0};
 
@@ -120,8 +97,8 @@ class NetworkClientIT {
   @ParameterizedTest
   @EnumSource(Transport.class)
   void sendsEmptyPayload(Transport t) throws Exception {
-    NetworkClient a = clients.connect(t, n(t, "empty-a"));
-    NetworkClient b = clients.connect(t, n(t, "empty-b"));
+    NetworkClient a = clients.connect(t, t.qualify("empty-a"));
+    NetworkClient b = clients.connect(t, t.qualify("empty-b"));
     Inbox inbox = Inbox.of(b);
     await(a.send(b.name(), Buffer.buffer(), QoS.PROCESSED));
     assertThat(inbox.next().payload().length()).isZero();
@@ -130,15 +107,15 @@ class NetworkClientIT {
   @ParameterizedTest
   @EnumSource(Transport.class)
   void sendToUnknownTargetFailsWith71(Transport t) throws Exception {
-    NetworkClient a = clients.connect(t, n(t, "unknown-a"));
-    assertThat(failureCode(a.send(n(t, "no-such-client"), Buffer.buffer("x"), QoS.PROCESSED)))
+    NetworkClient a = clients.connect(t, t.qualify("unknown-a"));
+    assertThat(failureCode(a.send(t.qualify("no-such-client"), Buffer.buffer("x"), QoS.PROCESSED)))
         .isEqualTo(0x71);
-    assertThat(failureCode(a.send(n(t, "no-such-client"), Buffer.buffer("x"),
+    assertThat(failureCode(a.send(t.qualify("no-such-client"), Buffer.buffer("x"),
         QoS.REALTIME_PROCESSED))).isEqualTo(0x71);
     // without an ack the loss is silent; the connection stays usable
-    await(a.send(n(t, "no-such-client"), Buffer.buffer("x"), QoS.NO));
+    await(a.send(t.qualify("no-such-client"), Buffer.buffer("x"), QoS.NO));
     assertThat(a.isConnected()).isTrue();
-    await(a.publish(n(t, "any/topic"), Buffer.buffer("x"), QoS.PROCESSED));
+    await(a.publish(t.qualify("any/topic"), Buffer.buffer("x"), QoS.PROCESSED));
   }
 
   // ---------------------------------------------------------------- broadcast
@@ -146,7 +123,7 @@ class NetworkClientIT {
   @ParameterizedTest
   @EnumSource(Transport.class)
   void broadcastReachesMatchingClientsOnly(Transport t) throws Exception {
-    String g = n(t, "grp");
+    String g = t.qualify("grp");
     NetworkClient sender = clients.connect(t, g + ".x.sender");
     NetworkClient one = clients.connect(t, g + ".x.one");
     NetworkClient two = clients.connect(t, g + ".x.sub.two");
@@ -183,7 +160,7 @@ class NetworkClientIT {
   @ParameterizedTest
   @EnumSource(Transport.class)
   void publishSubscribeAndUnsubscribe(Transport t) throws Exception {
-    String p = n(t, "ps");
+    String p = t.qualify("ps");
     NetworkClient pub = clients.connect(t, p + "-pub");
     NetworkClient sub = clients.connect(t, p + "-sub");
     Inbox in = Inbox.of(sub);
@@ -236,10 +213,10 @@ class NetworkClientIT {
   @ParameterizedTest
   @EnumSource(Transport.class)
   void publisherReceivesItsOwnPublication(Transport t) throws Exception {
-    NetworkClient c = clients.connect(t, n(t, "self"));
+    NetworkClient c = clients.connect(t, t.qualify("self"));
     Inbox in = Inbox.of(c);
-    await(c.subscribe(List.of(n(t, "self") + "/#"), QoS.REALTIME_PROCESSED));
-    await(c.publish(n(t, "self") + "/a", Buffer.buffer("me"), QoS.NO));
+    await(c.subscribe(List.of(t.qualify("self") + "/#"), QoS.REALTIME_PROCESSED));
+    await(c.publish(t.qualify("self") + "/a", Buffer.buffer("me"), QoS.NO));
     Frame f = in.next();
     assertThat(f.sender()).isEqualTo(c.name());
     assertThat(f.payload().toString()).isEqualTo("me");
@@ -248,7 +225,7 @@ class NetworkClientIT {
   @ParameterizedTest
   @EnumSource(Transport.class)
   void rejectsNulInTargetsAndEmptyTopicLists(Transport t) throws Exception {
-    NetworkClient c = clients.connect(t, n(t, "nul"));
+    NetworkClient c = clients.connect(t, t.qualify("nul"));
     assertThat(failureCode(c.send("a\0b", Buffer.buffer("x"), QoS.PROCESSED))).isEqualTo(0x72);
     assertThat(failureCode(c.subscribe(List.of(), QoS.PROCESSED))).isEqualTo(0x72);
     assertThat(c.isConnected()).isTrue();
@@ -259,9 +236,9 @@ class NetworkClientIT {
   @ParameterizedTest
   @EnumSource(Transport.class)
   void pings(Transport t) throws Exception {
-    NetworkClient a = clients.connect(t, n(t, "ping-a"),
+    NetworkClient a = clients.connect(t, t.qualify("ping-a"),
         new ClientOptions().setPingIntervalMs(10));
-    NetworkClient b = clients.connect(t, n(t, "ping-b"));
+    NetworkClient b = clients.connect(t, t.qualify("ping-b"));
     Inbox in = Inbox.of(b);
     for (int i = 0; i < 3; i++) {
       await(a.ping());

@@ -9,10 +9,8 @@ import dev.elbus.support.LeakGate;
 import dev.elbus.support.TestBroker;
 import dev.elbus.support.Transport;
 import io.vertx.core.buffer.Buffer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -22,40 +20,17 @@ import java.util.concurrent.TimeUnit;
 /** Secondary clients ({@code NAME%%N}, PROTOCOL.md section 7) through {@link NetworkClient}. */
 @ExtendWith(LeakGate.class)
 class NetworkClientSecondaryIT {
-  private static TestBroker broker;
-  private static ClientTestSupport clients;
+  @RegisterExtension
+  static final ClientTestSupport clients = new ClientTestSupport(TestBroker::start);
 
-  @BeforeAll
-  static void start() throws Exception {
-    broker = TestBroker.start();
-    clients = new ClientTestSupport(broker);
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    try {
-      clients.close();
-    } finally {
-      broker.close();
-    }
-  }
-
-  @AfterEach
-  void closeClients() throws Exception {
-    clients.closeClients();
-  }
-
-  private static String n(Transport t, String name) {
-    return t.name().toLowerCase() + "-" + name;
-  }
 
   @ParameterizedTest
   @EnumSource(Transport.class)
   void secondariesReceiveTheirOwnMessages(Transport t) throws Exception {
-    NetworkClient primary = clients.connect(t, n(t, "prim"));
+    NetworkClient primary = clients.connect(t, t.qualify("prim"));
     NetworkClient s1 = clients.track(await(primary.registerSecondary()));
     NetworkClient s2 = clients.track(await(primary.registerSecondary()));
-    NetworkClient peer = clients.connect(t, n(t, "peer"));
+    NetworkClient peer = clients.connect(t, t.qualify("peer"));
     assertThat(s1.name()).isEqualTo(primary.name() + "%%1");
     assertThat(s2.name()).isEqualTo(primary.name() + "%%2");
     assertThat(s1.isConnected()).isTrue();
@@ -88,7 +63,7 @@ class NetworkClientSecondaryIT {
   @ParameterizedTest
   @EnumSource(Transport.class)
   void busySuffixIsSkipped(Transport t) throws Exception {
-    NetworkClient primary = clients.connect(t, n(t, "skip"));
+    NetworkClient primary = clients.connect(t, t.qualify("skip"));
     clients.connect(t, primary.name() + "%%1");
     clients.connect(t, primary.name() + "%%2");
     NetworkClient s = clients.track(await(primary.registerSecondary()));
@@ -98,7 +73,7 @@ class NetworkClientSecondaryIT {
   @ParameterizedTest
   @EnumSource(Transport.class)
   void closingThePrimaryDisconnectsSecondaries(Transport t) throws Exception {
-    NetworkClient primary = clients.connect(t, n(t, "owner"));
+    NetworkClient primary = clients.connect(t, t.qualify("owner"));
     NetworkClient s1 = clients.track(await(primary.registerSecondary()));
     NetworkClient s2 = clients.track(await(primary.registerSecondary()));
     CompletableFuture<Void> s1Closed = new CompletableFuture<>();

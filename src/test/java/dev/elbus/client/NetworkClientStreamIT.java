@@ -8,10 +8,8 @@ import dev.elbus.support.LeakGate;
 import dev.elbus.support.TestBroker;
 import dev.elbus.support.Transport;
 import io.vertx.core.buffer.Buffer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -31,28 +29,8 @@ class NetworkClientStreamIT {
    */
   private static final int WINDOW = 2_000;
 
-  private static TestBroker broker;
-  private static ClientTestSupport clients;
-
-  @BeforeAll
-  static void start() throws Exception {
-    broker = TestBroker.start();
-    clients = new ClientTestSupport(broker);
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    try {
-      clients.close();
-    } finally {
-      broker.close();
-    }
-  }
-
-  @AfterEach
-  void closeClients() throws Exception {
-    clients.closeClients();
-  }
+  @RegisterExtension
+  static final ClientTestSupport clients = new ClientTestSupport(TestBroker::start);
 
   @ParameterizedTest
   @EnumSource(Transport.class)

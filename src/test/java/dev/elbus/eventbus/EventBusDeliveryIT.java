@@ -50,19 +50,16 @@ class EventBusDeliveryIT {
     tb.close();
   }
 
-  private static String n(Transport t, String name) {
-    return t.name().toLowerCase() + "-" + name;
-  }
 
   @ParameterizedTest
   @EnumSource(Transport.class)
   void consumerGetsSocketClientsFramesByteExactWithHeaders(Transport t) throws Exception {
-    String app = n(t, "app");
+    String app = t.qualify("app");
     InternalClient c = tb.broker().registerClient(app);
     assertThat(c.address()).isEqualTo("elbus.client." + app);
     Eb.Inbox in = Eb.Inbox.on(tb.vertx(), "elbus.client." + app);
     await(c.subscribe("sensors/#"));
-    String pub = n(t, "pub");
+    String pub = t.qualify("pub");
     byte[] payload = {0, 1, 2, (byte) 0xFF, 'x', 0};
     try (RawClient r = tb.registered(t, pub)) {
       // publication, QoS 3: realtime with ack
