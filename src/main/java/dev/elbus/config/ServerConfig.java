@@ -20,8 +20,9 @@ import java.util.Set;
  * timeout: 5             # seconds: handshake deadline, ping interval, mid-frame stall limit
  * buf_size: 16384        # bytes: socket write buffer (writability high-water mark)
  * buf_ttl: 10            # microseconds: upper bound of write coalescing
- * queue_size: 8192       # frames queued per client before it is dropped as a slow consumer
+ * queue_size: 8192       # frames waiting for a client whose socket takes nothing (see below)
  * queue_max_bytes: 134217728
+ * write_timeout: 1       # seconds a socket may take nothing while queue_size frames wait
  * max_frame_size: 67108864
  * max_name_length: 65535
  * max_connections: 10000 # connections per listener; more are closed at once
@@ -39,11 +40,11 @@ import java.util.Set;
  */
 public final class ServerConfig {
   private static final Set<String> LISTENER_KEYS = Set.of("bind", "timeout", "buf_size", "buf_ttl",
-      "queue_size", "queue_max_bytes", "max_frame_size", "max_name_length", "aaa",
+      "queue_size", "queue_max_bytes", "write_timeout", "max_frame_size", "max_name_length", "aaa",
       "aaa_scan_period", "force_register", "idle_timeout", "max_connections");
   private static final Set<String> TOP_KEYS = Set.of("workers", "core_rpc", "timeout", "buf_size",
-      "buf_ttl", "queue_size", "queue_max_bytes", "max_frame_size", "max_name_length",
-      "listeners", "fifo", "pid_file", "aaa", "aaa_scan_period", "force_register",
+      "buf_ttl", "queue_size", "queue_max_bytes", "write_timeout", "max_frame_size",
+      "max_name_length", "listeners", "fifo", "pid_file", "aaa", "aaa_scan_period", "force_register",
       "idle_timeout", "max_connections", "bridge");
 
   private int workers;
@@ -193,6 +194,14 @@ public final class ServerConfig {
     }
     if (j.containsKey("queue_max_bytes")) {
       lo.setQueueMaxBytes(number(j, "queue_max_bytes", w, 1, Long.MAX_VALUE, 0));
+    }
+    if (j.containsKey("write_timeout")) {
+      double t = decimal(j, "write_timeout", w);
+      if (!(t > 0) || t > 86_400) {
+        throw new IllegalArgumentException(w + "write_timeout must be more than 0 and at most "
+            + "86400 seconds, got " + t);
+      }
+      lo.setWriteTimeoutMs(Math.max(1, Math.round(t * 1000)));
     }
     if (j.containsKey("max_frame_size")) {
       lo.setMaxFrameSize((int) number(j, "max_frame_size", w, 1, Integer.MAX_VALUE, 0));
