@@ -139,7 +139,9 @@ final class CoreSession extends Session {
             "r_bytes", broker.stats().rBytes(),
             "w_frames", broker.stats().wFrames(),
             "w_bytes", broker.stats().wBytes(),
-            // an addition to elbus' shape: disconnects per reason (clients ignore unknown keys)
+            // additions to elbus' shape (clients ignore unknown keys): frames internal clients
+            // refused at their queue bound, disconnects per reason
+            "dropped", broker.stats().dropped(),
             "disconnects", new LinkedHashMap<>(broker.stats().closeCounts())));
       case "client.list":
         return MsgPack.encodeBuffer(Map.of("clients", clientList(noParams ? null
@@ -215,6 +217,9 @@ final class CoreSession extends Session {
       m.put("w_bytes", c.wBytes());
       m.put("queue", (long) c.queue());
       m.put("instances", (long) c.instances());
+      if (c.kind().equals("internal")) {
+        m.put("dropped", c.dropped()); // an addition: frames refused at the queue bound
+      }
       out.add(m);
     }
     return out;

@@ -2,6 +2,7 @@ package dev.elbus.config;
 
 import dev.elbus.ListenerOptions;
 import dev.elbus.eventbus.BridgeConfig;
+import dev.elbus.eventbus.InternalClientOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -45,7 +46,9 @@ public final class ServerConfig {
   private static final Set<String> TOP_KEYS = Set.of("workers", "core_rpc", "timeout", "buf_size",
       "buf_ttl", "queue_size", "queue_max_bytes", "write_timeout", "max_frame_size",
       "max_name_length", "listeners", "fifo", "pid_file", "aaa", "aaa_scan_period", "force_register",
-      "idle_timeout", "max_connections", "bridge");
+      "idle_timeout", "max_connections", "bridge", "internal_clients");
+  private static final Set<String> INTERNAL_KEYS = Set.of("queue_size", "queue_max_bytes",
+      "overflow");
 
   private int workers;
   private boolean coreRpc = true;
@@ -54,6 +57,7 @@ public final class ServerConfig {
   private final List<String> fifos = new ArrayList<>();
   private String pidFile;
   private BridgeConfig bridge = BridgeConfig.defaults();
+  private final InternalClientOptions internalClients = new InternalClientOptions();
 
   /** Workers (0 = number of cores). */
   public int workers() {
@@ -94,6 +98,14 @@ public final class ServerConfig {
   /** The {@code bridge:} section: the broker's event-bus address and the bridge rules. */
   public BridgeConfig bridge() {
     return bridge;
+  }
+
+  /**
+   * The {@code internal_clients:} section: queue bounds and overflow policy of the broker's
+   * internal clients (unset values: the defaults of {@link InternalClientOptions}).
+   */
+  public InternalClientOptions internalClients() {
+    return internalClients;
   }
 
   /**
@@ -169,7 +181,45 @@ public final class ServerConfig {
       c.pidFile = (String) pid;
     }
     c.bridge = BridgeConfig.parse(json.getValue("bridge"), source);
+    parseInternalClients(json.getValue("internal_clients"), c.internalClients, source);
     return c;
+  }
+
+  private static void parseInternalClients(Object section, InternalClientOptions o,
+      String source) {
+    if (section == null) {
+      return;
+    }
+    String w = source + ": internal_clients: ";
+    if (!(section instanceof JsonObject)) {
+      throw new IllegalArgumentException(source + ": internal_clients must be a map");
+    }
+    JsonObject j = (JsonObject) section;
+    for (String k : j.fieldNames()) {
+      if (!INTERNAL_KEYS.contains(k)) {
+        throw new IllegalArgumentException(w + "unknown key '" + k + "'");
+      }
+    }
+    if (j.containsKey("queue_size")) {
+      o.setQueueSize((int) number(j, "queue_size", w, 1, Integer.MAX_VALUE, 0));
+    }
+    if (j.containsKey("queue_max_bytes")) {
+      o.setQueueMaxBytes(number(j, "queue_max_bytes", w, 1, Long.MAX_VALUE, 0));
+    }
+    if (j.containsKey("overflow")) {
+      Object v = j.getValue("overflow");
+      InternalClientOptions.Overflow p = null;
+      for (InternalClientOptions.Overflow c : InternalClientOptions.Overflow.values()) {
+        if (c.key().equals(v)) {
+          p = c;
+        }
+      }
+      if (p == null) {
+        throw new IllegalArgumentException(w + "overflow must be refuse or disconnect, got '" + v
+            + "'");
+      }
+      o.setOverflow(p);
+    }
   }
 
   private static void applyListenerSettings(JsonObject j, ListenerOptions lo, String source,

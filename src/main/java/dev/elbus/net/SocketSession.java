@@ -35,11 +35,7 @@ final class SocketSession extends Session {
   static final int EARLY_FRAMES = 256;
   /** ... and every 2^this many queued bytes (256 KiB). */
   static final int EARLY_BYTES_SHIFT = 18;
-  /**
-   * Memory a queued frame costs besides its bytes (the buffer object and the queue slot),
-   * counted against {@code queue_max_bytes} so that the bound holds for tiny frames too.
-   */
-  static final int FRAME_OVERHEAD = 64;
+  private static final int FRAME_OVERHEAD = QUEUED_FRAME_OVERHEAD;
   /** Frames up to this size are copied into a coalescing buffer when drained. */
   private static final int COALESCE_FRAME = 1024;
   /** Size of a coalescing buffer. */
