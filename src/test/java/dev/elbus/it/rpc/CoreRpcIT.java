@@ -139,8 +139,10 @@ class CoreRpcIT {
       assertAcks(x, ack(1, 1));
       Map<String, Object> m = unpackMap(replyResult(x.other(), 3, false));
       String[] keys = {"uptime", "r_frames", "r_bytes", "w_frames", "w_bytes"};
-      // elbus' keys, plus this broker's per-reason disconnect counters
-      assertThat(m).containsOnlyKeys(concatKeys(keys, "disconnects"));
+      // elbus' keys, plus this broker's frames refused by internal clients at their queue bound
+      // and per-reason disconnect counters
+      assertThat(m).containsOnlyKeys(concatKeys(concatKeys(keys, "dropped"), "disconnects"));
+      assertThat(m.get("dropped")).isEqualTo(s.dropped());
       assertThat(new ArrayList<Object>(((Map<?, ?>) m.get("disconnects")).keySet()))
           .contains("slow_consumer", "protocol_error", "access", "handshake_timeout");
       for (int i = 0; i < keys.length; i++) {
@@ -396,8 +398,10 @@ class CoreRpcIT {
       assertThat(list).extracting(e -> e.get("name"))
           .containsExactly(".broker", "caller", "cl.int", "cl.tcp", "cl.unix");
       for (Map<String, Object> e : list) {
+        // internal clients also report the frames they refused at their queue bound
         assertThat(e.keySet()).as("keys of %s", e.get("name"))
-            .containsExactlyInAnyOrder(ENTRY_KEYS);
+            .containsExactlyInAnyOrder("internal".equals(e.get("kind"))
+                ? concatKeys(ENTRY_KEYS, "dropped") : ENTRY_KEYS);
         for (String k : List.of("r_frames", "r_bytes", "w_frames", "w_bytes", "queue",
             "instances")) {
           assertThat(e.get(k)).as("%s of %s", k, e.get("name")).isInstanceOf(Long.class);
