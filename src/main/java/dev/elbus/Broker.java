@@ -1,22 +1,27 @@
 package dev.elbus;
 
+import dev.elbus.config.BrokerOptions;
+import dev.elbus.config.ListenerOptions;
+import dev.elbus.impl.core.AaaWatcher;
+import dev.elbus.impl.core.CoreSession;
+import dev.elbus.impl.core.InternalSession;
 import dev.elbus.client.ElbusException;
-import dev.elbus.config.Bind;
-import dev.elbus.eventbus.Bridge;
+import dev.elbus.client.Bind;
+import dev.elbus.impl.eventbus.Bridge;
 import dev.elbus.eventbus.BridgeOptions;
-import dev.elbus.eventbus.EventBusService;
-import dev.elbus.eventbus.FlowControl;
-import dev.elbus.eventbus.FrameSink;
-import dev.elbus.eventbus.InternalClientOptions;
-import dev.elbus.net.BrokerVerticle;
-import dev.elbus.net.ListenerRuntime;
+import dev.elbus.impl.eventbus.EventBusService;
+import dev.elbus.impl.eventbus.FlowControl;
+import dev.elbus.impl.eventbus.FrameSink;
+import dev.elbus.config.InternalClientOptions;
+import dev.elbus.impl.net.BrokerVerticle;
+import dev.elbus.impl.net.ListenerRuntime;
 import dev.elbus.protocol.Protocol;
-import dev.elbus.routing.BrokerStats;
-import dev.elbus.routing.ClientRegistry;
-import dev.elbus.routing.CloseReason;
-import dev.elbus.routing.Router;
-import dev.elbus.routing.Session;
-import dev.elbus.routing.TopicIndex;
+import dev.elbus.impl.routing.BrokerStats;
+import dev.elbus.impl.routing.ClientRegistry;
+import dev.elbus.impl.routing.CloseReason;
+import dev.elbus.impl.routing.Router;
+import dev.elbus.impl.routing.Session;
+import dev.elbus.impl.routing.TopicIndex;
 import io.netty.buffer.ByteBufAllocator;
 import io.vertx.core.Context;
 import io.vertx.core.DeploymentOptions;
@@ -192,7 +197,7 @@ public final class Broker {
     throw new IllegalArgumentException("no listener " + listener);
   }
 
-  int applyAaa(ListenerRuntime l, dev.elbus.aaa.AaaPolicy policy) {
+  public int applyAaa(ListenerRuntime l, dev.elbus.aaa.AaaPolicy policy) {
     l.aaa(policy);
     // Decide on a snapshot first: unregistering a primary removes its secondaries from the live
     // registry view, which would skip them. Then close secondaries before primaries: a closed
@@ -388,7 +393,7 @@ public final class Broker {
   private void awaitFlushed(io.vertx.core.Promise<Void> p, long deadline) {
     boolean flushed = true;
     for (Session s : router.registry().all()) {
-      if (!s.flushed() && s.kind() != dev.elbus.routing.ClientKind.INTERNAL) {
+      if (!s.flushed() && s.kind() != dev.elbus.impl.routing.ClientKind.INTERNAL) {
         flushed = false;
         break;
       }

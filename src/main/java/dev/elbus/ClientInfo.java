@@ -1,6 +1,6 @@
 package dev.elbus;
 
-import dev.elbus.routing.Session;
+import dev.elbus.impl.routing.Session;
 
 /**
  * A snapshot of one registered primary client, as {@code client.list} reports it (PROTOCOL.md

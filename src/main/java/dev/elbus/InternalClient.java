@@ -1,13 +1,14 @@
 package dev.elbus;
 
+import dev.elbus.impl.core.InternalSession;
 import dev.elbus.client.ElbusClient;
 import dev.elbus.client.ElbusException;
 import dev.elbus.client.Frame;
 import dev.elbus.protocol.Protocol;
 import dev.elbus.protocol.QoS;
-import dev.elbus.routing.CloseReason;
-import dev.elbus.routing.Router;
-import dev.elbus.routing.Session;
+import dev.elbus.impl.routing.CloseReason;
+import dev.elbus.impl.routing.Router;
+import dev.elbus.impl.routing.Session;
 import dev.elbus.rpc.RpcClient;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;

@@ -8,7 +8,7 @@ import ch.qos.logback.core.ConsoleAppender;
 import dev.elbus.client.ClientOptions;
 import dev.elbus.client.ElbusException;
 import dev.elbus.client.NetworkClient;
-import dev.elbus.config.Bind;
+import dev.elbus.client.Bind;
 import dev.elbus.protocol.Protocol;
 import dev.elbus.rpc.RpcErrorCode;
 import dev.elbus.rpc.RpcException;

@@ -11,7 +11,7 @@ import dev.elbus.rpc.KvParams;
 import dev.elbus.rpc.MsgPack;
 import dev.elbus.rpc.RpcClient;
 import dev.elbus.rpc.RpcException;
-import dev.elbus.rpc.RpcFrames;
+import dev.elbus.impl.codec.RpcFrames;
 import io.vertx.core.buffer.Buffer;
 
 import java.io.PrintStream;

@@ -1,10 +1,9 @@
 package dev.elbus.client;
 
-import dev.elbus.config.Bind;
-import dev.elbus.protocol.BrokerStreamDecoder;
-import dev.elbus.protocol.FrameEncoder;
+import dev.elbus.impl.codec.BrokerStreamDecoder;
+import dev.elbus.impl.codec.FrameEncoder;
 import dev.elbus.protocol.Protocol;
-import dev.elbus.protocol.ProtocolException;
+import dev.elbus.impl.codec.ProtocolException;
 import dev.elbus.protocol.QoS;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;

@@ -1,5 +1,6 @@
 package dev.elbus.rpc;
 
+import dev.elbus.impl.codec.RpcFrames;
 import dev.elbus.client.ElbusClient;
 import dev.elbus.client.ElbusException;
 import dev.elbus.client.Frame;

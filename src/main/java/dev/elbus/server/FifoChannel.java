@@ -3,7 +3,7 @@ package dev.elbus.server;
 import dev.elbus.InternalClient;
 import dev.elbus.protocol.QoS;
 import dev.elbus.rpc.MsgPack;
-import dev.elbus.rpc.RpcFrames;
+import dev.elbus.impl.codec.RpcFrames;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import org.slf4j.Logger;

@@ -1,10 +1,10 @@
 package dev.elbus.server;
 
 import ch.qos.logback.classic.Level;
-import dev.elbus.ListenerOptions;
-import dev.elbus.config.Bind;
-import dev.elbus.config.ConfigFiles;
-import dev.elbus.config.ServerConfig;
+import dev.elbus.config.ListenerOptions;
+import dev.elbus.client.Bind;
+import dev.elbus.impl.config.ConfigFiles;
+import dev.elbus.impl.config.ServerConfig;
 import io.vertx.core.Vertx;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -1,10 +1,10 @@
 package dev.elbus.server;
 
 import dev.elbus.Broker;
-import dev.elbus.BrokerOptions;
-import dev.elbus.ListenerOptions;
-import dev.elbus.config.Bind;
-import dev.elbus.config.ServerConfig;
+import dev.elbus.config.BrokerOptions;
+import dev.elbus.config.ListenerOptions;
+import dev.elbus.client.Bind;
+import dev.elbus.impl.config.ServerConfig;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import org.slf4j.Logger;

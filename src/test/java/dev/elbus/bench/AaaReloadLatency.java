@@ -1,8 +1,8 @@
 package dev.elbus.bench;
 
 import dev.elbus.Broker;
-import dev.elbus.ListenerOptions;
-import dev.elbus.config.Bind;
+import dev.elbus.config.ListenerOptions;
+import dev.elbus.client.Bind;
 import dev.elbus.support.RawClient;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;

@@ -1,5 +1,6 @@
 package dev.elbus.eventbus;
 
+import dev.elbus.impl.eventbus.Bridge;
 import static dev.elbus.eventbus.Eb.await;
 import static dev.elbus.eventbus.Eb.failure;
 import static dev.elbus.eventbus.Eb.headers;
@@ -12,8 +13,8 @@ import dev.elbus.ClientInfo;
 import dev.elbus.InternalClient;
 import dev.elbus.client.ElbusException;
 import dev.elbus.client.NetworkClient;
-import dev.elbus.config.ConfigFiles;
-import dev.elbus.config.ServerConfig;
+import dev.elbus.impl.config.ConfigFiles;
+import dev.elbus.impl.config.ServerConfig;
 import dev.elbus.protocol.QoS;
 import dev.elbus.rpc.RpcClient;
 import dev.elbus.rpc.RpcHandler;

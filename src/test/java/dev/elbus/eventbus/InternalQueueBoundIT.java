@@ -1,5 +1,6 @@
 package dev.elbus.eventbus;
 
+import dev.elbus.config.InternalClientOptions;
 import static dev.elbus.eventbus.Eb.await;
 import static dev.elbus.support.RawClient.brokerFrame;
 import static dev.elbus.support.RawClient.concat;
@@ -8,11 +9,11 @@ import static dev.elbus.support.RawClient.utf8;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ch.qos.logback.classic.Level;
-import dev.elbus.BrokerOptions;
+import dev.elbus.config.BrokerOptions;
 import dev.elbus.ClientInfo;
 import dev.elbus.InternalClient;
-import dev.elbus.eventbus.InternalClientOptions.Overflow;
-import dev.elbus.routing.CloseReason;
+import dev.elbus.config.InternalClientOptions.Overflow;
+import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.support.BrokerMemory;
 import dev.elbus.support.Figures;
 import dev.elbus.support.LeakGate;
@@ -51,7 +52,7 @@ class InternalQueueBoundIT {
     int n = 100_000;
     int chunk = 1_000;
     try (TestBroker tb = broker();
-         LogCapture log = LogCapture.on("dev.elbus.InternalSession")) {
+         LogCapture log = LogCapture.on("dev.elbus.impl.core.InternalSession")) {
       InternalClient slow = tb.broker().registerClient("slow");
       await(slow.subscribe("load/#"));
       Eb.Inbox in = Eb.Inbox.on(tb.vertx(), "elbus.client.slow");
@@ -126,7 +127,7 @@ class InternalQueueBoundIT {
   @Test
   void theDisconnectPolicyUnregistersTheClientOnce() throws Exception {
     try (TestBroker tb = broker();
-         LogCapture log = LogCapture.on("dev.elbus.InternalSession")) {
+         LogCapture log = LogCapture.on("dev.elbus.impl.core.InternalSession")) {
       InternalClient gone = tb.broker().registerClient("gone", new InternalClientOptions()
           .setQueueSize(100).setOverflow(Overflow.DISCONNECT));
       await(gone.subscribe("load/#"));

@@ -2,11 +2,11 @@ package dev.elbus.examples;
 
 import dev.elbus.Broker;
 import dev.elbus.InternalClient;
-import dev.elbus.ListenerOptions;
+import dev.elbus.config.ListenerOptions;
 import dev.elbus.eventbus.BridgeOptions;
 import dev.elbus.eventbus.EventBusHeaders;
 import dev.elbus.eventbus.InboundRule;
-import dev.elbus.eventbus.InternalClientOptions;
+import dev.elbus.config.InternalClientOptions;
 import dev.elbus.rpc.MsgPack;
 import dev.elbus.rpc.RpcHandler;
 import io.vertx.core.Future;

@@ -1,8 +1,8 @@
 package dev.elbus.it;
 
 import ch.qos.logback.classic.Level;
-import dev.elbus.routing.CloseReason;
-import dev.elbus.routing.Session;
+import dev.elbus.impl.routing.CloseReason;
+import dev.elbus.impl.routing.Session;
 import dev.elbus.support.Bursts;
 import dev.elbus.support.Bursts.Kind;
 import dev.elbus.support.Figures;
@@ -144,7 +144,7 @@ class BurstIT {
     long maxBytes = 4L << 20;
     try (TestBroker b = TestBroker.start(1, Wire.QUIET.andThen(l -> l.setQueueSize(queueSize)
         .setQueueMaxBytes(maxBytes).setWriteTimeoutMs(200)));
-         LogCapture log = LogCapture.on("dev.elbus.net.ClientConnection")) {
+         LogCapture log = LogCapture.on("dev.elbus.impl.net.ClientConnection")) {
       String ns = uniq("slow");
       String rxName = ns + ".rx";
       String topic = ns + "/s";

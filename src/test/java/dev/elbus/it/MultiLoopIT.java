@@ -1,6 +1,6 @@
 package dev.elbus.it;
 
-import dev.elbus.routing.Session;
+import dev.elbus.impl.routing.Session;
 import dev.elbus.support.LeakGate;
 import dev.elbus.support.RawClient;
 import dev.elbus.support.TestBroker;

@@ -1,8 +1,8 @@
 package dev.elbus.it;
 
 import ch.qos.logback.classic.Level;
-import dev.elbus.routing.CloseReason;
-import dev.elbus.routing.Session;
+import dev.elbus.impl.routing.CloseReason;
+import dev.elbus.impl.routing.Session;
 import dev.elbus.support.BrokerMemory;
 import dev.elbus.support.Figures;
 import dev.elbus.support.LeakGate;
@@ -276,7 +276,7 @@ class SlowConsumerIT {
   @Test
   void slowSubscriberEpisode() throws Exception {
     try (TestBroker b = TestBroker.start(1, Wire.QUIET);
-         LogCapture log = LogCapture.on("dev.elbus.net.ClientConnection")) {
+         LogCapture log = LogCapture.on("dev.elbus.impl.net.ClientConnection")) {
       int queueSize = b.broker().listeners().get(0).options().getQueueSize();
       ControlPubSub ctl = new ControlPubSub(b);
       try (RawClient p = b.registered(Transport.TCP, "publisher")) {

@@ -1,7 +1,7 @@
 package dev.elbus.it;
 
-import dev.elbus.net.ListenerRuntime;
-import dev.elbus.routing.CloseReason;
+import dev.elbus.impl.net.ListenerRuntime;
+import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.support.BrokerMemory;
 import dev.elbus.support.Figures;
 import dev.elbus.support.LeakGate;
@@ -101,7 +101,7 @@ class SlowlorisIT {
     // a long handshake timeout keeps the silent sockets open for the whole measurement
     try (TestBroker b = TestBroker.start(1, l -> l.setTimeoutMs(120_000))) {
       ListenerRuntime tcp = b.broker().listeners().stream()
-          .filter(l -> l.kind() == dev.elbus.routing.ClientKind.TCP).findFirst().orElseThrow();
+          .filter(l -> l.kind() == dev.elbus.impl.routing.ClientKind.TCP).findFirst().orElseThrow();
       List<SocketChannel> silent = new ArrayList<>();
       try {
         long t0 = System.nanoTime();

@@ -1,7 +1,7 @@
 package dev.elbus.it;
 
 import dev.elbus.ClientInfo;
-import dev.elbus.routing.BrokerStats;
+import dev.elbus.impl.routing.BrokerStats;
 import dev.elbus.support.LeakGate;
 import dev.elbus.support.RawClient;
 import dev.elbus.support.TestBroker;

@@ -1,7 +1,7 @@
 package dev.elbus.it;
 
 import dev.elbus.Broker;
-import dev.elbus.ListenerOptions;
+import dev.elbus.config.ListenerOptions;
 import dev.elbus.support.RawClient;
 
 import java.io.IOException;

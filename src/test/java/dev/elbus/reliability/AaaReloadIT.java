@@ -4,7 +4,7 @@ import ch.qos.logback.classic.Level;
 import dev.elbus.client.Frame;
 import dev.elbus.client.NetworkClient;
 import dev.elbus.protocol.QoS;
-import dev.elbus.routing.CloseReason;
+import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.support.Figures;
 import dev.elbus.support.LeakGate;
 import dev.elbus.support.LogCapture;
@@ -103,7 +103,7 @@ class AaaReloadIT {
     AtomicBoolean running = new AtomicBoolean(true);
     try (TestBroker b = TestBroker.start(1, l -> l.setTimeoutMs(60_000)
              .setAaaFile(aaa.toString()).setAaaScanPeriodMs(50));
-         LogCapture log = LogCapture.on("dev.elbus.AaaWatcher")) {
+         LogCapture log = LogCapture.on("dev.elbus.impl.core.AaaWatcher")) {
       Vertx cv = Vertx.vertx();
       try {
         String tcp = "127.0.0.1:" + b.port();

@@ -3,7 +3,7 @@ package dev.elbus.reliability;
 import dev.elbus.client.Frame;
 import dev.elbus.client.NetworkClient;
 import dev.elbus.protocol.QoS;
-import dev.elbus.routing.CloseReason;
+import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.support.BrokerMemory;
 import dev.elbus.support.Figures;
 import dev.elbus.support.LeakGate;

@@ -1,5 +1,6 @@
 package dev.elbus.rpc;
 
+import dev.elbus.impl.codec.RpcFrames;
 import dev.elbus.client.Frame;
 import dev.elbus.client.FrameKind;
 import dev.elbus.protocol.QoS;

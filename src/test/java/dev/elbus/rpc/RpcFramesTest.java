@@ -1,5 +1,6 @@
 package dev.elbus.rpc;
 
+import dev.elbus.impl.codec.RpcFrames;
 import dev.elbus.support.LeakGate;
 import io.vertx.core.buffer.Buffer;
 import org.junit.jupiter.api.Test;

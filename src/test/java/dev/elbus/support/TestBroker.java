@@ -1,10 +1,10 @@
 package dev.elbus.support;
 
 import dev.elbus.Broker;
-import dev.elbus.BrokerOptions;
-import dev.elbus.ListenerOptions;
-import dev.elbus.config.Bind;
-import dev.elbus.net.ListenerRuntime;
+import dev.elbus.config.BrokerOptions;
+import dev.elbus.config.ListenerOptions;
+import dev.elbus.client.Bind;
+import dev.elbus.impl.net.ListenerRuntime;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 

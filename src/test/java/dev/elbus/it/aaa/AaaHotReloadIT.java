@@ -1,8 +1,8 @@
 package dev.elbus.it.aaa;
 
 import ch.qos.logback.classic.Level;
-import dev.elbus.net.ListenerRuntime;
-import dev.elbus.routing.CloseReason;
+import dev.elbus.impl.net.ListenerRuntime;
+import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.support.LeakGate;
 import dev.elbus.support.RawClient;
 import dev.elbus.support.TestBroker;
@@ -217,7 +217,7 @@ class AaaHotReloadIT {
     start(V0);
     RawClient a = connect(Transport.UNIX, "a");
     RawClient b = connect(Transport.TCP, "b");
-    try (AaaWire.LogCapture log = new AaaWire.LogCapture("dev.elbus.AaaWatcher")) {
+    try (AaaWire.LogCapture log = new AaaWire.LogCapture("dev.elbus.impl.core.AaaWatcher")) {
       // a and b have equal entries, c (nobody connected as c) changed: the reload is logged
       write(Write.ATOMIC, V0_REWRITTEN);
       AaaWire.await(() -> log.count(Level.INFO, "reloaded", "0 clients disconnected") >= 2,
@@ -248,7 +248,7 @@ class AaaHotReloadIT {
 
     QosStream stream = new QosStream(b, sub);
     stream.start();
-    try (AaaWire.LogCapture log = new AaaWire.LogCapture("dev.elbus.AaaWatcher")) {
+    try (AaaWire.LogCapture log = new AaaWire.LogCapture("dev.elbus.impl.core.AaaWatcher")) {
       stream.awaitProgress(100);
 
       // 1. a YAML syntax error, written in place
@@ -293,7 +293,7 @@ class AaaHotReloadIT {
     for (ListenerRuntime l : broker.broker().listeners()) {
       labels.add(l.label());
     }
-    try (AaaWire.LogCapture log = new AaaWire.LogCapture("dev.elbus.AaaWatcher",
+    try (AaaWire.LogCapture log = new AaaWire.LogCapture("dev.elbus.impl.core.AaaWatcher",
         "io.vertx.config.impl.ConfigRetrieverImpl")) {
       write(Write.IN_PLACE, BROKEN_SYNTAX);
       for (String label : labels) {
@@ -327,7 +327,7 @@ class AaaHotReloadIT {
   void deletedFileKeepsThePolicy() throws Exception {
     start(V0);
     RawClient a = connect(Transport.TCP, "a");
-    try (AaaWire.LogCapture log = new AaaWire.LogCapture("dev.elbus.AaaWatcher")) {
+    try (AaaWire.LogCapture log = new AaaWire.LogCapture("dev.elbus.impl.core.AaaWatcher")) {
       java.nio.file.Files.delete(file);
       AaaWire.await(() -> log.count(Level.ERROR, "cannot read: no such file") >= 2, EVENT_MS,
           "both listeners to report the missing file: " + log.dump());

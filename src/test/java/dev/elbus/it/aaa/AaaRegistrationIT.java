@@ -2,13 +2,13 @@ package dev.elbus.it.aaa;
 
 import ch.qos.logback.classic.Level;
 import dev.elbus.Broker;
-import dev.elbus.ListenerOptions;
+import dev.elbus.config.ListenerOptions;
 import dev.elbus.aaa.AaaPolicy;
 import dev.elbus.aaa.ClientAcl;
 import dev.elbus.aaa.ClientAcl.Rule;
-import dev.elbus.config.Bind;
+import dev.elbus.client.Bind;
 import dev.elbus.protocol.QoS;
-import dev.elbus.routing.CloseReason;
+import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.support.LeakGate;
 import dev.elbus.support.RawClient;
 import dev.elbus.support.TestBroker;
@@ -97,7 +97,7 @@ class AaaRegistrationIT {
   @EnumSource(Transport.class)
   void nameNotInTheMapIsRefusedWith79AndClosed(Transport t) throws Exception {
     long before = broker.broker().stats().closes(CloseReason.ACCESS);
-    try (AaaWire.LogCapture log = new AaaWire.LogCapture("dev.elbus.net.ClientConnection")) {
+    try (AaaWire.LogCapture log = new AaaWire.LogCapture("dev.elbus.impl.net.ClientConnection")) {
       RawClient c = broker.raw(t);
       expectRegistration(c, "stranger", ACCESS);
       // one WARN naming the client and where it came from
@@ -122,7 +122,7 @@ class AaaRegistrationIT {
 
   @Test
   void hostOutsideHostsAllowIsRefusedOverTcp() throws Exception {
-    try (AaaWire.LogCapture log = new AaaWire.LogCapture("dev.elbus.net.ClientConnection")) {
+    try (AaaWire.LogCapture log = new AaaWire.LogCapture("dev.elbus.impl.net.ClientConnection")) {
       expectRegistration(broker.raw(Transport.TCP), "far", ACCESS);
       AaaWire.await(() -> log.count(Level.WARN, "far", "127.0.0.1:", "host not allowed") == 1,
           EVENT_MS, "the refusal WARN: " + log.dump());

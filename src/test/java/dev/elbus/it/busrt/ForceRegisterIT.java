@@ -1,7 +1,7 @@
 package dev.elbus.it.busrt;
 
 import dev.elbus.InternalClient;
-import dev.elbus.routing.CloseReason;
+import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.rpc.MsgPack;
 import dev.elbus.support.LeakGate;
 import dev.elbus.support.RawClient;

@@ -4,7 +4,7 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
-import dev.elbus.routing.CloseReason;
+import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.support.LeakGate;
 import dev.elbus.support.RawClient;
 import dev.elbus.support.TestBroker;
@@ -44,7 +44,7 @@ class IdleDeadlineIT {
 
   @BeforeAll
   static void start() throws Exception {
-    connLog = (Logger) LoggerFactory.getLogger("dev.elbus.net.ClientConnection");
+    connLog = (Logger) LoggerFactory.getLogger("dev.elbus.impl.net.ClientConnection");
     log = new ListAppender<>();
     log.setContext(connLog.getLoggerContext());
     log.start();

@@ -21,7 +21,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.elbus.InternalClient;
 import dev.elbus.it.rpc.RpcWire.Exchange;
-import dev.elbus.routing.BrokerStats;
+import dev.elbus.impl.routing.BrokerStats;
 import dev.elbus.support.LeakGate;
 import dev.elbus.support.RawClient;
 import dev.elbus.support.TestBroker;

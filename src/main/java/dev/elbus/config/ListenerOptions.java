@@ -1,0 +1,289 @@
+package dev.elbus.config;
+
+import dev.elbus.aaa.AaaPolicy;
+import dev.elbus.client.Bind;
+import dev.elbus.protocol.Protocol;
+
+/**
+ * Settings of one listener (a TCP address or a Unix socket path). Each listener has its own
+ * timeouts, buffer sizes and limits; the defaults are elbusd's where elbusd has one.
+ */
+public final class ListenerOptions {
+  private Bind bind;
+  private long timeoutMs = Protocol.DEFAULT_TIMEOUT_MS;
+  private int bufSize = Protocol.DEFAULT_BUF_SIZE;
+  private long bufTtlUs = Protocol.DEFAULT_BUF_TTL_US;
+  private int queueSize = Protocol.DEFAULT_QUEUE_SIZE;
+  private long queueMaxBytes = DEFAULT_QUEUE_MAX_BYTES;
+  private long writeTimeoutMs = DEFAULT_WRITE_TIMEOUT_MS;
+  private int maxFrameSize = Protocol.DEFAULT_MAX_FRAME_SIZE;
+  private int maxNameLength = Protocol.MAX_NAME_LENGTH;
+  private String aaaFile;
+  private AaaPolicy aaa;
+  private long aaaScanPeriodMs = DEFAULT_AAA_SCAN_PERIOD_MS;
+  private boolean forceRegister;
+  private long idleTimeoutMs;
+  private int maxConnections = DEFAULT_MAX_CONNECTIONS;
+
+  /**
+   * Default connection limit per listener. Each connection costs a file descriptor and a few KiB;
+   * the bound keeps a flood of sockets from exhausting the process's descriptors (the usual
+   * soft limit is 1024, raised in the Docker image and by systemd units).
+   */
+  public static final int DEFAULT_MAX_CONNECTIONS = 10_000;
+
+  /** How often an AAA file is checked for changes by default. */
+  public static final long DEFAULT_AAA_SCAN_PERIOD_MS = 1_000;
+
+  /**
+   * Default bound of one client's queue in bytes: two maximum-size frames. A single frame is
+   * always accepted into an empty queue whatever its size.
+   */
+  public static final long DEFAULT_QUEUE_MAX_BYTES = 2L * Protocol.DEFAULT_MAX_FRAME_SIZE;
+
+  /**
+   * Default {@link #getWriteTimeoutMs}: long enough for a reader that is descheduled or paused
+   * by its garbage collector, short enough that a client that stopped reading is dropped soon.
+   */
+  public static final long DEFAULT_WRITE_TIMEOUT_MS = 1_000;
+
+  public ListenerOptions() {}
+
+  public ListenerOptions(ListenerOptions o) {
+    this.bind = o.bind;
+    this.timeoutMs = o.timeoutMs;
+    this.bufSize = o.bufSize;
+    this.bufTtlUs = o.bufTtlUs;
+    this.queueSize = o.queueSize;
+    this.queueMaxBytes = o.queueMaxBytes;
+    this.writeTimeoutMs = o.writeTimeoutMs;
+    this.maxFrameSize = o.maxFrameSize;
+    this.maxNameLength = o.maxNameLength;
+    this.aaaFile = o.aaaFile;
+    this.aaa = o.aaa;
+    this.aaaScanPeriodMs = o.aaaScanPeriodMs;
+    this.forceRegister = o.forceRegister;
+    this.idleTimeoutMs = o.idleTimeoutMs;
+    this.maxConnections = o.maxConnections;
+  }
+
+  /** A listener on {@code bind} (elbusd syntax, see {@link Bind#parse}). */
+  public static ListenerOptions of(String bind) {
+    return new ListenerOptions().setBind(Bind.parse(bind));
+  }
+
+  public Bind getBind() {
+    return bind;
+  }
+
+  public ListenerOptions setBind(Bind bind) {
+    if (bind.type() == Bind.Type.FIFO) {
+      throw new IllegalArgumentException("a FIFO is not a client listener: " + bind);
+    }
+    this.bind = bind;
+    return this;
+  }
+
+  /** Handshake deadline, ping interval and mid-frame stall limit, in milliseconds (elbusd -t). */
+  public long getTimeoutMs() {
+    return timeoutMs;
+  }
+
+  public ListenerOptions setTimeoutMs(long timeoutMs) {
+    if (timeoutMs <= 0) {
+      throw new IllegalArgumentException("timeout must be positive: " + timeoutMs);
+    }
+    this.timeoutMs = timeoutMs;
+    return this;
+  }
+
+  /** Socket write buffer size in bytes (elbusd --buf-size): the writability high-water mark. */
+  public int getBufSize() {
+    return bufSize;
+  }
+
+  public ListenerOptions setBufSize(int bufSize) {
+    if (bufSize <= 0) {
+      throw new IllegalArgumentException("buf_size must be positive: " + bufSize);
+    }
+    this.bufSize = bufSize;
+    return this;
+  }
+
+  /** Upper bound of write coalescing in microseconds (elbusd --buf-ttl). */
+  public long getBufTtlUs() {
+    return bufTtlUs;
+  }
+
+  public ListenerOptions setBufTtlUs(long bufTtlUs) {
+    if (bufTtlUs < 0) {
+      throw new IllegalArgumentException("buf_ttl must not be negative: " + bufTtlUs);
+    }
+    this.bufTtlUs = bufTtlUs;
+    return this;
+  }
+
+  /**
+   * Per-client queue bound in frames (elbusd --queue-size): a frame for a client whose queue
+   * holds this many frames while its socket has taken no bytes for {@link #getWriteTimeoutMs}
+   * drops the client as a slow consumer (docs/protocol-notes.md, "Slow consumers").
+   */
+  public int getQueueSize() {
+    return queueSize;
+  }
+
+  public ListenerOptions setQueueSize(int queueSize) {
+    if (queueSize <= 0) {
+      throw new IllegalArgumentException("queue_size must be positive: " + queueSize);
+    }
+    this.queueSize = queueSize;
+    return this;
+  }
+
+  /**
+   * Per-client queue bound in bytes, each queued frame counted with 64 bytes of bookkeeping: a
+   * frame that would take the queue past it drops the client, whether it reads or not. A single
+   * frame is always accepted into an empty queue whatever its size.
+   */
+  public long getQueueMaxBytes() {
+    return queueMaxBytes;
+  }
+
+  public ListenerOptions setQueueMaxBytes(long queueMaxBytes) {
+    if (queueMaxBytes <= 0) {
+      throw new IllegalArgumentException("queue_max_bytes must be positive: " + queueMaxBytes);
+    }
+    this.queueMaxBytes = queueMaxBytes;
+    return this;
+  }
+
+  /**
+   * How long a client's socket may take no bytes while more than {@link #getQueueSize} frames
+   * wait for it (default {@value #DEFAULT_WRITE_TIMEOUT_MS} ms). A client that keeps reading is
+   * never dropped for the length of its queue, only for its bytes ({@link #getQueueMaxBytes}).
+   */
+  public long getWriteTimeoutMs() {
+    return writeTimeoutMs;
+  }
+
+  public ListenerOptions setWriteTimeoutMs(long writeTimeoutMs) {
+    if (writeTimeoutMs <= 0) {
+      throw new IllegalArgumentException("write_timeout must be positive: " + writeTimeoutMs);
+    }
+    this.writeTimeoutMs = writeTimeoutMs;
+    return this;
+  }
+
+  /** Largest frame body accepted from a client; a larger declared length closes it. */
+  public int getMaxFrameSize() {
+    return maxFrameSize;
+  }
+
+  public ListenerOptions setMaxFrameSize(int maxFrameSize) {
+    if (maxFrameSize <= 0) {
+      throw new IllegalArgumentException("max_frame_size must be positive: " + maxFrameSize);
+    }
+    this.maxFrameSize = maxFrameSize;
+    return this;
+  }
+
+  /** Longest client name in bytes (at most 65535, the u16 of the handshake). */
+  public int getMaxNameLength() {
+    return maxNameLength;
+  }
+
+  public ListenerOptions setMaxNameLength(int maxNameLength) {
+    if (maxNameLength <= 0 || maxNameLength > Protocol.MAX_NAME_LENGTH) {
+      throw new IllegalArgumentException("max_name_length must be 1-65535: " + maxNameLength);
+    }
+    this.maxNameLength = maxNameLength;
+    return this;
+  }
+
+  /**
+   * An AAA file (YAML, or JSON by extension) for this listener, watched for changes; {@code null}
+   * (the default): no AAA, every client may register and do everything, as in elbus.
+   */
+  public String getAaaFile() {
+    return aaaFile;
+  }
+
+  public ListenerOptions setAaaFile(String aaaFile) {
+    this.aaaFile = aaaFile;
+    return this;
+  }
+
+  /**
+   * An AAA policy set programmatically (ignored when an AAA file is set). Change it later with
+   * {@code Broker.setAaa}.
+   */
+  public AaaPolicy getAaa() {
+    return aaa;
+  }
+
+  public ListenerOptions setAaa(AaaPolicy aaa) {
+    this.aaa = aaa;
+    return this;
+  }
+
+  /** How often the AAA file is checked for changes, in milliseconds (default 1000). */
+  public long getAaaScanPeriodMs() {
+    return aaaScanPeriodMs;
+  }
+
+  public ListenerOptions setAaaScanPeriodMs(long ms) {
+    if (ms <= 0) {
+      throw new IllegalArgumentException("AAA scan period must be positive: " + ms);
+    }
+    this.aaaScanPeriodMs = ms;
+    return this;
+  }
+
+  /**
+   * Force-register (BUS/RT, off by default): a new primary whose name is taken replaces the
+   * registered network client, which is disconnected with its secondaries and announced {@code
+   * unreg} before the new {@code reg}. Secondaries and internal clients are never replaced.
+   */
+  public boolean isForceRegister() {
+    return forceRegister;
+  }
+
+  public ListenerOptions setForceRegister(boolean forceRegister) {
+    this.forceRegister = forceRegister;
+    return this;
+  }
+
+  /**
+   * Idle deadline in milliseconds: a registered client that sends nothing (pings included) for
+   * longer is closed. 0 (the default) is off, as in elbus, whose clients need not ping.
+   */
+  public long getIdleTimeoutMs() {
+    return idleTimeoutMs;
+  }
+
+  public ListenerOptions setIdleTimeoutMs(long idleTimeoutMs) {
+    if (idleTimeoutMs < 0) {
+      throw new IllegalArgumentException("idle timeout must not be negative: " + idleTimeoutMs);
+    }
+    this.idleTimeoutMs = idleTimeoutMs;
+    return this;
+  }
+
+  /** Connections this listener accepts at once; one more is closed at once. */
+  public int getMaxConnections() {
+    return maxConnections;
+  }
+
+  public ListenerOptions setMaxConnections(int maxConnections) {
+    if (maxConnections <= 0) {
+      throw new IllegalArgumentException("max_connections must be positive: " + maxConnections);
+    }
+    this.maxConnections = maxConnections;
+    return this;
+  }
+
+  @Override
+  public String toString() {
+    return String.valueOf(bind);
+  }
+}

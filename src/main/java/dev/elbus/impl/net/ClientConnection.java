@@ -1,0 +1,583 @@
+package dev.elbus.impl.net;
+
+import dev.elbus.config.ListenerOptions;
+import dev.elbus.aaa.AaaPolicy;
+import dev.elbus.aaa.ClientAcl;
+import dev.elbus.impl.codec.ClientStreamDecoder;
+import dev.elbus.impl.codec.FrameEncoder;
+import dev.elbus.protocol.Protocol;
+import dev.elbus.impl.codec.ProtocolException;
+import dev.elbus.impl.codec.Utf8;
+import dev.elbus.impl.routing.ClientKind;
+import dev.elbus.impl.routing.CloseReason;
+import dev.elbus.impl.routing.Router;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.concurrent.ScheduledFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * One client socket: the handshake (PROTOCOL.md section 1), per-frame dispatch (section 2), acks,
+ * pings and timeouts. A Netty handler placed before Vert.x's own handler in the socket's pipeline,
+ * so read buffers arrive without a copy and frames are routed on this connection's event loop as
+ * they are decoded.
+ *
+ * <p>All state is accessed only on the connection's event loop, except {@link #disconnect}, which
+ * any thread may call.
+ */
+final class ClientConnection extends ChannelInboundHandlerAdapter
+    implements ClientStreamDecoder.Listener {
+  private static final Logger LOG = LoggerFactory.getLogger(ClientConnection.class);
+
+  private final Router router;
+  private final ListenerRuntime listener;
+  private final ListenerOptions opts;
+  private final ClientKind kind;
+  private final AtomicReference<CloseReason> closeReason = new AtomicReference<>();
+
+  // accessed only on the connection's event loop
+  private ChannelHandlerContext ctx;
+  private OutboundScheduler scheduler;
+  private ClientStreamDecoder decoder;
+  private SocketSession session;
+  private String peer;
+  private java.net.InetAddress remoteAddress;
+  private String closeDetail;
+  private boolean inBatch;
+  private boolean cleanedUp;
+  /** Counted against the listener's max_connections (false: refused, the listener is full). */
+  private boolean accepted;
+  private ScheduledFuture<?> handshakeTimer;
+  private ScheduledFuture<?> pingTimer;
+  private ScheduledFuture<?> stallTimer;
+  private ScheduledFuture<?> idleTimer;
+  /** Time of the last read (kept only when an idle deadline is set). */
+  private long lastInputNanos;
+  private long lastProgressNanos;
+  /** One-entry cache of the last target/topic decoded: repeated sends allocate no string. */
+  private byte[] lastKeyBytes = new byte[0];
+  private String lastKey = "";
+
+  ClientConnection(Router router, ListenerRuntime listener) {
+    this.router = router;
+    this.listener = listener;
+    this.opts = listener.options();
+    this.kind = listener.kind();
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
+    this.accepted = listener.tryAccept();
+    this.scheduler = OutboundScheduler.forLoop(ctx.channel().eventLoop());
+    this.decoder = new ClientStreamDecoder(ctx.alloc(), this, opts.getMaxFrameSize(),
+        opts.getMaxNameLength());
+    SocketAddress ra = ctx.channel().remoteAddress();
+    if (kind == ClientKind.TCP && ra instanceof InetSocketAddress) {
+      InetSocketAddress ia = (InetSocketAddress) ra;
+      String host = ia.getAddress() != null ? ia.getAddress().getHostAddress() : ia.getHostString();
+      this.peer = (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + ia.getPort();
+      this.remoteAddress = ia.getAddress();
+    }
+    if (!accepted) {
+      closeDetail = "listener " + listener.label() + " has " + opts.getMaxConnections()
+          + " connections";
+      disconnect(CloseReason.MAX_CONNECTIONS);
+      return;
+    }
+    ctx.writeAndFlush(FrameEncoder.greeting(ctx.alloc()), ctx.voidPromise());
+    handshakeTimer = ctx.executor().schedule(() -> {
+      handshakeTimer = null;
+      close(CloseReason.HANDSHAKE_TIMEOUT, "handshake not completed within "
+          + opts.getTimeoutMs() + " ms");
+    }, opts.getTimeoutMs(), TimeUnit.MILLISECONDS);
+  }
+
+  // ---------------------------------------------------------------- inbound
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (!(msg instanceof ByteBuf)) {
+      ctx.fireChannelRead(msg);
+      return;
+    }
+    if (!inBatch) {
+      inBatch = true;
+      scheduler.beginBatch();
+      if (idleTimer != null) {
+        lastInputNanos = System.nanoTime();
+      }
+    }
+    try {
+      decoder.feed((ByteBuf) msg);
+    } catch (ProtocolException e) {
+      close(CloseReason.PROTOCOL_ERROR, e.getMessage());
+    }
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    endBatch();
+    if (decoder.inFrames() && decoder.hasPartialInput()) {
+      lastProgressNanos = System.nanoTime();
+      if (stallTimer == null) {
+        stallTimer = ctx.executor().schedule(this::checkStall, opts.getTimeoutMs(),
+            TimeUnit.MILLISECONDS);
+      }
+    }
+  }
+
+  private void endBatch() {
+    if (inBatch) {
+      inBatch = false;
+      scheduler.endBatch();
+    }
+  }
+
+  /** A frame started and its rest has not arrived: close once no byte came for a timeout. */
+  private void checkStall() {
+    stallTimer = null;
+    if (!decoder.inFrames() || !decoder.hasPartialInput()) {
+      return;
+    }
+    long idleMs = (System.nanoTime() - lastProgressNanos) / 1_000_000;
+    if (idleMs >= opts.getTimeoutMs()) {
+      close(CloseReason.FRAME_TIMEOUT, "frame incomplete, no data for " + idleMs + " ms");
+    } else {
+      stallTimer = ctx.executor().schedule(this::checkStall, opts.getTimeoutMs() - idleMs,
+          TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /** Idle deadline (section 6, optional): close a client that sent nothing for too long. */
+  private void checkIdle() {
+    idleTimer = null;
+    long idleMs = (System.nanoTime() - lastInputNanos) / 1_000_000;
+    long limit = opts.getIdleTimeoutMs();
+    if (idleMs >= limit) {
+      close(CloseReason.IDLE_TIMEOUT, "nothing received for " + idleMs + " ms (idle deadline "
+          + limit + " ms)");
+    } else {
+      idleTimer = ctx.executor().schedule(this::checkIdle, limit - idleMs, TimeUnit.MILLISECONDS);
+    }
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (session != null) {
+      session.writabilityChanged(ctx.channel().isWritable());
+    }
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (cause instanceof java.io.IOException) {
+      // I/O errors (reset by peer, broken pipe): the peer is gone
+      if (closeDetail == null) {
+        closeDetail = String.valueOf(cause.getMessage());
+      }
+      close(CloseReason.PEER_CLOSED, null);
+      return;
+    }
+    // anything else escaping the connection code is a bug: never silent
+    LOG.error("{}: internal error, closing the connection",
+        session != null ? "client " + display(session.name()) : "unregistered client", cause);
+    close(CloseReason.INTERNAL_ERROR, String.valueOf(cause));
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    cleanup();
+    ctx.fireChannelInactive();
+  }
+
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    cleanup();
+  }
+
+  private void cleanup() {
+    if (cleanedUp) {
+      return;
+    }
+    cleanedUp = true;
+    if (accepted) {
+      listener.released();
+    }
+    endBatch();
+    decoder.stop();
+    cancel(handshakeTimer);
+    cancel(pingTimer);
+    cancel(stallTimer);
+    cancel(idleTimer);
+    closeReason.compareAndSet(null, CloseReason.PEER_CLOSED);
+    CloseReason reason = closeReason.get();
+    router.stats().countClose(reason);
+    if (session != null) {
+      session.markClosed();
+      router.unregister(session);
+      session.releaseQueued();
+    }
+    log(reason);
+  }
+
+  private void log(CloseReason reason) {
+    String who = session != null ? "client " + display(session.name()) : "unregistered client";
+    String where = peer != null ? peer : String.valueOf(listener.label());
+    switch (reason) {
+      case ACCESS:
+        if (session != null) {
+          LOG.info("{} ({}) disconnected: {}{}", who, where, reason.key(), detail());
+        } else if (LOG.isDebugEnabled()) {
+          // a refusal by AAA: already logged as a WARN naming the client
+          LOG.debug("{} ({}) disconnected: {}{}", who, where, reason.key(), detail());
+        }
+        break;
+      case PEER_CLOSED:
+      case REGISTRATION_REFUSED:
+      case SHUTDOWN:
+      case MAX_CONNECTIONS:
+        if (LOG.isDebugEnabled()) {
+          LOG.debug("{} ({}) disconnected: {}{}", who, where, reason.key(), detail());
+        }
+        break;
+      case INTERNAL_ERROR:
+        LOG.error("{} ({}) disconnected: {}{}", who, where, reason.key(), detail());
+        break;
+      case PROTOCOL_ERROR:
+      case SLOW_CONSUMER:
+      case HANDSHAKE_TIMEOUT:
+      case FRAME_TIMEOUT:
+      case IDLE_TIMEOUT:
+        LOG.warn("{} ({}) disconnected: {}{}", who, where, reason.key(), detail());
+        break;
+      default:
+        LOG.info("{} ({}) disconnected: {}{}", who, where, reason.key(), detail());
+    }
+  }
+
+  private String detail() {
+    if (closeReason.get() == CloseReason.SLOW_CONSUMER && session != null
+        && session.dropDetail() != null) {
+      return " (" + session.dropDetail() + ")";
+    }
+    return closeDetail == null ? "" : " (" + closeDetail + ")";
+  }
+
+  private static void cancel(ScheduledFuture<?> f) {
+    if (f != null) {
+      f.cancel(false);
+    }
+  }
+
+  /**
+   * Closes the connection for {@code reason}; the first reason wins. Any thread.
+   *
+   * <p>The close starts at this handler ({@code ctx.close()}, not {@code channel().close()}): the
+   * Vert.x handler behind it turns a close into "flush everything pending, then close", which
+   * never completes for a peer that does not read (a slow consumer would stay connected and
+   * registered forever). Bytes already flushed (a refusal code) still reach the peer.
+   */
+  void disconnect(CloseReason reason) {
+    if (closeReason.compareAndSet(null, reason)) {
+      SocketSession s = session;
+      if (s != null) {
+        s.markClosed();
+      }
+      if (ctx != null) {
+        if (reason == CloseReason.SLOW_CONSUMER) {
+          abort();
+        } else {
+          ctx.close();
+        }
+      }
+    }
+  }
+
+  /**
+   * Closes with a TCP reset (SO_LINGER 0): a slow consumer may have megabytes in the kernel's
+   * send buffer, which a graceful close would keep trickling to a peer that reads slowly (for
+   * minutes through a small window) before it sees the close; a reset drops them at once.
+   */
+  private void abort() {
+    if (!ctx.executor().inEventLoop()) {
+      try {
+        ctx.executor().execute(this::abort);
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        ctx.close();
+      }
+      return;
+    }
+    if (kind == ClientKind.TCP) {
+      try {
+        ctx.channel().config().setOption(io.netty.channel.ChannelOption.SO_LINGER, 0);
+      } catch (RuntimeException e) {
+        // not supported by this transport: a plain close
+      }
+    }
+    ctx.close();
+  }
+
+  private void close(CloseReason reason, String detail) {
+    if (closeReason.get() == null && detail != null) {
+      closeDetail = detail;
+    }
+    disconnect(reason);
+    decoder.stop();
+  }
+
+  // ---------------------------------------------------------------- handshake (section 1)
+
+  @Override
+  public boolean onHello(int greeting, int version) {
+    if (greeting != Protocol.GREETING || version != Protocol.VERSION) {
+      refuse(Protocol.ERR_NOT_SUPPORTED, String.format("unsupported greeting %02x version %d",
+          greeting, version));
+      return false;
+    }
+    ctx.writeAndFlush(FrameEncoder.response(ctx.alloc(), Protocol.RESPONSE_OK), ctx.voidPromise());
+    return true;
+  }
+
+  @Override
+  public boolean onName(ByteBuf nameBytes) {
+    String name = Utf8.decode(nameBytes, nameBytes.readerIndex(), nameBytes.readableBytes());
+    String invalid = invalidName(name);
+    if (invalid != null) {
+      refuse(Protocol.ERR_DATA, invalid);
+      return false;
+    }
+    SocketSession s = new SocketSession(name, kind, peer, listener.label(), this, ctx, scheduler,
+        listener);
+    // checks in elbus' order: name (72), AAA (79), registration (76 / 71)
+    AaaPolicy policy = listener.aaa();
+    if (policy != null) {
+      ClientAcl acl = policy.forClient(name);
+      if (acl == null || (remoteAddress != null && !acl.hostAllowed(remoteAddress))) {
+        LOG.warn("registration of {} from {} refused by AAA: {}", display(name),
+            peer != null ? peer : listener.label(),
+            acl == null ? "not in the AAA map" : "host not allowed");
+        refuse(Protocol.ERR_ACCESS, CloseReason.ACCESS, "refused by AAA");
+        return false;
+      }
+      s.rights(acl);
+    }
+    int code = router.register(s, opts.isForceRegister());
+    if (code != Protocol.RESPONSE_OK) {
+      refuse(code, "registration of '" + display(name) + "' refused: "
+          + Protocol.codeName(code));
+      return false;
+    }
+    session = s;
+    if (listener.aaa() != policy) {
+      // the policy was replaced while this client registered: apply the new one now
+      listener.recheck(s);
+    }
+    // written before anything routed to the new session: its queue drains only after this call
+    ctx.writeAndFlush(FrameEncoder.response(ctx.alloc(), Protocol.RESPONSE_OK), ctx.voidPromise());
+    cancel(handshakeTimer);
+    handshakeTimer = null;
+    pingTimer = ctx.executor().scheduleAtFixedRate(this::ping, opts.getTimeoutMs(),
+        opts.getTimeoutMs(), TimeUnit.MILLISECONDS);
+    if (opts.getIdleTimeoutMs() > 0) {
+      lastInputNanos = System.nanoTime();
+      idleTimer = ctx.executor().schedule(this::checkIdle, opts.getIdleTimeoutMs(),
+          TimeUnit.MILLISECONDS);
+    }
+    if (closeReason.get() != null) {
+      // forced out while registering (e.g. a shutdown): undo at once
+      s.markClosed();
+      ctx.close();
+    }
+    if (LOG.isDebugEnabled()) {
+      LOG.debug("client {} registered ({} {})", name, kind.wireName(),
+          peer != null ? peer : listener.label());
+    }
+    return true;
+  }
+
+  /** A client name for a log line: long names (up to 64 KiB) are cut. */
+  static String display(String name) {
+    return name.length() <= 80 ? name : name.substring(0, 64) + "...(" + name.length()
+        + " chars)";
+  }
+
+  /** Why a name cannot be registered (section 1), or {@code null} when it is acceptable. */
+  static String invalidName(String name) {
+    if (name == null) {
+      return "client name is not valid UTF-8";
+    }
+    if (name.isEmpty()) {
+      return "empty client name";
+    }
+    if (name.charAt(0) == '.') {
+      return "client name '" + display(name) + "' starts with '.' (reserved for internal clients)";
+    }
+    if (name.indexOf('\0') >= 0) {
+      return "client name contains a NUL byte";
+    }
+    if (name.startsWith(Protocol.SECONDARY_SEP)) {
+      return "secondary client name '" + display(name) + "' has an empty primary name";
+    }
+    return null;
+  }
+
+  private void refuse(int code, String why) {
+    refuse(code, CloseReason.REGISTRATION_REFUSED, why);
+  }
+
+  private void refuse(int code, CloseReason reason, String why) {
+    closeDetail = why;
+    ctx.writeAndFlush(FrameEncoder.response(ctx.alloc(), code), ctx.voidPromise());
+    disconnect(reason);
+  }
+
+  private void ping() {
+    SocketSession s = session;
+    if (s != null) {
+      s.deliver(FrameEncoder.ping(ctx.alloc()), false);
+    }
+  }
+
+  // ---------------------------------------------------------------- frames (sections 2 and 5)
+
+  @Override
+  public boolean onPing() {
+    return true;
+  }
+
+  @Override
+  public boolean onFrame(int opId, int flags, ByteBuf body, int start, int len) {
+    SocketSession s = session;
+    if (s == null || s.isClosed()) {
+      return false;
+    }
+    int op = flags & Protocol.OP_MASK;
+    int qos = flags >>> Protocol.QOS_SHIFT;
+    boolean realtime = (qos & 2) != 0;
+    int code;
+    switch (op) {
+      case Protocol.OP_MESSAGE:
+      case Protocol.OP_BROADCAST:
+      case Protocol.OP_PUBLISH: {
+        int z = body.indexOf(start, start + len, (byte) 0);
+        if (z < 0) {
+          throw new ProtocolException(Protocol.opName(op) + " frame without a 00 separator");
+        }
+        String key = key(body, start, z - start, op);
+        s.countRead(len);
+        router.stats().countRead(len);
+        if (op == Protocol.OP_MESSAGE) {
+          code = router.message(s, key, body, z + 1, start + len - z - 1, realtime, len);
+        } else if (op == Protocol.OP_BROADCAST) {
+          code = router.broadcast(s, key, body, z + 1, start + len - z - 1, realtime, len);
+        } else {
+          code = router.publish(s, key, body, start, len, realtime, len);
+        }
+        break;
+      }
+      case Protocol.OP_SUBSCRIBE:
+      case Protocol.OP_UNSUBSCRIBE:
+      case Protocol.OP_EXCLUDE:
+      case Protocol.OP_UNEXCLUDE: {
+        s.countRead(len);
+        router.stats().countRead(len);
+        int from = start;
+        int end = start + len;
+        // one ack per frame: 79 if any topic was denied (the allowed ones are subscribed)
+        boolean denied = false;
+        while (true) {
+          int z = body.indexOf(from, end, (byte) 0);
+          int stop = z < 0 ? end : z;
+          String topic = Utf8.decode(body, from, stop - from);
+          if (topic == null) {
+            throw new ProtocolException(Protocol.opName(op) + " topic is not valid UTF-8");
+          }
+          switch (op) {
+            case Protocol.OP_SUBSCRIBE:
+              denied |= !router.subscribe(s, topic);
+              break;
+            case Protocol.OP_UNSUBSCRIBE:
+              router.unsubscribe(s, topic);
+              break;
+            case Protocol.OP_EXCLUDE:
+              router.exclude(s, topic);
+              break;
+            default:
+              router.unexclude(s, topic);
+          }
+          if (z < 0) {
+            break;
+          }
+          from = z + 1;
+        }
+        code = denied ? Protocol.ERR_ACCESS : Protocol.RESPONSE_OK;
+        break;
+      }
+      case Protocol.OP_PUBLISH_FOR: {
+        // BUS/RT (section 15): topic 00 receiver 00 payload
+        int end = start + len;
+        int z1 = body.indexOf(start, end, (byte) 0);
+        int z2 = z1 < 0 ? -1 : body.indexOf(z1 + 1, end, (byte) 0);
+        if (z2 < 0) {
+          throw new ProtocolException("publish-for frame without two 00 separators");
+        }
+        String topic = key(body, start, z1 - start, op);
+        String receiver = Utf8.decode(body, z1 + 1, z2 - z1 - 1);
+        if (receiver == null) {
+          throw new ProtocolException("publish-for receiver is not valid UTF-8");
+        }
+        s.countRead(len);
+        router.stats().countRead(len);
+        code = router.publishFor(s, topic, receiver, body, start, z1 - start, z2 + 1,
+            end - z2 - 1, realtime, len);
+        break;
+      }
+      case Protocol.OP_NOP:
+        // op 0 with QoS bits: elbus reads the body, requires a 00 in it and ignores it, no ack
+        if (body.indexOf(start, start + len, (byte) 0) < 0) {
+          throw new ProtocolException("op 0 frame without a 00 separator");
+        }
+        return true;
+      default:
+        throw new ProtocolException("unknown operation 0x" + Integer.toHexString(op));
+    }
+    if ((qos & 1) != 0) {
+      router.ack(s, opId, code, realtime);
+    }
+    return true;
+  }
+
+  /** Decodes a target / topic / mask, reusing the previous string when the bytes repeat. */
+  private String key(ByteBuf b, int index, int len, int op) {
+    byte[] last = lastKeyBytes;
+    if (last.length == len) {
+      int i = 0;
+      while (i < len && b.getByte(index + i) == last[i]) {
+        i++;
+      }
+      if (i == len) {
+        return lastKey;
+      }
+    }
+    String k = Utf8.decode(b, index, len);
+    if (k == null) {
+      throw new ProtocolException(Protocol.opName(op) + " target is not valid UTF-8");
+    }
+    if (len <= 256) {
+      byte[] copy = new byte[len];
+      b.getBytes(index, copy);
+      lastKeyBytes = copy;
+      lastKey = k;
+    }
+    return k;
+  }
+}
