@@ -4,16 +4,16 @@ import dev.elbus.config.BrokerOptions;
 import dev.elbus.config.ListenerOptions;
 import dev.elbus.impl.core.AaaWatcher;
 import dev.elbus.impl.core.CoreSession;
-import dev.elbus.impl.core.InternalSession;
+import dev.elbus.impl.eventbus.InternalSession;
 import dev.elbus.client.ElbusException;
 import dev.elbus.client.Bind;
-import dev.elbus.impl.eventbus.Bridge;
+import dev.elbus.impl.eventbus.BridgeImpl;
 import dev.elbus.eventbus.BridgeOptions;
 import dev.elbus.impl.eventbus.EventBusService;
 import dev.elbus.impl.eventbus.FlowControl;
 import dev.elbus.impl.eventbus.FrameSink;
 import dev.elbus.config.InternalClientOptions;
-import dev.elbus.impl.net.BrokerVerticle;
+import dev.elbus.impl.net.ListenerVerticle;
 import dev.elbus.impl.net.ListenerRuntime;
 import dev.elbus.protocol.Protocol;
 import dev.elbus.impl.routing.BrokerStats;
@@ -41,7 +41,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The broker: the public facade to embed elbus in a Vert.x application. It owns the routing core
- * shared by every event loop, deploys {@link BrokerVerticle} instances for its listeners, and
+ * shared by every event loop, deploys {@link ListenerVerticle} instances for its listeners, and
  * registers in-process clients.
  *
  * <pre>{@code
@@ -70,7 +70,7 @@ public final class Broker {
   private final List<AaaWatcher> watchers = new CopyOnWriteArrayList<>();
   private final FlowControl flow;
   private final EventBusService service;
-  private final List<Bridge> bridges = new CopyOnWriteArrayList<>();
+  private final List<BridgeImpl> bridges = new CopyOnWriteArrayList<>();
   private volatile boolean closed;
 
   private Broker(Vertx vertx, BrokerOptions options) {
@@ -155,7 +155,7 @@ public final class Broker {
       loads.add(service.ready());
     }
     return Future.all(loads)
-        .compose(v -> vertx.deployVerticle(() -> new BrokerVerticle(router, rts), dopts))
+        .compose(v -> vertx.deployVerticle(() -> new ListenerVerticle(router, rts), dopts))
         .onFailure(e -> newWatchers.forEach(AaaWatcher::close))
         .onSuccess(id -> {
           watchers.addAll(newWatchers);
@@ -283,16 +283,16 @@ public final class Broker {
 
   /**
    * Starts an event-bus bridge with {@code options} (docs/eventbus.md); it stops with the broker
-   * or with {@link Bridge#close}.
+   * or with {@link BridgeImpl#close}.
    *
    * @return the running bridge; fails when a rule's client name is taken or an address cannot be
    *     consumed (nothing of the bridge is left running then)
    */
-  public Future<Bridge> bridge(BridgeOptions options) {
+  public Future<BridgeImpl> bridge(BridgeOptions options) {
     if (closed) {
       return Future.failedFuture(new IllegalStateException("broker is closed"));
     }
-    return Bridge.start(this, options).onSuccess(b -> {
+    return BridgeImpl.start(this, options).onSuccess(b -> {
       bridges.add(b);
       b.onClose(() -> bridges.remove(b));
     });
@@ -358,7 +358,7 @@ public final class Broker {
     closed = true;
     watchers.forEach(AaaWatcher::close);
     watchers.clear();
-    for (Bridge b : bridges) {
+    for (BridgeImpl b : bridges) {
       b.close();
     }
     if (service != null) {

@@ -1,6 +1,6 @@
 package dev.elbus;
 
-import dev.elbus.impl.core.InternalSession;
+import dev.elbus.impl.eventbus.InternalSession;
 import dev.elbus.client.ElbusClient;
 import dev.elbus.client.ElbusException;
 import dev.elbus.client.Frame;

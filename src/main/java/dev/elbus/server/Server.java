@@ -1,5 +1,6 @@
 package dev.elbus.server;
 
+import dev.elbus.impl.net.FifoChannel;
 import dev.elbus.Broker;
 import dev.elbus.config.BrokerOptions;
 import dev.elbus.config.ListenerOptions;

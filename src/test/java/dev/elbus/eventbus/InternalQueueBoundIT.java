@@ -52,7 +52,7 @@ class InternalQueueBoundIT {
     int n = 100_000;
     int chunk = 1_000;
     try (TestBroker tb = broker();
-         LogCapture log = LogCapture.on("dev.elbus.impl.core.InternalSession")) {
+         LogCapture log = LogCapture.on("dev.elbus.impl.eventbus.InternalSession")) {
       InternalClient slow = tb.broker().registerClient("slow");
       await(slow.subscribe("load/#"));
       Eb.Inbox in = Eb.Inbox.on(tb.vertx(), "elbus.client.slow");
@@ -127,7 +127,7 @@ class InternalQueueBoundIT {
   @Test
   void theDisconnectPolicyUnregistersTheClientOnce() throws Exception {
     try (TestBroker tb = broker();
-         LogCapture log = LogCapture.on("dev.elbus.impl.core.InternalSession")) {
+         LogCapture log = LogCapture.on("dev.elbus.impl.eventbus.InternalSession")) {
       InternalClient gone = tb.broker().registerClient("gone", new InternalClientOptions()
           .setQueueSize(100).setOverflow(Overflow.DISCONNECT));
       await(gone.subscribe("load/#"));

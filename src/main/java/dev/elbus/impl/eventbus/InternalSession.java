@@ -1,8 +1,7 @@
-package dev.elbus.impl.core;
+package dev.elbus.impl.eventbus;
 
 import dev.elbus.client.Frame;
 import dev.elbus.client.FrameKind;
-import dev.elbus.impl.eventbus.FrameSink;
 import dev.elbus.config.InternalClientOptions;
 import dev.elbus.config.InternalClientOptions.Overflow;
 import dev.elbus.protocol.Protocol;

@@ -1,4 +1,4 @@
-package dev.elbus.server;
+package dev.elbus.impl.net;
 
 import dev.elbus.InternalClient;
 import dev.elbus.protocol.QoS;
@@ -28,7 +28,7 @@ import java.util.concurrent.TimeUnit;
  * <p>One daemon thread reads the pipe. It holds the pipe open for writing too, so the pipe never
  * reaches end-of-file: writers may come and go.
  */
-final class FifoChannel {
+public final class FifoChannel {
   private static final Logger LOG = LoggerFactory.getLogger(FifoChannel.class);
   /** S_IFMT / S_IFIFO of st_mode. */
   private static final int S_IFMT = 0170000;
@@ -40,13 +40,13 @@ final class FifoChannel {
   private RandomAccessFile pipe;
   private Thread reader;
 
-  FifoChannel(Path path, InternalClient core) {
+  public FifoChannel(Path path, InternalClient core) {
     this.path = path;
     this.core = core;
   }
 
   /** Creates the pipe (replacing a stale one) and starts reading. */
-  void start() throws IOException {
+  public void start() throws IOException {
     if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
       if (!isFifo(path)) {
         throw new IOException("cannot create FIFO " + path + ": a file that is not a FIFO is in the way");
@@ -71,7 +71,7 @@ final class FifoChannel {
     LOG.info("FIFO command channel at {}", path);
   }
 
-  static boolean isFifo(Path p) throws IOException {
+  public static boolean isFifo(Path p) throws IOException {
     Object mode = Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS);
     return mode instanceof Integer && (((Integer) mode) & S_IFMT) == S_IFIFO;
   }
@@ -125,7 +125,7 @@ final class FifoChannel {
   }
 
   /** Stops reading and removes the pipe. */
-  void stop() {
+  public void stop() {
     stopped = true;
     try {
       if (pipe != null) {

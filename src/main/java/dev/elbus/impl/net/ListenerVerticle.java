@@ -22,7 +22,7 @@ import java.util.List;
  * address between the instances and spreads connections round-robin. Holds no protocol logic and
  * no state beyond its servers.
  */
-public final class BrokerVerticle extends VerticleBase {
+public final class ListenerVerticle extends VerticleBase {
   /**
    * Socket reads one connection gets per event-loop turn before the loop serves the others (read
    * fairness, docs/performance.md). Netty's default is 16; with reads of up to 64 KiB that let one
@@ -37,7 +37,7 @@ public final class BrokerVerticle extends VerticleBase {
   private final List<ListenerRuntime> listeners;
   private final List<NetServer> servers = new ArrayList<>();
 
-  public BrokerVerticle(Router router, List<ListenerRuntime> listeners) {
+  public ListenerVerticle(Router router, List<ListenerRuntime> listeners) {
     this.router = router;
     this.listeners = listeners;
   }

@@ -46,8 +46,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * <p>Threading: inbound forwarding runs on each client's context, outbound on the consumers'
  * contexts; {@link #close} may be called from any thread.
  */
-public final class Bridge {
-  private static final Logger LOG = LoggerFactory.getLogger(Bridge.class);
+public final class BridgeImpl {
+  private static final Logger LOG = LoggerFactory.getLogger(BridgeImpl.class);
   private static final Buffer EMPTY = Buffer.buffer();
 
   private final Broker broker;
@@ -59,7 +59,7 @@ public final class Bridge {
   private final List<Runnable> closeListeners = new CopyOnWriteArrayList<>();
   private volatile boolean closed;
 
-  private Bridge(Broker broker, BridgeOptions options) {
+  private BridgeImpl(Broker broker, BridgeOptions options) {
     this.broker = broker;
     this.options = options;
   }
@@ -71,8 +71,8 @@ public final class Bridge {
    * @return the bridge once every outbound consumer is registered; fails (leaving nothing
    *     running) when a client name is taken ({@link ElbusException} 0x76) or a rule is invalid
    */
-  public static Future<Bridge> start(Broker broker, BridgeOptions options) {
-    Bridge b = new Bridge(broker, new BridgeOptions(options));
+  public static Future<BridgeImpl> start(Broker broker, BridgeOptions options) {
+    BridgeImpl b = new BridgeImpl(broker, new BridgeOptions(options));
     List<Future<Void>> ready = new ArrayList<>();
     try {
       b.registerClients();

@@ -1,4 +1,4 @@
-package dev.elbus.server;
+package dev.elbus.impl.net;
 
 import dev.elbus.rpc.KvParams;
 
