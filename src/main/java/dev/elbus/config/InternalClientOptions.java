@@ -1,7 +1,6 @@
 package dev.elbus.config;
 
 import dev.elbus.eventbus.EventBusHeaders;
-import dev.elbus.impl.eventbus.FrameSink;
 
 /**
  * How an in-process client registered with {@code Broker.registerClient(name, options)} takes its
@@ -64,7 +63,6 @@ public final class InternalClientOptions {
   private boolean eventBus = true;
   private boolean rpc;
   private int window = DEFAULT_WINDOW;
-  private FrameSink sink;
   private int queueSize;
   private long queueMaxBytes;
   private Overflow overflow;
@@ -76,7 +74,6 @@ public final class InternalClientOptions {
     this.eventBus = o.eventBus;
     this.rpc = o.rpc;
     this.window = o.window;
-    this.sink = o.sink;
     this.queueSize = o.queueSize;
     this.queueMaxBytes = o.queueMaxBytes;
     this.overflow = o.overflow;
@@ -138,21 +135,8 @@ public final class InternalClientOptions {
   }
 
   /**
-   * A custom destination used instead of the event-bus address (the bridge uses one). One sink
-   * serves one client.
-   */
-  public FrameSink getSink() {
-    return sink;
-  }
-
-  public InternalClientOptions setSink(FrameSink sink) {
-    this.sink = sink;
-    return this;
-  }
-
-  /**
-   * Frames the client's queue holds at most (queued for it and not yet handed to its handler,
-   * address or sink); 0 (unset): the broker's default, {@value #DEFAULT_QUEUE_SIZE} unless
+   * Frames the client's queue holds at most (queued for it and not yet handed to its handler
+   * or address); 0 (unset): the broker's default, {@value #DEFAULT_QUEUE_SIZE} unless
    * configured.
    */
   public int getQueueSize() {

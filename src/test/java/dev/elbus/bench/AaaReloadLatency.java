@@ -1,5 +1,6 @@
 package dev.elbus.bench;
 
+import dev.elbus.Internals;
 import dev.elbus.Broker;
 import dev.elbus.config.ListenerOptions;
 import dev.elbus.client.Bind;
@@ -49,7 +50,7 @@ public final class AaaReloadLatency {
     List<Double> ms = new ArrayList<>();
     try {
       for (int i = 1; i <= runs; i++) {
-        while (broker.router().registry().get("a") != null) {
+        while (Internals.router(broker).registry().get("a") != null) {
           Thread.sleep(1);
         }
         RawClient a = RawClient.unix(sock);

@@ -1,6 +1,5 @@
 package dev.elbus.eventbus;
 
-import dev.elbus.impl.eventbus.BridgeImpl;
 import static dev.elbus.eventbus.Eb.await;
 import static dev.elbus.eventbus.Eb.failure;
 import static dev.elbus.eventbus.Eb.headers;
@@ -95,7 +94,7 @@ class BridgeIT {
   void rulesFromYamlForwardBothWays(@TempDir Path dir) throws Exception {
     ServerConfig cfg = config(dir);
     assertThat(cfg.bridge().brokerAddress()).isEqualTo("elbus.broker");
-    BridgeImpl bridge = await(tb.broker().bridge(cfg.bridge().options()));
+    Bridge bridge = await(tb.broker().bridge(cfg.bridge().options()));
     assertThat(bridge.clientNames()).containsExactlyInAnyOrder(".bridge", ".bridge.jobs",
         ".bridge.cmd");
     for (ClientInfo ci : tb.broker().clients()) {
@@ -169,7 +168,7 @@ class BridgeIT {
 
   @Test
   void anAddressBridgedBothWaysDoesNotEcho(@TempDir Path dir) throws Exception {
-    BridgeImpl bridge = await(tb.broker().bridge(config(dir).bridge().options()));
+    Bridge bridge = await(tb.broker().bridge(config(dir).bridge().options()));
     Eb.Inbox mirror = Eb.Inbox.on(tb.vertx(), "app.mirror");
     try (RawClient r = tb.registered(Transport.TCP, "mirrorer")) {
       r.frame(1, 0x02, 1, utf8("mirror/#"));
@@ -208,7 +207,7 @@ class BridgeIT {
     assertThat(e.failureType()).isEqualTo(io.vertx.core.eventbus.ReplyFailure.NO_HANDLERS);
     await(squatter.close());
     // the API: the same bridge built in code
-    BridgeImpl b = await(tb.broker().bridge(new BridgeOptions()
+    Bridge b = await(tb.broker().bridge(new BridgeOptions()
         .addInbound(InboundRule.send("code/#", "code.in").withClient(".code"))
         .addOutbound(OutboundRule.toTopic("code.out", "code/out", QoS.NO).withClient(".code"))));
     Eb.Inbox in = Eb.Inbox.on(tb.vertx(), "code.in");

@@ -91,7 +91,7 @@ class InternalQueueBoundIT {
         ClientInfo ci = tb.broker().clients().stream().filter(x -> x.name().equals("slow"))
             .findFirst().orElseThrow();
         assertThat(ci.dropped()).isEqualTo(dropped);
-        assertThat(tb.broker().stats().dropped()).isEqualTo(dropped);
+        assertThat(tb.router().stats().dropped()).isEqualTo(dropped);
         assertThat(log.matching(Level.WARN, "slow")).as("warnings").hasSize(1);
         assertThat(log.matching(Level.WARN, "slow").get(0).getFormattedMessage())
             .contains("not keeping up");
@@ -142,8 +142,8 @@ class InternalQueueBoundIT {
         a.send(flood.toByteArray());
         a.expectAck(1_999, 0x01);
         assertThat(gone.isConnected()).isFalse();
-        assertThat(tb.broker().router().registry().get("gone")).isNull();
-        assertThat(tb.broker().stats().closes(CloseReason.SLOW_CONSUMER)).isEqualTo(1);
+        assertThat(tb.router().registry().get("gone")).isNull();
+        assertThat(tb.router().stats().closes(CloseReason.SLOW_CONSUMER)).isEqualTo(1);
         assertThat(log.matching(Level.WARN, "slow_consumer")).hasSize(1);
         assertThat(gone.dropped()).isZero();
         // the publisher is unaffected

@@ -178,7 +178,7 @@ class AaaReloadIT {
             errors.size(), disconnects);
         Figures.print("AAA-RELOAD churn clients %d: %d registrations, %d disconnected by"
             + " reloads (access closes %d)%n", CHURN, churnConnects.get(), churnDrops.get(),
-            b.broker().stats().closes(CloseReason.ACCESS));
+            b.router().stats().closes(CloseReason.ACCESS));
         assertThat(errors).as("errors of clients whose rights did not change").isEmpty();
         assertThat(disconnects).isZero();
         assertThat(invalid).as("reload errors").isZero();

@@ -1,6 +1,5 @@
 package dev.elbus.impl.core;
 
-import dev.elbus.Broker;
 import dev.elbus.aaa.AaaParser;
 import dev.elbus.impl.config.ConfigFiles;
 import dev.elbus.impl.net.ListenerRuntime;
@@ -27,11 +26,11 @@ import java.nio.file.NoSuchFileException;
  * scan: the retriever logs every failed scan with a stack trace, which would flood the log once
  * per period for as long as a file stays broken.
  */
-public final class AaaWatcher {
+final class AaaWatcher {
   private static final Logger LOG = LoggerFactory.getLogger(AaaWatcher.class);
 
   private final Vertx vertx;
-  private final Broker broker;
+  private final BrokerImpl broker;
   private final ListenerRuntime listener;
   private final String file;
   private final long scanMs;
@@ -46,7 +45,7 @@ public final class AaaWatcher {
   private long timer = -1;
   private volatile boolean closed;
 
-  public AaaWatcher(Vertx vertx, Broker broker, ListenerRuntime listener, String file, long scanMs) {
+  AaaWatcher(Vertx vertx, BrokerImpl broker, ListenerRuntime listener, String file, long scanMs) {
     this.vertx = vertx;
     this.broker = broker;
     this.listener = listener;
@@ -58,7 +57,7 @@ public final class AaaWatcher {
   }
 
   /** Loads the file once and starts watching it. Fails with a message naming the file. */
-  public Future<Void> start() {
+  Future<Void> start() {
     return retriever.getConfig()
         .recover(e -> Future.failedFuture(new IllegalArgumentException(file + ": cannot read: "
             + describe(e))))
@@ -118,7 +117,7 @@ public final class AaaWatcher {
     }
   }
 
-  public void close() {
+  void close() {
     synchronized (this) {
       closed = true;
       if (timer != -1) {

@@ -1,7 +1,5 @@
 package dev.elbus.impl.core;
 
-import dev.elbus.Broker;
-import dev.elbus.ClientInfo;
 import dev.elbus.protocol.Protocol;
 import dev.elbus.impl.routing.ClientKind;
 import dev.elbus.impl.routing.CloseReason;
@@ -9,10 +7,10 @@ import dev.elbus.impl.routing.Router;
 import dev.elbus.impl.routing.Session;
 import dev.elbus.rpc.MsgPack;
 import dev.elbus.rpc.RpcErrorCode;
+import dev.elbus.impl.codec.Buffers;
 import dev.elbus.impl.codec.RpcFrames;
 import io.netty.buffer.ByteBuf;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.internal.buffer.BufferInternal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,20 +29,18 @@ import java.util.Properties;
  * event loop: a call costs one read batch and one flush), and publishes the announcements on
  * {@code .broker/info} and {@code .broker/warn}.
  */
-public final class CoreSession extends Session {
+final class CoreSession extends Session {
   private static final Logger LOG = LoggerFactory.getLogger(CoreSession.class);
   static final String AUTHOR = "elbus for the JVM contributors";
   static final String VERSION = readVersion();
   /** {@code {"ok": true}}. */
   private static final Buffer OK = Buffer.buffer(MsgPack.encode(Map.of("ok", true)));
 
-  private final Broker broker;
   private final Router router;
   private volatile boolean rpc;
 
-  public CoreSession(Broker broker, Router router, boolean rpc) {
+  CoreSession(Router router, boolean rpc) {
     super(Protocol.BROKER_NAME, ClientKind.INTERNAL, null, null);
-    this.broker = broker;
     this.router = router;
     this.rpc = rpc;
   }
@@ -86,7 +82,7 @@ public final class CoreSession extends Session {
     if (sender == null) {
       return;
     }
-    Buffer payload = BufferInternal.buffer(frame.slice(z + 1, end - z - 1));
+    Buffer payload = Buffers.buffer(frame.slice(z + 1, end - z - 1));
     RpcFrames.Parsed parsed = RpcFrames.parse(payload);
     if (!(parsed instanceof RpcFrames.Request)) {
       if (parsed instanceof RpcFrames.Invalid) {
@@ -106,7 +102,7 @@ public final class CoreSession extends Session {
       return;
     }
     // the broker's own frames are not "received from clients": no r_* counting
-    ByteBuf out = ((BufferInternal) reply).getByteBuf();
+    ByteBuf out = Buffers.byteBuf(reply);
     // body length as for any message: target (the caller's name, in UTF-8 bytes) 00 payload
     int stat = (z - start) + 1 + out.readableBytes();
     int code = router.message(this, sender, out, out.readerIndex(), out.readableBytes(),
@@ -136,15 +132,15 @@ public final class CoreSession extends Session {
       case "stats":
         requireNoParams(noParams, method);
         return MsgPack.encodeBuffer(MsgPack.map(
-            "uptime", broker.stats().uptimeSeconds(),
-            "r_frames", broker.stats().rFrames(),
-            "r_bytes", broker.stats().rBytes(),
-            "w_frames", broker.stats().wFrames(),
-            "w_bytes", broker.stats().wBytes(),
+            "uptime", router.stats().uptimeSeconds(),
+            "r_frames", router.stats().rFrames(),
+            "r_bytes", router.stats().rBytes(),
+            "w_frames", router.stats().wFrames(),
+            "w_bytes", router.stats().wBytes(),
             // additions to elbus' shape (clients ignore unknown keys): frames internal clients
             // refused at their queue bound, disconnects per reason
-            "dropped", broker.stats().dropped(),
-            "disconnects", new LinkedHashMap<>(broker.stats().closeCounts())));
+            "dropped", router.stats().dropped(),
+            "disconnects", new LinkedHashMap<>(router.stats().closeCounts())));
       case "client.list":
         return MsgPack.encodeBuffer(Map.of("clients", clientList(noParams ? null
             : filter(params))));
@@ -202,25 +198,32 @@ public final class CoreSession extends Session {
   }
 
   private List<Object> clientList(java.util.regex.Pattern filter) {
+    List<Session> primaries = new ArrayList<>();
+    for (Session s : router.registry().all()) {
+      if (!s.isSecondary()) {
+        primaries.add(s);
+      }
+    }
+    primaries.sort(java.util.Comparator.comparing(Session::name));
     List<Object> out = new ArrayList<>();
     long[] budget = {FILTER_BUDGET};
-    for (ClientInfo c : broker.clients()) {
-      if (filter != null && !matches(filter, c.name(), budget)) {
+    for (Session s : primaries) {
+      if (filter != null && !matches(filter, s.name(), budget)) {
         continue;
       }
       Map<String, Object> m = new LinkedHashMap<>();
-      m.put("name", c.name());
-      m.put("kind", c.kind());
-      m.put("source", c.source());
-      m.put("port", c.port());
-      m.put("r_frames", c.rFrames());
-      m.put("r_bytes", c.rBytes());
-      m.put("w_frames", c.wFrames());
-      m.put("w_bytes", c.wBytes());
-      m.put("queue", (long) c.queue());
-      m.put("instances", (long) c.instances());
-      if (c.kind().equals("internal")) {
-        m.put("dropped", c.dropped()); // an addition: frames refused at the queue bound
+      m.put("name", s.name());
+      m.put("kind", s.kind().wireName());
+      m.put("source", s.source());
+      m.put("port", s.port());
+      m.put("r_frames", s.rFrames());
+      m.put("r_bytes", s.rBytes());
+      m.put("w_frames", s.wFrames());
+      m.put("w_bytes", s.wBytes());
+      m.put("queue", (long) s.queued());
+      m.put("instances", (long) (1 + s.secondaryCount()));
+      if (s.kind() == ClientKind.INTERNAL) {
+        m.put("dropped", s.dropped()); // an addition: frames refused at the queue bound
       }
       out.add(m);
     }
@@ -283,7 +286,7 @@ public final class CoreSession extends Session {
   }
 
   /** Publishes {@code .broker/info} {@code {s: reg|unreg, d: NAME, t: NANOS}} (section 8). */
-  public void announce(Session s, boolean registered) {
+  void announce(Session s, boolean registered) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("s", registered ? "reg" : "unreg");
     m.put("d", s.name());
@@ -292,7 +295,7 @@ public final class CoreSession extends Session {
   }
 
   /** Publishes {@code .broker/warn} {@code {s: "shutdown", t: NANOS}}. */
-  public void announceShutdown() {
+  void announceShutdown() {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("s", "shutdown");
     m.put("t", nowNanos());

@@ -1,12 +1,11 @@
 package dev.elbus.impl.eventbus;
 
 import dev.elbus.config.InternalClientOptions;
+import dev.elbus.eventbus.Bridge;
 import dev.elbus.eventbus.BridgeOptions;
 import dev.elbus.eventbus.EventBusHeaders;
 import dev.elbus.eventbus.InboundRule;
 import dev.elbus.eventbus.OutboundRule;
-import dev.elbus.Broker;
-import dev.elbus.InternalClient;
 import dev.elbus.client.ElbusException;
 import dev.elbus.client.Frame;
 import dev.elbus.client.FrameKind;
@@ -31,7 +30,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 /**
  * A running event-bus bridge (docs/eventbus.md): inbound rules forward elbus publications to
  * event-bus addresses, outbound rules forward event-bus messages to elbus topics or clients.
- * Start one with {@link Broker#bridge} (or {@code bridge:} in {@code conf/elbus.yaml}).
+ * Started by {@code Broker.bridge} (or {@code bridge:} in {@code conf/elbus.yaml}).
  *
  * <p>Every distinct client name of the rules becomes one internal client (RPC mode, no address
  * of its own): it holds the inbound subscriptions, its queue holds what its event-bus consumers
@@ -46,33 +45,33 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * <p>Threading: inbound forwarding runs on each client's context, outbound on the consumers'
  * contexts; {@link #close} may be called from any thread.
  */
-public final class BridgeImpl {
+public final class BridgeImpl implements Bridge {
   private static final Logger LOG = LoggerFactory.getLogger(BridgeImpl.class);
   private static final Buffer EMPTY = Buffer.buffer();
 
-  private final Broker broker;
+  private final InternalClients internal;
   private final BridgeOptions options;
   private final String id = UUID.randomUUID().toString();
-  private final Map<String, InternalClient> clients = new LinkedHashMap<>();
+  private final Map<String, InternalClientImpl> clients = new LinkedHashMap<>();
   private final Set<String> clientNames = new LinkedHashSet<>();
   private final List<MessageConsumer<Object>> consumers = new ArrayList<>();
   private final List<Runnable> closeListeners = new CopyOnWriteArrayList<>();
   private volatile boolean closed;
 
-  private BridgeImpl(Broker broker, BridgeOptions options) {
-    this.broker = broker;
+  private BridgeImpl(InternalClients internal, BridgeOptions options) {
+    this.internal = internal;
     this.options = options;
   }
 
   /**
-   * Starts a bridge on {@code broker}: registers its internal clients, subscribes them, and
+   * Starts a bridge with the internal clients of {@code internal}: registers its internal clients, subscribes them, and
    * consumes the outbound addresses.
    *
    * @return the bridge once every outbound consumer is registered; fails (leaving nothing
    *     running) when a client name is taken ({@link ElbusException} 0x76) or a rule is invalid
    */
-  public static Future<BridgeImpl> start(Broker broker, BridgeOptions options) {
-    BridgeImpl b = new BridgeImpl(broker, new BridgeOptions(options));
+  public static Future<BridgeImpl> start(InternalClients internal, BridgeOptions options) {
+    BridgeImpl b = new BridgeImpl(internal, new BridgeOptions(options));
     List<Future<Void>> ready = new ArrayList<>();
     try {
       b.registerClients();
@@ -104,8 +103,8 @@ public final class BridgeImpl {
     for (String name : clientNames) {
       List<InboundRule> rules = in.getOrDefault(name, List.of());
       RuleSink sink = new RuleSink(name, rules);
-      InternalClient c = broker.registerClient(name, new InternalClientOptions()
-          .setEventBus(false).setRpc(true).setSink(sink));
+      InternalClientImpl c = internal.register(name, new InternalClientOptions()
+          .setEventBus(false).setRpc(true), sink);
       synchronized (this) {
         clients.put(name, c);
       }
@@ -120,8 +119,8 @@ public final class BridgeImpl {
   }
 
   private Future<Void> consume(OutboundRule rule) {
-    InternalClient c = clients.get(options.clientOf(rule.client()));
-    MessageConsumer<Object> mc = broker.vertx().eventBus().consumer(rule.address(),
+    InternalClientImpl c = clients.get(options.clientOf(rule.client()));
+    MessageConsumer<Object> mc = internal.vertx().eventBus().consumer(rule.address(),
         m -> forward(rule, c, m));
     synchronized (this) {
       consumers.add(mc);
@@ -129,7 +128,7 @@ public final class BridgeImpl {
     return mc.completion();
   }
 
-  private void forward(OutboundRule rule, InternalClient c, Message<Object> m) {
+  private void forward(OutboundRule rule, InternalClientImpl c, Message<Object> m) {
     if (id.equals(m.headers().get(EventBusHeaders.ORIGIN))) {
       return; // produced by this bridge's inbound side
     }
@@ -165,17 +164,17 @@ public final class BridgeImpl {
     }
   }
 
-  /** This bridge's id, the value of {@link EventBusHeaders#ORIGIN} on what it forwards. */
+  @Override
   public String id() {
     return id;
   }
 
-  /** The rules and default client this bridge runs with (a copy). */
+  @Override
   public BridgeOptions options() {
     return new BridgeOptions(options);
   }
 
-  /** The names of the bridge's internal clients. */
+  @Override
   public Set<String> clientNames() {
     return Set.copyOf(clientNames);
   }
@@ -188,7 +187,7 @@ public final class BridgeImpl {
     }
   }
 
-  /** Stops consuming the outbound addresses and unregisters the bridge's clients. */
+  @Override
   public Future<Void> close() {
     List<Future<Void>> all = new ArrayList<>();
     synchronized (this) {
@@ -200,7 +199,7 @@ public final class BridgeImpl {
         all.add(mc.unregister());
       }
       consumers.clear();
-      for (InternalClient c : clients.values()) {
+      for (InternalClientImpl c : clients.values()) {
         all.add(c.close());
       }
       clients.clear();
@@ -255,7 +254,7 @@ public final class BridgeImpl {
         String key = r.mode() + " " + r.address();
         Route route = byTarget.get(key);
         if (route == null) {
-          AddressChannel ch = broker.flowControl().channel(r.address(),
+          AddressChannel ch = internal.flowControl().channel(r.address(),
               r.mode() == InboundRule.Mode.PUBLISH, options.getWindow(), "bridge client " + name);
           if (outboundAddresses.contains(r.address())) {
             ch.origin(id); // our own outbound consumer of this address must skip it

@@ -1,8 +1,6 @@
 package dev.elbus.impl.eventbus;
 
 import dev.elbus.eventbus.EventBusHeaders;
-import dev.elbus.Broker;
-import dev.elbus.InternalClient;
 import dev.elbus.client.ElbusException;
 import dev.elbus.protocol.Protocol;
 import dev.elbus.protocol.QoS;
@@ -45,14 +43,14 @@ public final class EventBusService {
   private static final Logger LOG = LoggerFactory.getLogger(EventBusService.class);
   private static final Buffer EMPTY = Buffer.buffer();
 
-  private final Broker broker;
+  private final InternalClients internal;
   private final String address;
   private final MessageConsumer<Object> consumer;
 
-  public EventBusService(Broker broker, String address) {
-    this.broker = broker;
+  public EventBusService(InternalClients internal, String address) {
+    this.internal = internal;
     this.address = address;
-    this.consumer = broker.vertx().eventBus().consumer(address, this::handle);
+    this.consumer = internal.vertx().eventBus().consumer(address, this::handle);
   }
 
   /** The address served. */
@@ -122,7 +120,7 @@ public final class EventBusService {
         for (String t : topics) {
           checkText(EventBusHeaders.TOPIC, t);
         }
-        InternalClient c = client(clientName);
+        InternalClientImpl c = client(clientName);
         reply(m, op.equals("subscribe") ? c.subscribe(topics, qos) : c.unsubscribe(topics, qos));
         break;
       }
@@ -130,7 +128,7 @@ public final class EventBusService {
         String target = single(h, EventBusHeaders.TARGET, true);
         String method = single(h, EventBusHeaders.METHOD, true);
         long timeout = timeout(single(h, EventBusHeaders.TIMEOUT, false));
-        InternalClient c = client(clientName);
+        InternalClientImpl c = client(clientName);
         if (!c.isRpc()) {
           throw new BadRequest(Protocol.ERR_NOT_SUPPORTED, "internal client " + clientName
               + " is not in RPC mode, so it cannot take the reply: use InternalClient.rpc() or "
@@ -144,13 +142,13 @@ public final class EventBusService {
       case "call0": {
         String target = single(h, EventBusHeaders.TARGET, true);
         String method = single(h, EventBusHeaders.METHOD, true);
-        InternalClient c = client(clientName);
+        InternalClientImpl c = client(clientName);
         reply(m, c.send(target, RpcFrames.request(0, method, body), qos));
         break;
       }
       case "notify": {
         String target = single(h, EventBusHeaders.TARGET, true);
-        InternalClient c = client(clientName);
+        InternalClientImpl c = client(clientName);
         reply(m, c.send(target, RpcFrames.notification(body), qos));
         break;
       }
@@ -239,10 +237,10 @@ public final class EventBusService {
         + " must be 1..86400000 milliseconds, got '" + v + "'");
   }
 
-  private InternalClient client(String name) {
-    InternalClient c = broker.internalClient(name);
+  private InternalClientImpl client(String name) {
+    InternalClientImpl c = internal.get(name);
     if (c == null) {
-      boolean known = broker.router().registry().get(name) != null;
+      boolean known = internal.router().registry().get(name) != null;
       throw new BadRequest(Protocol.ERR_CLIENT_NOT_REGISTERED, known
           ? name + " is not an internal client registered by the application or a bridge"
           : "no internal client " + name + " is registered");

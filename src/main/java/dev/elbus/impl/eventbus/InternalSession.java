@@ -36,7 +36,7 @@ import java.util.function.Function;
  * sender gets 77) or disconnects the client, by its {@link Overflow} policy. A refusal episode is
  * logged once when it starts and once when the queue has fallen below half of its bound again.
  */
-public final class InternalSession extends Session {
+final class InternalSession extends Session {
   private static final Logger LOG = LoggerFactory.getLogger(InternalSession.class);
 
   private final Router router;
@@ -72,7 +72,7 @@ public final class InternalSession extends Session {
   private Frame held;
 
   /** {@code options} has its bounds and policy set ({@link InternalClientOptions#withDefaults}). */
-  public InternalSession(String name, Router router, Context context, String address, FrameSink sink,
+  InternalSession(String name, Router router, Context context, String address, FrameSink sink,
       InternalClientOptions options) {
     super(name, ClientKind.INTERNAL, null, null);
     this.router = router;
@@ -84,33 +84,33 @@ public final class InternalSession extends Session {
     this.overflow = options.getOverflow();
   }
 
-  public void handler(Handler<Frame> h) {
+  void handler(Handler<Frame> h) {
     this.handler = h;
   }
 
   /** Sets the RPC layer's handler: from now on direct messages go to it only. */
-  public void rpcHandler(Handler<Frame> h) {
+  void rpcHandler(Handler<Frame> h) {
     this.rpcHandler = h;
   }
 
   /** The client's RpcClient, created by {@code factory} on first use. */
-  public synchronized RpcClient rpc(Function<InternalSession, RpcClient> factory) {
+  synchronized RpcClient rpc(Function<InternalSession, RpcClient> factory) {
     if (rpc == null) {
       rpc = factory.apply(this);
     }
     return rpc;
   }
 
-  public boolean hasRpc() {
+  boolean hasRpc() {
     return rpcHandler != null;
   }
 
-  public Context context() {
+  Context context() {
     return context;
   }
 
   /** The event-bus address frames go to, or {@code null}. */
-  public String address() {
+  String address() {
     return address;
   }
 
@@ -275,7 +275,7 @@ public final class InternalSession extends Session {
     }
   }
 
-  public boolean isClosed() {
+  boolean isClosed() {
     return closed;
   }
 

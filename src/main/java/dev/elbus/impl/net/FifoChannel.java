@@ -1,6 +1,6 @@
 package dev.elbus.impl.net;
 
-import dev.elbus.InternalClient;
+import dev.elbus.client.ElbusClient;
 import dev.elbus.protocol.QoS;
 import dev.elbus.rpc.MsgPack;
 import dev.elbus.impl.codec.RpcFrames;
@@ -21,7 +21,7 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The FIFO command channel of the stand-alone server (PROTOCOL.md section 12, {@code -B
+ * A FIFO command channel of a broker (PROTOCOL.md section 12, {@code -B
  * fifo:PATH}): a named pipe (mode 0622) whose lines are sent by the broker's own client {@code
  * .broker} (see {@link FifoCommand} for the line forms). Malformed lines are logged and skipped.
  *
@@ -35,12 +35,12 @@ public final class FifoChannel {
   private static final int S_IFIFO = 0010000;
 
   private final Path path;
-  private final InternalClient core;
+  private final ElbusClient core;
   private volatile boolean stopped;
   private RandomAccessFile pipe;
   private Thread reader;
 
-  public FifoChannel(Path path, InternalClient core) {
+  public FifoChannel(Path path, ElbusClient core) {
     this.path = path;
     this.core = core;
   }

@@ -128,7 +128,7 @@ class AaaHotReloadIT {
   }
 
   private RawClient connect(Transport t, String name) throws Exception {
-    AaaWire.await(() -> broker.broker().router().registry().get(name) == null, EVENT_MS,
+    AaaWire.await(() -> broker.router().registry().get(name) == null, EVENT_MS,
         name + " to be unregistered");
     RawClient c = broker.registered(t, name);
     open.add(c);
@@ -137,7 +137,7 @@ class AaaHotReloadIT {
 
   /** A registration attempt's answer; a refused socket must then be closed. */
   private int register(Transport t, String name) throws Exception {
-    AaaWire.await(() -> broker.broker().router().registry().get(name) == null, EVENT_MS,
+    AaaWire.await(() -> broker.router().registry().get(name) == null, EVENT_MS,
         name + " to be unregistered");
     RawClient c = broker.raw(t);
     open.add(c);
@@ -171,14 +171,14 @@ class AaaHotReloadIT {
     RawClient as = connect(t, "a%%1");
     RawClient b = connect(t, "b");
     publish(a, 1, "x", ACCESS);
-    long access = broker.broker().stats().closes(CloseReason.ACCESS);
+    long access = broker.router().stats().closes(CloseReason.ACCESS);
 
     write(how, V1_A_CHANGED);
     a.expectClosed(EVENT_MS);
     as.expectClosed(EVENT_MS);
     publish(b, 1, "x", OK);
-    assertThat(broker.broker().router().registry().get("b")).isNotNull();
-    AaaWire.await(() -> broker.broker().stats().closes(CloseReason.ACCESS) == access + 2,
+    assertThat(broker.router().registry().get("b")).isNotNull();
+    AaaWire.await(() -> broker.router().stats().closes(CloseReason.ACCESS) == access + 2,
         EVENT_MS, "closes(ACCESS) == +2");
 
     // a comes back with its new rights
@@ -242,7 +242,7 @@ class AaaHotReloadIT {
     sub.frame(1, SUBSCRIBE, 1, utf8("stream"));
     expectAck(sub, 1, OK);
     List<String> labels = new ArrayList<>();
-    for (ListenerRuntime l : broker.broker().listeners()) {
+    for (ListenerRuntime l : broker.listeners()) {
       labels.add(l.label());
     }
 
@@ -290,7 +290,7 @@ class AaaHotReloadIT {
     start(V0);
     RawClient a = connect(Transport.UNIX, "a");
     List<String> labels = new ArrayList<>();
-    for (ListenerRuntime l : broker.broker().listeners()) {
+    for (ListenerRuntime l : broker.listeners()) {
       labels.add(l.label());
     }
     try (AaaWire.LogCapture log = new AaaWire.LogCapture("dev.elbus.impl.core.AaaWatcher",

@@ -80,7 +80,7 @@ class AaaRegistrationIT {
       throws IOException, InterruptedException {
     if (code == OK && !name.contains("%%")) {
       // a previous test's client of that name may still be leaving
-      AaaWire.await(() -> broker.broker().router().registry().get(name) == null, EVENT_MS,
+      AaaWire.await(() -> broker.router().registry().get(name) == null, EVENT_MS,
           name + " to be unregistered");
     }
     int got = c.handshake(name);
@@ -96,7 +96,7 @@ class AaaRegistrationIT {
   @ParameterizedTest
   @EnumSource(Transport.class)
   void nameNotInTheMapIsRefusedWith79AndClosed(Transport t) throws Exception {
-    long before = broker.broker().stats().closes(CloseReason.ACCESS);
+    long before = broker.router().stats().closes(CloseReason.ACCESS);
     try (AaaWire.LogCapture log = new AaaWire.LogCapture("dev.elbus.impl.net.ClientConnection")) {
       RawClient c = broker.raw(t);
       expectRegistration(c, "stranger", ACCESS);
@@ -105,9 +105,9 @@ class AaaRegistrationIT {
       AaaWire.await(() -> log.count(Level.WARN, "stranger", where, "not in the AAA map") == 1,
           EVENT_MS, "the refusal WARN: " + log.dump());
     }
-    assertThat(broker.broker().router().registry().get("stranger")).isNull();
+    assertThat(broker.router().registry().get("stranger")).isNull();
     // the refusal is an AAA close, as CloseReason.ACCESS documents
-    AaaWire.await(() -> broker.broker().stats().closes(CloseReason.ACCESS) == before + 1,
+    AaaWire.await(() -> broker.router().stats().closes(CloseReason.ACCESS) == before + 1,
         EVENT_MS, "closes(ACCESS) to count the refusal");
   }
 
