@@ -1,11 +1,13 @@
 package dev.elbus.server;
 
 import ch.qos.logback.classic.Level;
-import dev.elbus.config.ListenerOptions;
+import dev.elbus.ElbusVerticle;
 import dev.elbus.client.Bind;
 import dev.elbus.impl.config.ConfigFiles;
 import dev.elbus.impl.config.ServerConfig;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -15,7 +17,9 @@ import java.util.List;
 /**
  * The stand-alone broker, compatible with elbusd's flags (PROTOCOL.md section 13):
  * {@code java -jar elbus.jar [-c conf/elbus.yaml] [-B ADDR ...] [options]}. Flags override the
- * configuration file; {@code -B} flags replace the file's listeners.
+ * configuration file; {@code -B} flags replace the file's listeners. The result is the JSON
+ * configuration the server deploys {@link ElbusVerticle} with: the same path as an embedding
+ * application's.
  */
 public final class Main {
   private static final Logger LOG = LoggerFactory.getLogger(Main.class);
@@ -47,8 +51,14 @@ public final class Main {
     }
   }
 
-  /** Parsed command line: the effective configuration. */
-  static ServerConfig parseArgs(String[] args, Vertx vertx) {
+  /**
+   * The effective configuration of a command line: the configuration file as JSON (the tree
+   * vertx-config reads, the schema of {@code conf/elbus.yaml}) with the flags applied to it.
+   * This JSON is what the server deploys {@link ElbusVerticle} with.
+   *
+   * @throws IllegalArgumentException for a bad flag or file, with a one-line message
+   */
+  static JsonObject parseArgs(String[] args, Vertx vertx) {
     String configFile = null;
     List<String> binds = new ArrayList<>();
     List<String[]> overrides = new ArrayList<>();
@@ -89,40 +99,41 @@ public final class Main {
           throw new IllegalArgumentException("unknown option '" + a + "' (see --help)");
       }
     }
-    ServerConfig cfg = configFile == null ? new ServerConfig()
-        : ServerConfig.parse(ConfigFiles.read(vertx, configFile), configFile);
-    List<ListenerOptions> targets = new ArrayList<>(cfg.listeners());
-    targets.add(cfg.defaults());
+    JsonObject json = configFile == null ? new JsonObject() : ConfigFiles.read(vertx, configFile);
+    String source = configFile == null ? "command line" : configFile;
+    // validate the file as it is, so that its errors name its own entries
+    ServerConfig.parse(json, source);
     for (String[] o : overrides) {
-      for (ListenerOptions lo : targets) {
-        applyOverride(lo, o[0], o[1]);
-      }
+      applyOverride(json, o[0], o[1]);
     }
     if (!binds.isEmpty()) {
-      cfg.listeners().clear();
-      cfg.fifos().clear();
       for (String b : binds) {
-        Bind bind = Bind.parse(b);
-        if (bind.type() == Bind.Type.FIFO) {
-          cfg.fifos().add(bind.path());
-        } else {
-          cfg.listeners().add(new ListenerOptions(cfg.defaults()).setBind(bind));
-        }
+        Bind.parse(b); // a bad address is the flag's error
       }
-    }
-    if (cfg.listeners().isEmpty()) {
-      throw new IllegalArgumentException("no listener: give -B ADDR or a config file with listeners");
+      JsonArray listeners = new JsonArray();
+      binds.forEach(b -> listeners.add(new JsonObject().put("bind", b)));
+      json.put("listeners", listeners);
+      json.remove("fifo");
     }
     if (workers != null) {
-      cfg.workers(workers);
+      json.put("workers", workers);
     }
     if (pidFile != null) {
-      cfg.pidFile(pidFile);
+      json.put("pid_file", pidFile);
     }
-    return cfg;
+    if (ServerConfig.parse(json, source).listeners().isEmpty()) {
+      throw new IllegalArgumentException("no listener: give -B ADDR or a config file with listeners");
+    }
+    return json;
   }
 
-  private static void applyOverride(ListenerOptions lo, String flag, String v) {
+  /**
+   * Sets the setting of {@code flag} at the top level of {@code json} and removes it from every
+   * listener: a flag overrides the file for every listener.
+   */
+  private static void applyOverride(JsonObject json, String flag, String v) {
+    String key;
+    Object value;
     switch (flag) {
       case "-t":
       case "--timeout": {
@@ -132,23 +143,37 @@ public final class Main {
         } catch (NumberFormatException e) {
           throw new IllegalArgumentException(flag + ": not a number: '" + v + "'");
         }
-        if (!(t > 0)) {
-          throw new IllegalArgumentException(flag + ": must be positive: '" + v + "'");
+        if (!(t > 0) || t > 86_400) {
+          throw new IllegalArgumentException(flag + ": must be more than 0 and at most 86400 "
+              + "seconds: '" + v + "'");
         }
-        lo.setTimeoutMs(Math.max(1, Math.round(t * 1000)));
+        key = "timeout";
+        value = t;
         break;
       }
       case "--buf-size":
-        lo.setBufSize(intValue(v, flag, 1, Integer.MAX_VALUE));
+        key = "buf_size";
+        value = intValue(v, flag, 1, Integer.MAX_VALUE);
         break;
       case "--buf-ttl":
-        lo.setBufTtlUs(intValue(v, flag, 0, Integer.MAX_VALUE));
+        key = "buf_ttl";
+        value = intValue(v, flag, 0, Integer.MAX_VALUE);
         break;
       case "--force-register":
-        lo.setForceRegister(true);
+        key = "force_register";
+        value = true;
         break;
       default:
-        lo.setQueueSize(intValue(v, flag, 1, Integer.MAX_VALUE));
+        key = "queue_size";
+        value = intValue(v, flag, 1, Integer.MAX_VALUE);
+    }
+    json.put(key, value);
+    if (json.getValue("listeners") instanceof JsonArray) {
+      for (Object l : json.getJsonArray("listeners")) {
+        if (l instanceof JsonObject) {
+          ((JsonObject) l).remove(key);
+        }
+      }
     }
   }
 
@@ -167,18 +192,17 @@ public final class Main {
       ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("dev.elbus"))
           .setLevel(verbose > 1 ? Level.TRACE : Level.DEBUG);
     }
-    ServerConfig cfg;
+    JsonObject config;
     Vertx boot = Vertx.vertx();
     try {
-      cfg = parseArgs(args, boot);
+      config = parseArgs(args, boot);
     } catch (IllegalArgumentException e) {
       System.err.println("elbusd: " + e.getMessage());
       return 2;
     } finally {
       boot.close();
     }
-    int workers = cfg.workers() > 0 ? cfg.workers() : Runtime.getRuntime().availableProcessors();
-    Server server = new Server(cfg, workers);
+    Server server = new Server(config);
     try {
       server.start();
     } catch (Exception e) {
@@ -197,6 +221,7 @@ public final class Main {
       sun.misc.Signal.handle(new sun.misc.Signal(sig), s -> onSignal.run());
     }
     Runtime.getRuntime().addShutdownHook(new Thread(server::stop, "elbus-shutdown"));
+    int workers = server.workers();
     LOG.info("elbus broker started ({} worker{}, native transport: {})", workers,
         workers == 1 ? "" : "s", server.nativeTransport());
     return 0;

@@ -1,6 +1,7 @@
 package dev.elbus.impl.config;
 
 import dev.elbus.client.Bind;
+import dev.elbus.config.BrokerOptions;
 import dev.elbus.config.ListenerOptions;
 import dev.elbus.config.InternalClientOptions;
 import io.vertx.core.json.JsonArray;
@@ -69,8 +70,22 @@ public final class ServerConfig {
     return this;
   }
 
+  /** Workers to run: {@link #workers()}, or the number of cores when that is 0. */
+  public int effectiveWorkers() {
+    return workers > 0 ? workers : Runtime.getRuntime().availableProcessors();
+  }
+
   public boolean coreRpc() {
     return coreRpc;
+  }
+
+  /**
+   * The broker-wide settings of this configuration: workers, {@code core_rpc}, the event-bus
+   * address of {@code bridge:} and the {@code internal_clients:} defaults.
+   */
+  public BrokerOptions brokerOptions() {
+    return new BrokerOptions().setWorkers(effectiveWorkers()).setCoreRpc(coreRpc)
+        .setEventBusAddress(bridge.brokerAddress()).setInternalClients(internalClients);
   }
 
   /** Settings new listeners start from (command-line flags change these). */

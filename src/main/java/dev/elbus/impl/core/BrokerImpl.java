@@ -56,9 +56,11 @@ import java.util.function.Supplier;
  *
  * <p>Lifecycle: the listener verticles are deployed from a context of the broker's own that
  * belongs to no deployment, so that Vert.x never undeploys them (closing every socket) before
- * {@link #close} has announced the shutdown to their clients; a deployment's children are
- * undeployed before its own {@code stop()}. A broker created on a verticle's context closes
- * when that verticle is undeployed (a close hook on the context), as its children would.
+ * {@link #close} has announced the shutdown to their clients: a deployment's children are
+ * undeployed before its own {@code stop()}. Two close hooks call {@link #close} instead: one on
+ * the verticle context the broker was created on (undeploying that verticle closes the broker,
+ * as it would close its children), and one on Vert.x itself, which runs its hooks before it
+ * undeploys anything ({@code vertx.close()}, the application launcher's shutdown).
  */
 public final class BrokerImpl {
   private static final Logger LOG = LoggerFactory.getLogger(BrokerImpl.class);
@@ -76,7 +78,7 @@ public final class BrokerImpl {
   private final EventBusService service;
   /** Where listener verticles are deployed from: no deployment's child (see the class comment). */
   private final ContextInternal home;
-  /** The verticle context the broker was created on (closed with it), or {@code null}. */
+  /** The verticle context the broker was created on (closes it), or {@code null}. */
   private final ContextInternal owner;
   private final Closeable closeHook = this::closeFromHook;
   private final List<String> deployments = new CopyOnWriteArrayList<>();
@@ -100,6 +102,7 @@ public final class BrokerImpl {
     String address = this.options.getEventBusAddress();
     this.service = address == null ? null : new EventBusService(internal, address);
     this.home = ((VertxInternal) vertx).createEventLoopContext();
+    ((VertxInternal) vertx).addCloseHook(closeHook);
     Context current = Vertx.currentContext();
     if (current != null && current.owner() == vertx && current.deploymentID() != null) {
       this.owner = (ContextInternal) current;
@@ -197,7 +200,7 @@ public final class BrokerImpl {
           }
           // closed while deploying: nothing of this deployment stays
           newWatchers.forEach(AaaWatcher::close);
-          return vertx.undeploy(id).eventually(() -> removeSockets(rts))
+          return vertx.undeploy(id)
               .transform(x -> Future.failedFuture(new IllegalStateException("broker is closed")));
         });
   }
@@ -224,25 +227,6 @@ public final class BrokerImpl {
           + ": a regular file or directory is in the way");
     }
     Files.delete(p);
-  }
-
-  /** Removes the socket files of {@code rts} (whatever is still a socket there). */
-  private static Future<Void> removeSockets(List<ListenerRuntime> rts) {
-    for (ListenerRuntime l : rts) {
-      if (l.bind().type() != Bind.Type.UNIX) {
-        continue;
-      }
-      Path p = Path.of(l.bind().path());
-      try {
-        if (Files.exists(p, LinkOption.NOFOLLOW_LINKS) && !Files.isRegularFile(p)
-            && !Files.isDirectory(p)) {
-          Files.delete(p);
-        }
-      } catch (IOException e) {
-        LOG.warn("cannot remove socket {}: {}", p, e.getMessage());
-      }
-    }
-    return Future.succeededFuture();
   }
 
   /**
@@ -381,7 +365,8 @@ public final class BrokerImpl {
   /**
    * Shuts the broker down, once: announces {@code {s: "shutdown"}} on {@code .broker/warn}, waits
    * (at most {@link #SHUTDOWN_FLUSH_MS}) until it is written to every client, disconnects every
-   * client, undeploys every listener verticle and removes the socket files and FIFOs.
+   * client, undeploys every listener verticle (their socket files go with them) and removes the
+   * FIFOs.
    */
   public synchronized Future<Void> close() {
     if (closing != null) {
@@ -391,6 +376,7 @@ public final class BrokerImpl {
     if (owner != null) {
       owner.removeCloseHook(closeHook);
     }
+    ((VertxInternal) vertx).removeCloseHook(closeHook);
     fifos.forEach(FifoChannel::stop);
     fifos.clear();
     watchers.forEach(AaaWatcher::close);
@@ -419,9 +405,11 @@ public final class BrokerImpl {
         }
       }
       deployments.clear();
+      // the transport unlinks a Unix listener's socket file as it closes it (Netty's epoll and
+      // JDK domain-socket channels both do: ElbusVerticleIT checks either)
       return Future.join(all).<Void>mapEmpty().eventually(() -> {
         flow.close();
-        return removeSockets(listeners);
+        return Future.succeededFuture();
       });
     });
     return closing;
