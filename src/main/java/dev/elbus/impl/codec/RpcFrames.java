@@ -1,6 +1,5 @@
 package dev.elbus.impl.codec;
 
-import dev.elbus.rpc.RpcException;
 import io.vertx.core.buffer.Buffer;
 
 import java.nio.charset.StandardCharsets;
@@ -114,11 +113,6 @@ public final class RpcFrames {
         .appendUnsignedIntLE(callId)
         .appendShortLE(code)
         .appendBuffer(d);
-  }
-
-  /** Encodes the error reply of {@code e} for call {@code callId}. */
-  public static Buffer error(long callId, RpcException e) {
-    return error(callId, e.code(), e.data());
   }
 
   /**
