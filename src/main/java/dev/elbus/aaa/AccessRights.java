@@ -1,12 +1,10 @@
 package dev.elbus.aaa;
 
-import dev.elbus.impl.routing.Router;
-
 /**
- * What a client may do, checked by the {@link Router} on every operation (PROTOCOL.md section
- * 11). A session without rights ({@code null}) may do everything. Implemented by the AAA model
- * ({@code dev.elbus.aaa.ClientAcl}); kept as an interface so that routing does not depend on how
- * rights are configured.
+ * What a client may do, as the broker checks it on every operation (PROTOCOL.md section 11). A
+ * client without rights may do everything. {@link ClientAcl} is the implementation that AAA
+ * files and {@link AaaPolicy.Builder} make; the broker's routing core knows rights only through
+ * this interface, not how they are configured.
  */
 public interface AccessRights {
   /** May the client send direct messages to the client whose primary name is {@code target}? */
