@@ -351,7 +351,7 @@ public final class BrokerImpl {
 
   /** The broker's own client {@code .broker}, to send messages and publications as the broker. */
   public InternalClientImpl coreClient() {
-    return new InternalClientImpl(core, router);
+    return InternalClientImpl.core(core, router);
   }
 
   public boolean isClosed() {

@@ -1,7 +1,10 @@
 package dev.elbus.impl.core;
 
 import dev.elbus.protocol.Protocol;
+import dev.elbus.client.Frame;
+import dev.elbus.impl.codec.ProtocolException;
 import dev.elbus.impl.routing.ClientKind;
+import dev.elbus.impl.routing.ClientOps;
 import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.impl.routing.Router;
 import dev.elbus.impl.routing.Session;
@@ -10,6 +13,7 @@ import dev.elbus.rpc.RpcErrorCode;
 import dev.elbus.impl.codec.Buffers;
 import dev.elbus.impl.codec.RpcFrames;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.vertx.core.buffer.Buffer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,11 +41,14 @@ final class CoreSession extends Session {
   private static final Buffer OK = Buffer.buffer(MsgPack.encode(Map.of("ok", true)));
 
   private final Router router;
+  /** What {@code .broker} sends, as any client's operations (not counted as received). */
+  private final ClientOps ops;
   private volatile boolean rpc;
 
   CoreSession(Router router, boolean rpc) {
     super(Protocol.BROKER_NAME, ClientKind.INTERNAL, null, null);
     this.router = router;
+    this.ops = ClientOps.uncounted(router, this);
     this.rpc = rpc;
   }
 
@@ -72,17 +79,16 @@ final class CoreSession extends Session {
   }
 
   private void handle(ByteBuf frame, boolean realtime) {
-    int start = frame.readerIndex() + Protocol.BROKER_HEADER_SIZE;
-    int end = frame.writerIndex();
-    int z = frame.indexOf(start, end, (byte) 0);
-    if (z < 0) {
+    Frame f;
+    try {
+      f = Frame.parse(Protocol.FRAME_MESSAGE, realtime, frame.slice(
+          frame.readerIndex() + Protocol.BROKER_HEADER_SIZE,
+          frame.readableBytes() - Protocol.BROKER_HEADER_SIZE));
+    } catch (ProtocolException e) {
       return;
     }
-    String sender = dev.elbus.impl.codec.Utf8.decode(frame, start, z - start);
-    if (sender == null) {
-      return;
-    }
-    Buffer payload = Buffers.buffer(frame.slice(z + 1, end - z - 1));
+    String sender = f.sender();
+    Buffer payload = f.payload();
     RpcFrames.Parsed parsed = RpcFrames.parse(payload);
     if (!(parsed instanceof RpcFrames.Request)) {
       if (parsed instanceof RpcFrames.Invalid) {
@@ -101,12 +107,7 @@ final class CoreSession extends Session {
     if (req.callId() == 0) {
       return;
     }
-    // the broker's own frames are not "received from clients": no r_* counting
-    ByteBuf out = Buffers.byteBuf(reply);
-    // body length as for any message: target (the caller's name, in UTF-8 bytes) 00 payload
-    int stat = (z - start) + 1 + out.readableBytes();
-    int code = router.message(this, sender, out, out.readerIndex(), out.readableBytes(),
-        realtime, stat);
+    int code = ops.message(sender, Buffers.byteBuf(reply), realtime);
     if (code != Protocol.RESPONSE_OK) {
       LOG.debug(".broker: reply to {} not delivered: {}", sender, Protocol.codeName(code));
     }
@@ -303,15 +304,7 @@ final class CoreSession extends Session {
   }
 
   private void publish(String topic, byte[] payload) {
-    byte[] t = topic.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-    ByteBuf tail = router.alloc().buffer(t.length + 1 + payload.length);
-    try {
-      tail.writeBytes(t).writeByte(0).writeBytes(payload);
-      int stat = tail.readableBytes();
-      router.publish(this, topic, tail, 0, stat, false, stat);
-    } finally {
-      tail.release();
-    }
+    ops.publish(topic, Unpooled.wrappedBuffer(payload), false);
   }
 
   /** Wall-clock time in nanoseconds since the Unix epoch. */

@@ -6,17 +6,15 @@ import dev.elbus.client.Frame;
 import dev.elbus.protocol.Protocol;
 import dev.elbus.protocol.QoS;
 import dev.elbus.impl.codec.Buffers;
+import dev.elbus.impl.routing.ClientOps;
 import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.impl.routing.Router;
 import dev.elbus.impl.routing.Session;
 import dev.elbus.rpc.RpcClient;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
 
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
@@ -31,10 +29,25 @@ import java.util.List;
 public final class InternalClientImpl implements ElbusClient {
   private final Session session;
   private final Router router;
+  private final ClientOps ops;
 
+  /** A handle on {@code session}, an in-process client whose operations count as received. */
   public InternalClientImpl(Session session, Router router) {
+    this(session, router, ClientOps.of(router, session));
+  }
+
+  private InternalClientImpl(Session session, Router router, ClientOps ops) {
     this.session = session;
     this.router = router;
+    this.ops = ops;
+  }
+
+  /**
+   * A handle on the broker's own client {@code .broker}: what it sends is the broker's, not
+   * received from a client, so not counted in {@code r_frames} / {@code r_bytes}.
+   */
+  public static InternalClientImpl core(Session core, Router router) {
+    return new InternalClientImpl(core, router, ClientOps.uncounted(router, core));
   }
 
   @Override
@@ -44,146 +57,47 @@ public final class InternalClientImpl implements ElbusClient {
 
   @Override
   public Future<Void> send(String target, Buffer payload, QoS qos) {
-    return keyed(target, "target", payload, qos, router::message);
+    return isClosed() ? closed()
+        : result(ops.message(target, Buffers.byteBuf(payload), qos.isRealtime()), "target");
   }
 
   @Override
   public Future<Void> broadcast(String mask, Buffer payload, QoS qos) {
-    return keyed(mask, "mask", payload, qos, router::broadcast);
-  }
-
-  /** A routing call of the shape of {@link Router#message} and {@link Router#broadcast}. */
-  private interface KeyedRoute {
-    int route(Session from, String key, ByteBuf src, int index, int len, boolean realtime,
-        int statBytes);
-  }
-
-  private Future<Void> keyed(String key, String what, Buffer payload, QoS qos, KeyedRoute r) {
-    if (isClosed()) {
-      return closed();
-    }
-    if (bad(key)) {
-      return badInput(what);
-    }
-    ByteBuf p = bytes(payload);
-    int stat = utf8Len(key) + 1 + p.readableBytes();
-    session.countRead(stat);
-    router.stats().countRead(stat);
-    return result(r.route(session, key, p, p.readerIndex(), p.readableBytes(), qos.isRealtime(),
-        stat));
+    return isClosed() ? closed()
+        : result(ops.broadcast(mask, Buffers.byteBuf(payload), qos.isRealtime()), "mask");
   }
 
   @Override
   public Future<Void> publish(String topic, Buffer payload, QoS qos) {
-    if (isClosed()) {
-      return closed();
-    }
-    if (bad(topic)) {
-      return badInput("topic");
-    }
-    ByteBuf p = bytes(payload);
-    byte[] t = topic.getBytes(StandardCharsets.UTF_8);
-    ByteBuf tail = router.alloc().buffer(t.length + 1 + p.readableBytes());
-    try {
-      tail.writeBytes(t).writeByte(0).writeBytes(p, p.readerIndex(), p.readableBytes());
-      int stat = tail.readableBytes();
-      session.countRead(stat);
-      router.stats().countRead(stat);
-      return result(router.publish(session, topic, tail, 0, stat, qos.isRealtime(), stat));
-    } finally {
-      tail.release();
-    }
-  }
-
-  @Override
-  public Future<Void> subscribe(List<String> topics, QoS qos) {
-    // internal clients have no AAA rights: a subscription is never refused
-    return eachTopic(topics, router::subscribe);
-  }
-
-  @Override
-  public Future<Void> unsubscribe(List<String> topics, QoS qos) {
-    return eachTopic(topics, router::unsubscribe);
-  }
-
-  @Override
-  public Future<Void> exclude(List<String> topics, QoS qos) {
-    return eachTopic(topics, router::exclude);
-  }
-
-  @Override
-  public Future<Void> unexclude(List<String> topics, QoS qos) {
-    return eachTopic(topics, router::unexclude);
-  }
-
-  private Future<Void> eachTopic(List<String> topics,
-      java.util.function.BiConsumer<Session, String> op) {
-    if (isClosed()) {
-      return closed();
-    }
-    if (badList(topics)) {
-      return badInput("topic");
-    }
-    countList(topics);
-    for (String t : topics) {
-      op.accept(session, t);
-    }
-    return Future.succeededFuture();
+    return isClosed() ? closed()
+        : result(ops.publish(topic, Buffers.byteBuf(payload), qos.isRealtime()), "topic");
   }
 
   @Override
   public Future<Void> publishFor(String topic, String receiver, Buffer payload, QoS qos) {
-    if (bad(topic) || bad(receiver)) {
-      return badInput("topic or receiver");
-    }
-    if (isClosed()) {
-      return closed();
-    }
-    ByteBuf p = bytes(payload);
-    byte[] t = topic.getBytes(StandardCharsets.UTF_8);
-    byte[] r = receiver.getBytes(StandardCharsets.UTF_8);
-    ByteBuf body = router.alloc().buffer(t.length + 1 + r.length + 1 + p.readableBytes());
-    try {
-      body.writeBytes(t).writeByte(0).writeBytes(r).writeByte(0)
-          .writeBytes(p, p.readerIndex(), p.readableBytes());
-      int stat = body.readableBytes();
-      session.countRead(stat);
-      router.stats().countRead(stat);
-      return result(router.publishFor(session, topic, receiver, body, 0, t.length,
-          t.length + 1 + r.length + 1, p.readableBytes(), qos.isRealtime(), stat));
-    } finally {
-      body.release();
-    }
+    return isClosed() ? closed() : result(ops.publishFor(topic, receiver,
+        Buffers.byteBuf(payload), qos.isRealtime()), "topic or receiver");
   }
 
-  private static boolean bad(String s) {
-    return s == null || s.indexOf('\0') >= 0;
+  /** {@inheritDoc} Internal clients have no AAA rights: a subscription is never refused. */
+  @Override
+  public Future<Void> subscribe(List<String> topics, QoS qos) {
+    return isClosed() ? closed() : result(ops.subscribe(topics), "topic");
   }
 
-  private static boolean badList(List<String> topics) {
-    if (topics == null) {
-      return true;
-    }
-    for (String t : topics) {
-      if (bad(t)) {
-        return true;
-      }
-    }
-    return false;
+  @Override
+  public Future<Void> unsubscribe(List<String> topics, QoS qos) {
+    return isClosed() ? closed() : result(ops.unsubscribe(topics), "topic");
   }
 
-  private static Future<Void> badInput(String what) {
-    return Future.failedFuture(new ElbusException(Protocol.ERR_DATA,
-        what + " is missing or contains a NUL character"));
+  @Override
+  public Future<Void> exclude(List<String> topics, QoS qos) {
+    return isClosed() ? closed() : result(ops.exclude(topics), "topic");
   }
 
-  private void countList(List<String> topics) {
-    int n = Math.max(0, topics.size() - 1);
-    for (String t : topics) {
-      n += utf8Len(t);
-    }
-    session.countRead(n);
-    router.stats().countRead(n);
+  @Override
+  public Future<Void> unexclude(List<String> topics, QoS qos) {
+    return isClosed() ? closed() : result(ops.unexclude(topics), "topic");
   }
 
   private boolean isClosed() {
@@ -261,20 +175,14 @@ public final class InternalClientImpl implements ElbusClient {
         "internal client " + name() + " is closed"));
   }
 
-  private static Future<Void> result(int code) {
-    return code == Protocol.RESPONSE_OK ? Future.succeededFuture()
-        : Future.failedFuture(new ElbusException(code));
-  }
-
-  private static ByteBuf bytes(Buffer b) {
-    if (b == null) {
-      return Unpooled.EMPTY_BUFFER;
+  /** The future of an operation's code; {@code 72} is a field the grammar cannot carry. */
+  private static Future<Void> result(int code, String what) {
+    if (code == Protocol.RESPONSE_OK) {
+      return Future.succeededFuture();
     }
-    return Buffers.byteBuf(b);
-  }
-
-  private static int utf8Len(String s) {
-    return s.getBytes(StandardCharsets.UTF_8).length;
+    return Future.failedFuture(code == Protocol.ERR_DATA
+        ? new ElbusException(code, what + " is missing or contains a NUL character")
+        : new ElbusException(code));
   }
 
   /** The client as its RpcClient sees it: the frame handler it installs is the RPC slot. */

@@ -9,6 +9,7 @@ import dev.elbus.protocol.Protocol;
 import dev.elbus.impl.codec.ProtocolException;
 import dev.elbus.impl.codec.Utf8;
 import dev.elbus.impl.routing.ClientKind;
+import dev.elbus.impl.routing.ClientOps;
 import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.impl.routing.Router;
 import io.netty.buffer.ByteBuf;
@@ -24,10 +25,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * One client socket: the handshake (PROTOCOL.md section 1), per-frame dispatch (section 2), acks,
- * pings and timeouts. A Netty handler placed before Vert.x's own handler in the socket's pipeline,
- * so read buffers arrive without a copy and frames are routed on this connection's event loop as
- * they are decoded.
+ * One client socket: transport and handshake. It runs the handshake (PROTOCOL.md section 1),
+ * pings, timeouts and the close, and hands each frame of the registered client, where it lies in
+ * the read buffer, to the client's {@link ClientOps}, which parses the operation's body, routes
+ * it and acks it (sections 2 and 5). A Netty handler placed before Vert.x's own handler in the
+ * socket's pipeline, so read buffers arrive without a copy and frames are routed on this
+ * connection's event loop as they are decoded.
  *
  * <p>All state is accessed only on the connection's event loop, except {@link #disconnect}, which
  * any thread may call.
@@ -61,9 +64,8 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
   /** Time of the last read (kept only when an idle deadline is set). */
   private long lastInputNanos;
   private long lastProgressNanos;
-  /** One-entry cache of the last target/topic decoded: repeated sends allocate no string. */
-  private byte[] lastKeyBytes = new byte[0];
-  private String lastKey = "";
+  /** The registered client's operations: the body grammar, counters, routing and acks. */
+  private ClientOps ops;
 
   ClientConnection(Router router, ListenerRuntime listener) {
     this.router = router;
@@ -377,6 +379,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
       return false;
     }
     session = s;
+    ops = ClientOps.of(router, s);
     if (listener.aaa() != policy) {
       // the policy was replaced while this client registered: apply the new one now
       listener.recheck(s);
@@ -460,124 +463,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
     if (s == null || s.isClosed()) {
       return false;
     }
-    int op = flags & Protocol.OP_MASK;
-    int qos = flags >>> Protocol.QOS_SHIFT;
-    boolean realtime = (qos & 2) != 0;
-    int code;
-    switch (op) {
-      case Protocol.OP_MESSAGE:
-      case Protocol.OP_BROADCAST:
-      case Protocol.OP_PUBLISH: {
-        int z = body.indexOf(start, start + len, (byte) 0);
-        if (z < 0) {
-          throw new ProtocolException(Protocol.opName(op) + " frame without a 00 separator");
-        }
-        String key = key(body, start, z - start, op);
-        s.countRead(len);
-        router.stats().countRead(len);
-        if (op == Protocol.OP_MESSAGE) {
-          code = router.message(s, key, body, z + 1, start + len - z - 1, realtime, len);
-        } else if (op == Protocol.OP_BROADCAST) {
-          code = router.broadcast(s, key, body, z + 1, start + len - z - 1, realtime, len);
-        } else {
-          code = router.publish(s, key, body, start, len, realtime, len);
-        }
-        break;
-      }
-      case Protocol.OP_SUBSCRIBE:
-      case Protocol.OP_UNSUBSCRIBE:
-      case Protocol.OP_EXCLUDE:
-      case Protocol.OP_UNEXCLUDE: {
-        s.countRead(len);
-        router.stats().countRead(len);
-        int from = start;
-        int end = start + len;
-        // one ack per frame: 79 if any topic was denied (the allowed ones are subscribed)
-        boolean denied = false;
-        while (true) {
-          int z = body.indexOf(from, end, (byte) 0);
-          int stop = z < 0 ? end : z;
-          String topic = Utf8.decode(body, from, stop - from);
-          if (topic == null) {
-            throw new ProtocolException(Protocol.opName(op) + " topic is not valid UTF-8");
-          }
-          switch (op) {
-            case Protocol.OP_SUBSCRIBE:
-              denied |= !router.subscribe(s, topic);
-              break;
-            case Protocol.OP_UNSUBSCRIBE:
-              router.unsubscribe(s, topic);
-              break;
-            case Protocol.OP_EXCLUDE:
-              router.exclude(s, topic);
-              break;
-            default:
-              router.unexclude(s, topic);
-          }
-          if (z < 0) {
-            break;
-          }
-          from = z + 1;
-        }
-        code = denied ? Protocol.ERR_ACCESS : Protocol.RESPONSE_OK;
-        break;
-      }
-      case Protocol.OP_PUBLISH_FOR: {
-        // BUS/RT (section 15): topic 00 receiver 00 payload
-        int end = start + len;
-        int z1 = body.indexOf(start, end, (byte) 0);
-        int z2 = z1 < 0 ? -1 : body.indexOf(z1 + 1, end, (byte) 0);
-        if (z2 < 0) {
-          throw new ProtocolException("publish-for frame without two 00 separators");
-        }
-        String topic = key(body, start, z1 - start, op);
-        String receiver = Utf8.decode(body, z1 + 1, z2 - z1 - 1);
-        if (receiver == null) {
-          throw new ProtocolException("publish-for receiver is not valid UTF-8");
-        }
-        s.countRead(len);
-        router.stats().countRead(len);
-        code = router.publishFor(s, topic, receiver, body, start, z1 - start, z2 + 1,
-            end - z2 - 1, realtime, len);
-        break;
-      }
-      case Protocol.OP_NOP:
-        // op 0 with QoS bits: elbus reads the body, requires a 00 in it and ignores it, no ack
-        if (body.indexOf(start, start + len, (byte) 0) < 0) {
-          throw new ProtocolException("op 0 frame without a 00 separator");
-        }
-        return true;
-      default:
-        throw new ProtocolException("unknown operation 0x" + Integer.toHexString(op));
-    }
-    if ((qos & 1) != 0) {
-      router.ack(s, opId, code, realtime);
-    }
+    ops.frame(opId, flags, body, start, len);
     return true;
-  }
-
-  /** Decodes a target / topic / mask, reusing the previous string when the bytes repeat. */
-  private String key(ByteBuf b, int index, int len, int op) {
-    byte[] last = lastKeyBytes;
-    if (last.length == len) {
-      int i = 0;
-      while (i < len && b.getByte(index + i) == last[i]) {
-        i++;
-      }
-      if (i == len) {
-        return lastKey;
-      }
-    }
-    String k = Utf8.decode(b, index, len);
-    if (k == null) {
-      throw new ProtocolException(Protocol.opName(op) + " target is not valid UTF-8");
-    }
-    if (len <= 256) {
-      byte[] copy = new byte[len];
-      b.getBytes(index, copy);
-      lastKeyBytes = copy;
-      lastKey = k;
-    }
-    return k;
   }
 }

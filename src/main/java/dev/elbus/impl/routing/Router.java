@@ -250,6 +250,16 @@ public final class Router {
     return Protocol.RESPONSE_OK;
   }
 
+  /**
+   * Counts a frame received from {@code from} (not a ping) with its body length: the {@code r_*}
+   * counters of the client and the broker. The reads' counterpart of {@link #deliverCounted};
+   * {@link ClientOps} calls it once per operation, whatever the transport.
+   */
+  public void received(Session from, int bodyBytes) {
+    from.countRead(bodyBytes);
+    stats.countRead(bodyBytes);
+  }
+
   /** Hands {@code frame} (one reference) to {@code to}; counts it as written when accepted. */
   private int deliverCounted(Session to, ByteBuf frame, boolean realtime, long statBytes) {
     int code = to.deliver(frame, realtime);

@@ -159,7 +159,7 @@ public abstract class Session {
   }
 
   /** Counts a frame received from this client (not pings) with its body length. */
-  public final void countRead(int bodyBytes) {
+  final void countRead(int bodyBytes) {
     rFrames.incrementAndGet();
     rBytes.addAndGet(bodyBytes);
   }
