@@ -2,8 +2,8 @@ package dev.elbus;
 
 import dev.elbus.impl.config.ServerConfig;
 import io.vertx.core.Future;
-import io.vertx.core.Vertx;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.Vertx;
 import io.vertx.core.shareddata.LocalMap;
 import io.vertx.core.shareddata.Shareable;
 import org.slf4j.Logger;

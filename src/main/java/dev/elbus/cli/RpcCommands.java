@@ -6,12 +6,12 @@ import dev.elbus.cli.Cli.UsageException;
 import dev.elbus.client.Frame;
 import dev.elbus.client.FrameKind;
 import dev.elbus.client.NetworkClient;
+import dev.elbus.impl.codec.RpcFrames;
 import dev.elbus.protocol.QoS;
 import dev.elbus.rpc.KvParams;
 import dev.elbus.rpc.MsgPack;
 import dev.elbus.rpc.RpcClient;
 import dev.elbus.rpc.RpcException;
-import dev.elbus.impl.codec.RpcFrames;
 import io.vertx.core.buffer.Buffer;
 
 import java.io.PrintStream;

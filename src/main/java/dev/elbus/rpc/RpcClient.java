@@ -1,10 +1,10 @@
 package dev.elbus.rpc;
 
-import dev.elbus.impl.codec.RpcFrames;
 import dev.elbus.client.ElbusClient;
 import dev.elbus.client.ElbusException;
 import dev.elbus.client.Frame;
 import dev.elbus.client.FrameKind;
+import dev.elbus.impl.codec.RpcFrames;
 import dev.elbus.protocol.QoS;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;

@@ -1,9 +1,9 @@
 package dev.elbus.bench;
 
-import dev.elbus.Internals;
 import dev.elbus.Broker;
-import dev.elbus.config.ListenerOptions;
+import dev.elbus.Internals;
 import dev.elbus.client.Bind;
+import dev.elbus.config.ListenerOptions;
 import dev.elbus.support.RawClient;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;

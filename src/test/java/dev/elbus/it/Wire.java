@@ -1,7 +1,7 @@
 package dev.elbus.it;
 
-import dev.elbus.Internals;
 import dev.elbus.Broker;
+import dev.elbus.Internals;
 import dev.elbus.config.ListenerOptions;
 import dev.elbus.support.RawClient;
 

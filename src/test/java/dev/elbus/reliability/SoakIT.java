@@ -2,8 +2,8 @@ package dev.elbus.reliability;
 
 import dev.elbus.client.Frame;
 import dev.elbus.client.NetworkClient;
-import dev.elbus.protocol.QoS;
 import dev.elbus.impl.routing.CloseReason;
+import dev.elbus.protocol.QoS;
 import dev.elbus.support.BrokerMemory;
 import dev.elbus.support.Figures;
 import dev.elbus.support.LeakGate;

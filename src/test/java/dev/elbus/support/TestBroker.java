@@ -2,9 +2,9 @@ package dev.elbus.support;
 
 import dev.elbus.Broker;
 import dev.elbus.Internals;
+import dev.elbus.client.Bind;
 import dev.elbus.config.BrokerOptions;
 import dev.elbus.config.ListenerOptions;
-import dev.elbus.client.Bind;
 import dev.elbus.impl.net.ListenerRuntime;
 import dev.elbus.impl.routing.Router;
 import io.vertx.core.Vertx;

@@ -1,9 +1,9 @@
 package dev.elbus.impl.config;
 
+import dev.elbus.config.BrokerOptions;
 import dev.elbus.eventbus.BridgeOptions;
 import dev.elbus.eventbus.InboundRule;
 import dev.elbus.eventbus.OutboundRule;
-import dev.elbus.config.BrokerOptions;
 import dev.elbus.protocol.QoS;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;

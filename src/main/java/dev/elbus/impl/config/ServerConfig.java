@@ -2,8 +2,8 @@ package dev.elbus.impl.config;
 
 import dev.elbus.client.Bind;
 import dev.elbus.config.BrokerOptions;
-import dev.elbus.config.ListenerOptions;
 import dev.elbus.config.InternalClientOptions;
+import dev.elbus.config.ListenerOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 

@@ -1,17 +1,17 @@
 package dev.elbus.impl.core;
 
-import dev.elbus.protocol.Protocol;
 import dev.elbus.client.Frame;
+import dev.elbus.impl.codec.Buffers;
 import dev.elbus.impl.codec.ProtocolException;
+import dev.elbus.impl.codec.RpcFrames;
 import dev.elbus.impl.routing.ClientKind;
 import dev.elbus.impl.routing.ClientOps;
 import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.impl.routing.Router;
 import dev.elbus.impl.routing.Session;
+import dev.elbus.protocol.Protocol;
 import dev.elbus.rpc.MsgPack;
 import dev.elbus.rpc.RpcErrorCode;
-import dev.elbus.impl.codec.Buffers;
-import dev.elbus.impl.codec.RpcFrames;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.vertx.core.buffer.Buffer;

@@ -1,8 +1,8 @@
 package dev.elbus.impl.eventbus;
 
-import dev.elbus.eventbus.EventBusHeaders;
 import dev.elbus.client.Frame;
 import dev.elbus.client.FrameKind;
+import dev.elbus.eventbus.EventBusHeaders;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.MessageProducer;

@@ -1,16 +1,16 @@
 package dev.elbus.impl.eventbus;
 
+import dev.elbus.client.ElbusException;
+import dev.elbus.client.Frame;
+import dev.elbus.client.FrameKind;
 import dev.elbus.config.InternalClientOptions;
 import dev.elbus.eventbus.Bridge;
 import dev.elbus.eventbus.BridgeOptions;
 import dev.elbus.eventbus.EventBusHeaders;
 import dev.elbus.eventbus.InboundRule;
 import dev.elbus.eventbus.OutboundRule;
-import dev.elbus.client.ElbusException;
-import dev.elbus.client.Frame;
-import dev.elbus.client.FrameKind;
-import dev.elbus.protocol.Protocol;
 import dev.elbus.protocol.Masks;
+import dev.elbus.protocol.Protocol;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.Message;

@@ -1,12 +1,12 @@
 package dev.elbus.impl.eventbus;
 
-import dev.elbus.eventbus.EventBusHeaders;
 import dev.elbus.client.ElbusException;
+import dev.elbus.eventbus.EventBusHeaders;
+import dev.elbus.impl.codec.RpcFrames;
 import dev.elbus.protocol.Protocol;
 import dev.elbus.protocol.QoS;
 import dev.elbus.rpc.RpcClient;
 import dev.elbus.rpc.RpcException;
-import dev.elbus.impl.codec.RpcFrames;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;

@@ -2,13 +2,13 @@ package dev.elbus.impl.eventbus;
 
 import dev.elbus.client.Frame;
 import dev.elbus.client.FrameKind;
-import dev.elbus.config.InternalClientOptions;
 import dev.elbus.config.InternalClientOptions.Overflow;
-import dev.elbus.protocol.Protocol;
+import dev.elbus.config.InternalClientOptions;
 import dev.elbus.impl.routing.ClientKind;
 import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.impl.routing.Router;
 import dev.elbus.impl.routing.Session;
+import dev.elbus.protocol.Protocol;
 import dev.elbus.rpc.RpcClient;
 import io.netty.buffer.ByteBuf;
 import io.netty.util.internal.PlatformDependent;

@@ -1,17 +1,17 @@
 package dev.elbus.impl.net;
 
-import dev.elbus.config.ListenerOptions;
 import dev.elbus.aaa.AaaPolicy;
 import dev.elbus.aaa.ClientAcl;
+import dev.elbus.config.ListenerOptions;
 import dev.elbus.impl.codec.ClientStreamDecoder;
 import dev.elbus.impl.codec.FrameEncoder;
-import dev.elbus.protocol.Protocol;
 import dev.elbus.impl.codec.ProtocolException;
 import dev.elbus.impl.codec.Utf8;
 import dev.elbus.impl.routing.ClientKind;
 import dev.elbus.impl.routing.ClientOps;
 import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.impl.routing.Router;
+import dev.elbus.protocol.Protocol;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;

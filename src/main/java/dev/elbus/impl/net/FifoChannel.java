@@ -1,9 +1,9 @@
 package dev.elbus.impl.net;
 
 import dev.elbus.client.ElbusClient;
+import dev.elbus.impl.codec.RpcFrames;
 import dev.elbus.protocol.QoS;
 import dev.elbus.rpc.MsgPack;
-import dev.elbus.impl.codec.RpcFrames;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import org.slf4j.Logger;

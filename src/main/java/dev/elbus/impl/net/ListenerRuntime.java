@@ -1,8 +1,8 @@
 package dev.elbus.impl.net;
 
-import dev.elbus.config.ListenerOptions;
 import dev.elbus.aaa.AaaPolicy;
 import dev.elbus.aaa.ClientAcl;
+import dev.elbus.config.ListenerOptions;
 import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.impl.routing.Session;
 import org.slf4j.Logger;

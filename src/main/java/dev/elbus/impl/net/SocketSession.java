@@ -1,9 +1,9 @@
 package dev.elbus.impl.net;
 
-import dev.elbus.protocol.Protocol;
 import dev.elbus.impl.routing.ClientKind;
 import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.impl.routing.Session;
+import dev.elbus.protocol.Protocol;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.util.internal.PlatformDependent;

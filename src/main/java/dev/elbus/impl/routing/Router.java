@@ -1,8 +1,8 @@
 package dev.elbus.impl.routing;
 
 import dev.elbus.aaa.AccessRights;
-import dev.elbus.protocol.Masks;
 import dev.elbus.impl.codec.FrameEncoder;
+import dev.elbus.protocol.Masks;
 import dev.elbus.protocol.Protocol;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;

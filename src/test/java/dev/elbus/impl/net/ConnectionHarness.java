@@ -1,10 +1,9 @@
 package dev.elbus.impl.net;
 
-import dev.elbus.config.ListenerOptions;
 import dev.elbus.aaa.AaaPolicy;
 import dev.elbus.aaa.ClientAcl;
 import dev.elbus.client.Bind;
-import dev.elbus.protocol.Protocol;
+import dev.elbus.config.ListenerOptions;
 import dev.elbus.impl.routing.BrokerStats;
 import dev.elbus.impl.routing.ClientKind;
 import dev.elbus.impl.routing.ClientRegistry;
@@ -12,6 +11,7 @@ import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.impl.routing.Router;
 import dev.elbus.impl.routing.Session;
 import dev.elbus.impl.routing.TopicIndex;
+import dev.elbus.protocol.Protocol;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.channel.embedded.EmbeddedChannel;

@@ -1,8 +1,8 @@
 package dev.elbus.it.aaa;
 
 import dev.elbus.aaa.AaaPolicy;
-import dev.elbus.aaa.ClientAcl;
 import dev.elbus.aaa.ClientAcl.Rule;
+import dev.elbus.aaa.ClientAcl;
 import dev.elbus.support.LeakGate;
 import dev.elbus.support.RawClient;
 import dev.elbus.support.TestBroker;

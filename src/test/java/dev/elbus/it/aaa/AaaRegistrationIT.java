@@ -2,13 +2,13 @@ package dev.elbus.it.aaa;
 
 import ch.qos.logback.classic.Level;
 import dev.elbus.Broker;
-import dev.elbus.config.ListenerOptions;
 import dev.elbus.aaa.AaaPolicy;
-import dev.elbus.aaa.ClientAcl;
 import dev.elbus.aaa.ClientAcl.Rule;
+import dev.elbus.aaa.ClientAcl;
 import dev.elbus.client.Bind;
-import dev.elbus.protocol.QoS;
+import dev.elbus.config.ListenerOptions;
 import dev.elbus.impl.routing.CloseReason;
+import dev.elbus.protocol.QoS;
 import dev.elbus.support.LeakGate;
 import dev.elbus.support.RawClient;
 import dev.elbus.support.TestBroker;

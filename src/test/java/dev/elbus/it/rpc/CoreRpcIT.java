@@ -20,8 +20,8 @@ import static dev.elbus.support.RawClient.utf8;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.elbus.InternalClient;
-import dev.elbus.it.rpc.RpcWire.Exchange;
 import dev.elbus.impl.routing.BrokerStats;
+import dev.elbus.it.rpc.RpcWire.Exchange;
 import dev.elbus.support.LeakGate;
 import dev.elbus.support.RawClient;
 import dev.elbus.support.TestBroker;
