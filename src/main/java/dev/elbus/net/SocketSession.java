@@ -58,6 +58,8 @@ final class SocketSession extends Session {
   /** {@link #write} is running: a nested call (from a flush) only asks it to go on. */
   private boolean writing;
   private boolean writeAgain;
+  /** Frames were written to the channel and not flushed yet (by an early, non-flushing write). */
+  private boolean unflushed;
   /** Set once the connection is closing: nothing more is accepted. */
   private volatile boolean closed;
   /** When the channel last stopped being writable ({@link System#nanoTime}), 0 while writable. */
@@ -186,7 +188,6 @@ final class SocketSession extends Session {
     try {
       io.netty.channel.Channel ch = ctx.channel();
       int budget = DRAIN_BUDGET;
-      boolean unflushed = false;
       do {
         writeAgain = false;
         ByteBuf out = null;
