@@ -149,21 +149,21 @@ final class Benchmark implements Leaf {
     }
   }
 
-  @Option(names = {"-w", "--workers"}, paramLabel = "N", converter = Cli.Count.class,
+  @Option(names = {"-w", "--workers"}, paramLabel = "N", converter = CommandLines.Count.class,
       description = "workers, each its own client, sending in parallel in each stage "
           + "(default " + DEFAULT_WORKERS + ")")
   int workers = DEFAULT_WORKERS;
 
-  @Option(names = "--payload-size", paramLabel = "N", converter = Cli.Count.class,
+  @Option(names = "--payload-size", paramLabel = "N", converter = CommandLines.Count.class,
       description = "bytes of each message / RPC params (default " + DEFAULT_PAYLOAD + ")")
   int payloadSize = DEFAULT_PAYLOAD;
 
-  @Option(names = {"-i", "--iters"}, paramLabel = "N", converter = Cli.Count.class,
+  @Option(names = {"-i", "--iters"}, paramLabel = "N", converter = CommandLines.Count.class,
       description = "iterations per stage, split between the workers (default "
           + DEFAULT_ITERS + ")")
   int iters = DEFAULT_ITERS;
 
-  @Option(names = "--warmup", paramLabel = "N", converter = Cli.Count.class,
+  @Option(names = "--warmup", paramLabel = "N", converter = CommandLines.Count.class,
       description = "untimed iterations before each stage (default: a tenth of --iters, at "
           + "most " + MAX_DEFAULT_WARMUP + "; 0: none)")
   Integer warmupOption;

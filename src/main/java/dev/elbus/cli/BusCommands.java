@@ -51,16 +51,19 @@ final class BusCommands {
     }
   }
 
-  /** {@code send TARGET [PAYLOAD]}. */
-  @Command(name = "send", description = {"direct message with QoS 1 (a TARGET with * or ? is a "
-      + "broadcast mask); PAYLOAD is read from stdin when omitted"})
-  static final class Send implements Leaf {
-    @Parameters(index = "0", paramLabel = "TARGET", description = "the receiver's name or mask")
-    String target;
-
+  /** A command with an optional PAYLOAD after its TARGET or TOPIC (send, publish, rpc notify). */
+  abstract static class WithPayload implements Leaf {
     @Parameters(index = "1", arity = "0..1", paramLabel = "PAYLOAD",
         description = "the payload as UTF-8 (default: all of stdin)")
     String payload;
+  }
+
+  /** {@code send TARGET [PAYLOAD]}. */
+  @Command(name = "send", description = {"direct message with QoS 1 (a TARGET with * or ? is a "
+      + "broadcast mask); PAYLOAD is read from stdin when omitted"})
+  static final class Send extends WithPayload {
+    @Parameters(index = "0", paramLabel = "TARGET", description = "the receiver's name or mask")
+    String target;
 
     @Override
     public Action prepare(Cli cli) {
@@ -71,13 +74,9 @@ final class BusCommands {
   /** {@code publish TOPIC [PAYLOAD]}. */
   @Command(name = "publish",
       description = {"publication with QoS 1; PAYLOAD is read from stdin when omitted"})
-  static final class Publish implements Leaf {
+  static final class Publish extends WithPayload {
     @Parameters(index = "0", paramLabel = "TOPIC", description = "the topic")
     String topic;
-
-    @Parameters(index = "1", arity = "0..1", paramLabel = "PAYLOAD",
-        description = "the payload as UTF-8 (default: all of stdin)")
-    String payload;
 
     @Override
     public Action prepare(Cli cli) {

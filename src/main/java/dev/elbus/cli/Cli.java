@@ -28,13 +28,11 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.UnmatchedArgumentException;
 
-import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -50,7 +48,7 @@ import java.util.concurrent.TimeoutException;
  * command: {@link BusCommands} (listen, send, publish), {@link RpcCommands} (rpc, broker), {@link
  * Benchmark} and {@link Completion}. Everything is parsed and checked before anything connects.
  */
-@Command(name = "elbus", sortOptions = false, versionProvider = Cli.Version.class,
+@Command(name = "elbus", sortOptions = false, versionProvider = CommandLines.Version.class,
     subcommands = {BusCommands.Listen.class, BusCommands.Send.class, BusCommands.Publish.class,
         RpcCommands.Rpc.class, RpcCommands.BrokerMethods.class, Benchmark.class,
         Cli.Completion.class},
@@ -127,7 +125,7 @@ public final class Cli {
       description = "client name (default elbus.cli.<pid>)")
   String name = "elbus.cli." + ProcessHandle.current().pid();
 
-  @Option(names = "--timeout", paramLabel = "S", converter = Seconds.class,
+  @Option(names = "--timeout", paramLabel = "S", converter = CommandLines.Seconds.class,
       description = "seconds to wait for the connection, acks and RPC replies (default 5)")
   long timeoutMs = Protocol.DEFAULT_TIMEOUT_MS;
 
@@ -253,17 +251,14 @@ public final class Cli {
   }
 
   /**
-   * The parser of the whole command line: no @-files, no colours, a repeated option keeps its
-   * last value, help to {@code out}; subcommands' synopses start with {@code elbus PATH}, and
-   * the command list shows every command with its arguments.
+   * The parser of the whole command line ({@link CommandLines#parser}), help to {@code out};
+   * subcommands' synopses start with {@code elbus PATH}, and the command list shows every
+   * command with its arguments.
    */
   static CommandLine commandLine(Cli cli, PrintStream out) {
-    CommandLine cl = new CommandLine(cli);
+    CommandLine cl = CommandLines.parser(cli);
     addHelpOptions(cl);
-    cl.setExpandAtFiles(false)
-        .setOverwrittenOptionsAllowed(true)
-        .setColorScheme(Help.defaultColorScheme(Help.Ansi.OFF))
-        .setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
+    cl.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
     cl.getHelpSectionMap().put(UsageMessageSpec.SECTION_KEY_COMMAND_LIST, Cli::commandList);
     return cl;
   }
@@ -355,50 +350,6 @@ public final class Cli {
         cli.out.print(script);
         return EXIT_OK;
       };
-    }
-  }
-
-  /** {@code elbus VERSION} from the build's version resource. */
-  static final class Version implements CommandLine.IVersionProvider {
-    @Override
-    public String[] getVersion() throws IOException {
-      Properties p = new Properties();
-      try (InputStream v = Cli.class.getResourceAsStream("/elbus-version.properties")) {
-        if (v != null) {
-          p.load(v);
-        }
-      }
-      return new String[] {"elbus (elbus for the JVM) " + p.getProperty("version", "unknown")};
-    }
-  }
-
-  /** Seconds (decimals allowed, more than 0) as milliseconds. */
-  static final class Seconds implements CommandLine.ITypeConverter<Long> {
-    @Override
-    public Long convert(String v) {
-      double t;
-      try {
-        t = Double.parseDouble(v);
-      } catch (NumberFormatException e) {
-        throw new CommandLine.TypeConversionException("not a number: '" + v + "'");
-      }
-      if (!(t > 0) || t > Integer.MAX_VALUE / 1000.0) {
-        throw new CommandLine.TypeConversionException("must be a positive number of seconds: '"
-            + v + "'");
-      }
-      return Math.max(1, Math.round(t * 1000));
-    }
-  }
-
-  /** A whole number that may have {@code _} separators ({@code 1_000_000}). */
-  static final class Count implements CommandLine.ITypeConverter<Integer> {
-    @Override
-    public Integer convert(String v) {
-      try {
-        return Integer.parseInt(v.replace("_", ""));
-      } catch (NumberFormatException e) {
-        throw new CommandLine.TypeConversionException("not an integer: '" + v + "'");
-      }
     }
   }
 

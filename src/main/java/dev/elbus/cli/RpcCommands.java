@@ -14,8 +14,10 @@ import dev.elbus.rpc.RpcException;
 import dev.elbus.rpc.RpcFrames;
 import io.vertx.core.buffer.Buffer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -53,13 +55,9 @@ final class RpcCommands {
   /** {@code rpc notify TARGET [PAYLOAD]}. */
   @Command(name = "notify",
       description = "RPC notification (PAYLOAD is read from stdin when omitted)")
-  static final class Notify implements Leaf {
+  static final class Notify extends BusCommands.WithPayload {
     @Parameters(index = "0", paramLabel = "TARGET", description = "the receiver")
     String target;
-
-    @Parameters(index = "1", arity = "0..1", paramLabel = "PAYLOAD",
-        description = "the payload as UTF-8 (default: all of stdin)")
-    String payload;
 
     @Override
     public Action prepare(Cli cli) {
@@ -127,21 +125,30 @@ final class RpcCommands {
           BrokerClientList.class})
   static final class BrokerMethods {}
 
-  /** A {@code .broker} method without params, printed as text or with --json as its reply. */
+  /**
+   * A {@code .broker} method without params (the command's name), printed as {@code key: value}
+   * lines unless {@link #print} says otherwise, or with --json as its reply.
+   */
   abstract static class BrokerMethod implements Leaf {
     @Option(names = "--json", description = "print the reply as one JSON document")
     boolean json;
 
-    /** The method's name. */
-    abstract String method();
+    @Spec
+    CommandSpec spec;
 
     /** Prints the reply as text; returns the exit code. */
-    abstract int print(Cli cli, Map<String, Object> reply);
+    int print(Cli cli, Map<String, Object> reply) {
+      for (Map.Entry<String, Object> e : reply.entrySet()) {
+        cli.out.println(e.getKey() + ": " + scalar(e.getValue()));
+      }
+      return Cli.EXIT_OK;
+    }
 
     @Override
     public Action prepare(Cli cli) {
+      String method = spec.name();
       return () -> withRpc(cli, rpc -> {
-        Map<String, Object> reply = callMap(cli, rpc, method());
+        Map<String, Object> reply = callMap(cli, rpc, method);
         if (!json) {
           return print(cli, reply);
         }
@@ -155,11 +162,6 @@ final class RpcCommands {
   @Command(name = "test", description = ".broker test; exit 0 when it answers {ok: true}")
   static final class BrokerTest extends BrokerMethod {
     @Override
-    String method() {
-      return "test";
-    }
-
-    @Override
     int print(Cli cli, Map<String, Object> reply) {
       if (!Boolean.TRUE.equals(reply.get("ok"))) {
         throw new Failure("broker test failed: " + MsgPack.toJson(reply, false));
@@ -171,40 +173,15 @@ final class RpcCommands {
 
   /** {@code broker info}. */
   @Command(name = "info", description = ".broker info as 'key: value' lines")
-  static final class BrokerInfo extends BrokerMethod {
-    @Override
-    String method() {
-      return "info";
-    }
-
-    @Override
-    int print(Cli cli, Map<String, Object> reply) {
-      return printLines(cli, reply);
-    }
-  }
+  static final class BrokerInfo extends BrokerMethod {}
 
   /** {@code broker stats}. */
   @Command(name = "stats", description = ".broker stats as 'key: value' lines")
-  static final class BrokerStats extends BrokerMethod {
-    @Override
-    String method() {
-      return "stats";
-    }
-
-    @Override
-    int print(Cli cli, Map<String, Object> reply) {
-      return printLines(cli, reply);
-    }
-  }
+  static final class BrokerStats extends BrokerMethod {}
 
   /** {@code broker client.list}. */
   @Command(name = "client.list", description = "connected clients as a table")
   static final class BrokerClientList extends BrokerMethod {
-    @Override
-    String method() {
-      return "client.list";
-    }
-
     @Override
     int print(Cli cli, Map<String, Object> reply) {
       Object clients = reply.get("clients");
@@ -214,13 +191,6 @@ final class RpcCommands {
       cli.out.print(clientTable((List<?>) clients));
       return Cli.EXIT_OK;
     }
-  }
-
-  private static int printLines(Cli cli, Map<String, Object> reply) {
-    for (Map.Entry<String, Object> e : reply.entrySet()) {
-      cli.out.println(e.getKey() + ": " + scalar(e.getValue()));
-    }
-    return Cli.EXIT_OK;
   }
 
   /** k=v words as a MessagePack map; none: empty params. */

@@ -2,6 +2,7 @@ package dev.elbus.server;
 
 import ch.qos.logback.classic.Level;
 import dev.elbus.ListenerOptions;
+import dev.elbus.cli.CommandLines;
 import dev.elbus.config.Bind;
 import dev.elbus.config.ConfigFiles;
 import dev.elbus.config.ServerConfig;
@@ -10,19 +11,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.TypeConversionException;
 
-import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Properties;
 
 /**
  * The stand-alone broker, compatible with elbusd's flags (PROTOCOL.md section 13):
@@ -47,7 +43,7 @@ public final class Main {
 
   /** The command line: elbusd's flags and the configuration file. */
   @Command(name = "elbusd", sortOptions = false, mixinStandardHelpOptions = true,
-      versionProvider = Flags.Version.class,
+      versionProvider = CommandLines.Version.class,
       customSynopsis = "elbusd [-c FILE] [-B ADDR]... [OPTIONS]",
       description = {"The elbus broker. Flags override the configuration file; -B replaces its",
           "listeners (a FIFO too). Without -B the file must name at least one listener."},
@@ -75,7 +71,7 @@ public final class Main {
         description = "event loops serving the listeners (1..1024; default: number of cores)")
     Integer workers;
 
-    @Option(names = {"-t", "--timeout"}, paramLabel = "SECONDS", converter = Seconds.class,
+    @Option(names = {"-t", "--timeout"}, paramLabel = "SECONDS", converter = CommandLines.Seconds.class,
         description = "handshake deadline, ping interval, stall limit (default 5)")
     Long timeoutMs;
 
@@ -92,7 +88,7 @@ public final class Main {
             + "--write-timeout before it is dropped as a slow consumer (default 8192)")
     Integer queueSize;
 
-    @Option(names = "--write-timeout", paramLabel = "SECONDS", converter = Seconds.class,
+    @Option(names = "--write-timeout", paramLabel = "SECONDS", converter = CommandLines.Seconds.class,
         description = "how long a client's socket may take nothing while --queue-size frames "
             + "wait for it (default 1)")
     Long writeTimeoutMs;
@@ -166,44 +162,6 @@ public final class Main {
       }
       return (int) v;
     }
-
-    /** Seconds (decimals allowed, more than 0, at most a day, as in the file) to milliseconds. */
-    static final class Seconds implements ITypeConverter<Long> {
-      @Override
-      public Long convert(String v) {
-        double t;
-        try {
-          t = Double.parseDouble(v);
-        } catch (NumberFormatException e) {
-          throw new TypeConversionException("not a number of seconds: '" + v + "'");
-        }
-        if (!(t > 0) || t > 86_400) {
-          throw new TypeConversionException("must be more than 0 and at most 86400 seconds: '"
-              + v + "'");
-        }
-        return Math.max(1, Math.round(t * 1000));
-      }
-    }
-
-    /** {@code elbusd VERSION} from the build's version resource. */
-    static final class Version implements CommandLine.IVersionProvider {
-      @Override
-      public String[] getVersion() throws IOException {
-        Properties p = new Properties();
-        try (InputStream in = Main.class.getResourceAsStream("/elbus-version.properties")) {
-          if (in != null) {
-            p.load(in);
-          }
-        }
-        return new String[] {"elbusd (elbus for the JVM) " + p.getProperty("version", "unknown")};
-      }
-    }
-  }
-
-  /** A parser for {@link Flags}: no @-files, no colours, help and errors to the given streams. */
-  static CommandLine commandLine(Flags flags) {
-    return new CommandLine(flags).setExpandAtFiles(false).setOverwrittenOptionsAllowed(true)
-        .setColorScheme(CommandLine.Help.defaultColorScheme(CommandLine.Help.Ansi.OFF));
   }
 
   /**
@@ -214,7 +172,7 @@ public final class Main {
    */
   static ServerConfig parseArgs(String[] args, Vertx vertx) {
     Flags flags = new Flags();
-    commandLine(flags).parseArgs(args);
+    CommandLines.parser(flags).parseArgs(args);
     return flags.config(vertx);
   }
 
@@ -225,7 +183,7 @@ public final class Main {
   /** Parses, then starts the server; returns 0 when it runs (or after help), 1 or 2 otherwise. */
   static int run(String[] args, PrintStream out, PrintStream err) {
     Flags flags = new Flags();
-    CommandLine cl = commandLine(flags);
+    CommandLine cl = CommandLines.parser(flags);
     try {
       cl.parseArgs(args);
     } catch (ParameterException e) {
