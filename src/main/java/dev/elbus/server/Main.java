@@ -2,41 +2,35 @@ package dev.elbus.server;
 
 import ch.qos.logback.classic.Level;
 import dev.elbus.ListenerOptions;
+import dev.elbus.cli.CommandLines;
 import dev.elbus.config.Bind;
 import dev.elbus.config.ConfigFiles;
 import dev.elbus.config.ServerConfig;
 import io.vertx.core.Vertx;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * The stand-alone broker, compatible with elbusd's flags (PROTOCOL.md section 13):
  * {@code java -jar elbus.jar [-c conf/elbus.yaml] [-B ADDR ...] [options]}. Flags override the
- * configuration file; {@code -B} flags replace the file's listeners.
+ * configuration file; {@code -B} flags replace the file's listeners. The flags are parsed by
+ * picocli ({@link Flags}); bad flags print one line and exit 2.
  */
 public final class Main {
   private static final Logger LOG = LoggerFactory.getLogger(Main.class);
 
-  static final String USAGE = String.join("\n",
-      "usage: elbusd [-c FILE] -B ADDR [-B ADDR ...] [options]",
-      "",
-      "  -c, --config FILE      configuration file (YAML, or JSON by .json extension);",
-      "                         flags below override it, -B replaces its listeners",
-      "  -B, --bind ADDR        listen on ADDR (repeatable): a path ending in .sock, .socket,",
-      "                         .ipc or starting with / is a Unix socket; fifo:PATH is a FIFO",
-      "                         command channel; anything else is HOST:PORT (TCP)",
-      "  -P, --pid-file FILE    write the process id to FILE (removed on exit)",
-      "  -w, --workers N        event loops serving the listeners (default: number of cores)",
-      "  -t, --timeout SECONDS  handshake deadline, ping interval, stall limit (default 5)",
-      "      --buf-size BYTES   socket write buffer (default 16384)",
-      "      --buf-ttl MICROS   upper bound of write coalescing (default 10)",
-      "      --queue-size N     frames queued per client before it is dropped (default 8192)",
-      "      --force-register   a new client with a taken name replaces the old one (BUS/RT)",
-      "      --verbose          debug logging (twice: trace)",
-      "  -h, --help             this help");
+  /** Exit status for bad flags or a bad configuration file. */
+  static final int EXIT_USAGE = 2;
 
   private Main() {}
 
@@ -47,133 +41,176 @@ public final class Main {
     }
   }
 
-  /** Parsed command line: the effective configuration. */
-  static ServerConfig parseArgs(String[] args, Vertx vertx) {
-    String configFile = null;
+  /** The command line: elbusd's flags and the configuration file. */
+  @Command(name = "elbusd", sortOptions = false, mixinStandardHelpOptions = true,
+      versionProvider = CommandLines.Version.class,
+      customSynopsis = "elbusd [-c FILE] [-B ADDR]... [OPTIONS]",
+      description = {"The elbus broker. Flags override the configuration file; -B replaces its",
+          "listeners (a FIFO too). Without -B the file must name at least one listener."},
+      footer = {"", "conf/elbus.yaml documents every key of the configuration file. SIGTERM or",
+          "SIGINT announce the shutdown on .broker/warn, remove the socket, FIFO and pid",
+          "files and exit 0.", "",
+          "Exit status: 0 after a signal or --help, 1 when the broker cannot start,",
+          "2 for bad flags or a bad configuration file."})
+  static final class Flags {
+    @Option(names = {"-c", "--config"}, paramLabel = "FILE",
+        description = "configuration file (YAML, or JSON by .json extension)")
+    String configFile;
+
+    @Option(names = {"-B", "--bind"}, paramLabel = "ADDR",
+        description = {"listen on ADDR (repeatable): a Unix socket when ADDR ends in .sock, "
+            + ".socket or .ipc or starts with /; fifo:PATH is a FIFO command channel; anything "
+            + "else is HOST:PORT (TCP)"})
     List<String> binds = new ArrayList<>();
-    List<String[]> overrides = new ArrayList<>();
-    String pidFile = null;
-    Integer workers = null;
-    for (int i = 0; i < args.length; i++) {
-      String a = args[i];
-      switch (a) {
-        case "-c":
-        case "--config":
-          configFile = value(args, ++i, a);
-          break;
-        case "-B":
-        case "--bind":
-          binds.add(value(args, ++i, a));
-          break;
-        case "-P":
-        case "--pid-file":
-          pidFile = value(args, ++i, a);
-          break;
-        case "-w":
-        case "--workers":
-          workers = intValue(value(args, ++i, a), a, 1, 1024);
-          break;
-        case "-t":
-        case "--timeout":
-        case "--buf-size":
-        case "--buf-ttl":
-        case "--queue-size":
-          overrides.add(new String[] {a, value(args, ++i, a)});
-          break;
-        case "--verbose":
-          break;
-        case "--force-register":
-          overrides.add(new String[] {a, "true"});
-          break;
-        default:
-          throw new IllegalArgumentException("unknown option '" + a + "' (see --help)");
-      }
-    }
-    ServerConfig cfg = configFile == null ? new ServerConfig()
-        : ServerConfig.parse(ConfigFiles.read(vertx, configFile), configFile);
-    List<ListenerOptions> targets = new ArrayList<>(cfg.listeners());
-    targets.add(cfg.defaults());
-    for (String[] o : overrides) {
+
+    @Option(names = {"-P", "--pid-file"}, paramLabel = "FILE",
+        description = "write the process id to FILE (removed on exit)")
+    String pidFile;
+
+    @Option(names = {"-w", "--workers"}, paramLabel = "N",
+        description = "event loops serving the listeners (1..1024; default: number of cores)")
+    Integer workers;
+
+    @Option(names = {"-t", "--timeout"}, paramLabel = "SECONDS", converter = CommandLines.Seconds.class,
+        description = "handshake deadline, ping interval, stall limit (default 5)")
+    Long timeoutMs;
+
+    @Option(names = "--buf-size", paramLabel = "BYTES",
+        description = "socket write buffer (default 16384)")
+    Integer bufSize;
+
+    @Option(names = "--buf-ttl", paramLabel = "MICROS",
+        description = "upper bound of write coalescing (default 10)")
+    Long bufTtlUs;
+
+    @Option(names = "--queue-size", paramLabel = "N",
+        description = "frames waiting for a client whose socket takes nothing for "
+            + "--write-timeout before it is dropped as a slow consumer (default 8192)")
+    Integer queueSize;
+
+    @Option(names = "--write-timeout", paramLabel = "SECONDS", converter = CommandLines.Seconds.class,
+        description = "how long a client's socket may take nothing while --queue-size frames "
+            + "wait for it (default 1)")
+    Long writeTimeoutMs;
+
+    @Option(names = "--force-register",
+        description = "a new client with a taken name replaces the old one (BUS/RT)")
+    boolean forceRegister;
+
+    @Option(names = "--verbose", description = "debug logging (twice: trace)")
+    boolean[] verbose = new boolean[0];
+
+    /** The effective configuration: the file (if any), then the flags over it. */
+    ServerConfig config(Vertx vertx) {
+      ServerConfig cfg = configFile == null ? new ServerConfig()
+          : ServerConfig.parse(ConfigFiles.read(vertx, configFile), configFile);
+      List<ListenerOptions> targets = new ArrayList<>(cfg.listeners());
+      targets.add(cfg.defaults());
       for (ListenerOptions lo : targets) {
-        applyOverride(lo, o[0], o[1]);
+        override(lo);
       }
-    }
-    if (!binds.isEmpty()) {
-      cfg.listeners().clear();
-      cfg.fifos().clear();
-      for (String b : binds) {
-        Bind bind = Bind.parse(b);
-        if (bind.type() == Bind.Type.FIFO) {
-          cfg.fifos().add(bind.path());
-        } else {
-          cfg.listeners().add(new ListenerOptions(cfg.defaults()).setBind(bind));
+      if (!binds.isEmpty()) {
+        cfg.listeners().clear();
+        cfg.fifos().clear();
+        for (String b : binds) {
+          Bind bind = Bind.parse(b);
+          if (bind.type() == Bind.Type.FIFO) {
+            cfg.fifos().add(bind.path());
+          } else {
+            cfg.listeners().add(new ListenerOptions(cfg.defaults()).setBind(bind));
+          }
         }
       }
+      if (cfg.listeners().isEmpty()) {
+        throw new IllegalArgumentException(
+            "no listener: give -B ADDR or a config file with listeners");
+      }
+      if (workers != null) {
+        cfg.workers(checked("--workers", workers, 1, 1024));
+      }
+      if (pidFile != null) {
+        cfg.pidFile(pidFile);
+      }
+      return cfg;
     }
-    if (cfg.listeners().isEmpty()) {
-      throw new IllegalArgumentException("no listener: give -B ADDR or a config file with listeners");
+
+    /** Applies the listener flags that were given to {@code lo}. */
+    private void override(ListenerOptions lo) {
+      if (timeoutMs != null) {
+        lo.setTimeoutMs(timeoutMs);
+      }
+      if (bufSize != null) {
+        lo.setBufSize(checked("--buf-size", bufSize, 1, Integer.MAX_VALUE));
+      }
+      if (bufTtlUs != null) {
+        lo.setBufTtlUs(checked("--buf-ttl", bufTtlUs, 0, Integer.MAX_VALUE));
+      }
+      if (queueSize != null) {
+        lo.setQueueSize(checked("--queue-size", queueSize, 1, Integer.MAX_VALUE));
+      }
+      if (writeTimeoutMs != null) {
+        lo.setWriteTimeoutMs(writeTimeoutMs);
+      }
+      if (forceRegister) {
+        lo.setForceRegister(true);
+      }
     }
-    if (workers != null) {
-      cfg.workers(workers);
+
+    private static int checked(String flag, long v, long min, long max) {
+      if (v < min || v > max) {
+        throw new IllegalArgumentException(flag + ": must be " + min + ".." + max + ", got " + v);
+      }
+      return (int) v;
     }
-    if (pidFile != null) {
-      cfg.pidFile(pidFile);
-    }
-    return cfg;
   }
 
-  private static void applyOverride(ListenerOptions lo, String flag, String v) {
-    switch (flag) {
-      case "-t":
-      case "--timeout": {
-        double t;
-        try {
-          t = Double.parseDouble(v);
-        } catch (NumberFormatException e) {
-          throw new IllegalArgumentException(flag + ": not a number: '" + v + "'");
-        }
-        if (!(t > 0)) {
-          throw new IllegalArgumentException(flag + ": must be positive: '" + v + "'");
-        }
-        lo.setTimeoutMs(Math.max(1, Math.round(t * 1000)));
-        break;
-      }
-      case "--buf-size":
-        lo.setBufSize(intValue(v, flag, 1, Integer.MAX_VALUE));
-        break;
-      case "--buf-ttl":
-        lo.setBufTtlUs(intValue(v, flag, 0, Integer.MAX_VALUE));
-        break;
-      case "--force-register":
-        lo.setForceRegister(true);
-        break;
-      default:
-        lo.setQueueSize(intValue(v, flag, 1, Integer.MAX_VALUE));
-    }
+  /**
+   * The flags parsed into the effective configuration.
+   *
+   * @throws ParameterException for flags picocli rejects
+   * @throws IllegalArgumentException for a bad value or configuration file
+   */
+  static ServerConfig parseArgs(String[] args, Vertx vertx) {
+    Flags flags = new Flags();
+    CommandLines.parser(flags).parseArgs(args);
+    return flags.config(vertx);
   }
 
   static int run(String[] args) {
-    int verbose = 0;
-    for (String a : args) {
-      if (a.equals("-h") || a.equals("--help")) {
-        System.out.println(USAGE);
-        return 0;
-      }
-      if (a.equals("--verbose")) {
-        verbose++;
-      }
+    return run(args, System.out, System.err);
+  }
+
+  /** Parses, then starts the server; returns 0 when it runs (or after help), 1 or 2 otherwise. */
+  static int run(String[] args, PrintStream out, PrintStream err) {
+    Flags flags = new Flags();
+    CommandLine cl = CommandLines.parser(flags);
+    try {
+      cl.parseArgs(args);
+    } catch (ParameterException e) {
+      err.println("elbusd: " + e.getMessage() + " (see --help)");
+      return EXIT_USAGE;
     }
-    if (verbose > 0) {
+    if (cl.isUsageHelpRequested() || cl.isVersionHelpRequested()) {
+      PrintWriter w = new PrintWriter(out, true, StandardCharsets.UTF_8);
+      if (cl.isUsageHelpRequested()) {
+        cl.usage(w);
+      } else {
+        cl.printVersionHelp(w);
+      }
+      w.flush();
+      return 0;
+    }
+    if (flags.verbose.length > 0) {
       ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("dev.elbus"))
-          .setLevel(verbose > 1 ? Level.TRACE : Level.DEBUG);
+          .setLevel(flags.verbose.length > 1 ? Level.TRACE : Level.DEBUG);
     }
     ServerConfig cfg;
     Vertx boot = Vertx.vertx();
     try {
-      cfg = parseArgs(args, boot);
+      cfg = flags.config(boot);
     } catch (IllegalArgumentException e) {
-      System.err.println("elbusd: " + e.getMessage());
-      return 2;
+      err.println("elbusd: " + e.getMessage());
+      return EXIT_USAGE;
     } finally {
       boot.close();
     }
@@ -182,7 +219,7 @@ public final class Main {
     try {
       server.start();
     } catch (Exception e) {
-      System.err.println("elbusd: cannot start: " + rootMessage(e));
+      err.println("elbusd: cannot start: " + rootMessage(e));
       server.stop();
       return 1;
     }
@@ -208,24 +245,5 @@ public final class Main {
       c = c.getCause();
     }
     return c.getMessage() != null ? c.getMessage() : c.toString();
-  }
-
-  private static String value(String[] args, int i, String flag) {
-    if (i >= args.length) {
-      throw new IllegalArgumentException(flag + " needs a value");
-    }
-    return args[i];
-  }
-
-  private static int intValue(String v, String flag, int min, int max) {
-    try {
-      int n = Integer.parseInt(v);
-      if (n < min || n > max) {
-        throw new IllegalArgumentException(flag + ": must be " + min + ".." + max + ", got " + v);
-      }
-      return n;
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(flag + ": not an integer: '" + v + "'");
-    }
   }
 }
