@@ -68,7 +68,7 @@ class ArchitectureTest {
         Arguments.of(routingAndProtocolFreeOfSockets(), "ArchFixtureRoutingUsesSockets"),
         Arguments.of(apiExposesNoImplementationType(), "ArchFixtureApiExposesImpl"),
         Arguments.of(vertxInternalsOnlyWhereAllowed(), "ArchFixtureInternalApis"),
-        Arguments.of(loggingBackendOnlyInApplications(), "ArchFixtureInternalApis"));
+        Arguments.of(applicationLibrariesOnlyInApplications(), "ArchFixtureInternalApis"));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -154,10 +154,11 @@ class ArchitectureTest {
         .as("non-public Vert.x APIs only in " + names(VERTX_INTERNALS_ALLOWED));
   }
 
-  static ArchRule loggingBackendOnlyInApplications() {
+  /** Logback and picocli are optional dependencies: an embedding application has neither. */
+  static ArchRule applicationLibrariesOnlyInApplications() {
     return noClasses().that().resideOutsideOfPackages("dev.elbus.server..", "dev.elbus.cli..")
-        .should().dependOnClassesThat().resideInAPackage("ch.qos.logback..")
-        .as("the logging backend only in the server and the CLI");
+        .should().dependOnClassesThat().resideInAnyPackage("ch.qos.logback..", "picocli..")
+        .as("the logging backend and picocli only in the server and the CLI");
   }
 
   private static DescribedPredicate<JavaClass> inProjectOutside(String... allowed) {

@@ -1,11 +1,14 @@
 package dev.elbus.cli;
 
 import dev.elbus.cli.Benchmark.Stage;
+import dev.elbus.cli.Benchmark.Target;
 import dev.elbus.client.ClientOptions;
 import dev.elbus.client.ElbusException;
 import dev.elbus.client.NetworkClient;
 import dev.elbus.protocol.Protocol;
 import dev.elbus.rpc.RpcClient;
+import dev.elbus.rpc.RpcErrorCode;
+import dev.elbus.rpc.RpcException;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -18,31 +21,46 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * One benchmark worker: its own client (and, for the send stages, a receiver client), each on its
- * own event-loop context, issuing {@link #total} operations of one {@link Stage}.
+ * One benchmark worker: its own client (and, for the paced send stages, a receiver client), each
+ * on its own event-loop context, issuing {@link #total} operations of one {@link Stage}.
  *
  * <p>The worker runs entirely on its client's context, so every operation goes straight to the
- * socket without a thread hop. It keeps at most {@link #WINDOW} operations outstanding: a send
- * is outstanding until the receiver has it (and, with QoS 1, until its ack), a call until its
- * reply or ack. When the window is full the worker parks and is woken once the outstanding count
- * falls to half the window, by the receiver (another thread) or by an ack / reply callback.
+ * socket without a thread hop. An operation completes when it is written (QoS 0 sends) or when its
+ * ack or reply arrives; a message to a receiver (the worker itself or its receiver client) is
+ * also counted when it is read. The worker keeps at most {@link #ackWindow} operations
+ * uncompleted and at most {@link #receiptWindow} messages unread; when either window is full it
+ * parks and is woken once the count falls to half the window, by an ack / reply / write callback
+ * or by the receiver (another thread in the paced stages). It also yields the event loop after
+ * {@link #BATCH} operations in a row, so that the socket's input is read in between.
  *
  * <p>Threading: {@link #issued} and {@link #completed} are written on the worker's context only;
  * they are volatile so that the main thread can read them for the progress display and the stall
- * check. {@link #received} is written on the receiver's context.
+ * check. {@link #received} is written on the receiving client's context.
  */
 final class BenchWorker {
-  /** Most operations a worker keeps outstanding (well below the broker's 8192-frame queue). */
+  /** Most operations a paced worker keeps outstanding (well below a broker's queue_size). */
   static final int WINDOW = 1024;
+  /** Most QoS 0 sends a worker keeps not yet written to its socket. */
+  static final int WRITE_WINDOW = 1024;
+  /** Most messages a send+recv.qos.no worker keeps unread (fewer with big payloads). */
+  static final int MAX_UNREAD = 65_536;
+  /** Bytes the unread messages of one worker may take at most (with 64 bytes per frame). */
+  static final long MAX_UNREAD_BYTES = 32L << 20;
+  /** Operations issued in one event-loop task before the worker yields. */
+  static final int BATCH = 256;
   /** The method each worker of {@code rpc.call+handle} serves and calls on itself. */
-  static final String SELF_METHOD = "benchmark.handle";
+  static final String SELF_METHOD = "benchmark.selftest";
   static final String BROKER_METHOD = "benchmark.test";
+  /** The method {@code rpc.call0} calls on {@code <worker>-null}. */
+  static final String NULL_METHOD = "test";
 
   private final Vertx vertx;
   private final Stage stage;
   final String name;
   final long total;
   private final Buffer payload;
+  private final long ackWindow;
+  private final long receiptWindow;
   private final ContextInternal ctx;
   private final ContextInternal receiverCtx;
 
@@ -55,10 +73,9 @@ final class BenchWorker {
   volatile long completed;
   final AtomicLong received = new AtomicLong();
   private final AtomicBoolean parked = new AtomicBoolean();
-  private volatile long wakeAt;
 
-  /** Times (System.nanoTime) of the first operation, the last ack / reply / write, the last
-   *  receipt, and the end of this worker's measurement. */
+  /** Times (System.nanoTime) of the first operation, the last completion, the last receipt,
+   *  and the end of this worker's measurement. */
   volatile long startNanos;
   private volatile long completedNanos;
   private volatile long receivedNanos;
@@ -72,34 +89,56 @@ final class BenchWorker {
     this.name = name;
     this.total = total;
     this.payload = payload;
+    if (stage.paced) {
+      this.ackWindow = WINDOW;
+      this.receiptWindow = stage.hasReceipts() ? WINDOW : Long.MAX_VALUE;
+    } else {
+      this.ackWindow = stage.acked() ? 1 : WRITE_WINDOW;
+      this.receiptWindow = !stage.hasReceipts() ? Long.MAX_VALUE
+          : Math.max(WRITE_WINDOW, Math.min(MAX_UNREAD,
+              MAX_UNREAD_BYTES / (payload.length() + 64)));
+    }
     VertxInternal vi = (VertxInternal) vertx;
     this.ctx = vi.createEventLoopContext();
-    this.receiverCtx = stage.send ? vi.createEventLoopContext() : null;
+    this.receiverCtx = stage.target == Target.RECEIVER ? vi.createEventLoopContext() : null;
   }
 
-  /** The receiver's name (send stages). */
-  String receiverName() {
-    return name + ".r";
+  /** The name a stage's operations go to. */
+  String targetName() {
+    switch (stage.target) {
+      case NULL:
+        return name + "-null";
+      case SELF:
+        return name;
+      case RECEIVER:
+        return name + ".r";
+      default:
+        return RpcCommands.BROKER;
+    }
   }
 
-  /** Connects the receiver (send stages) and then the worker's client, each on its context. */
+  /** Connects the receiver (paced sends) and then the worker's client, each on its context. */
   Future<Void> connect(String path, ClientOptions opts) {
-    Future<Void> r = !stage.send ? Future.succeededFuture()
-        : on(receiverCtx, () -> NetworkClient.connect(vertx, path, receiverName(), opts)
+    Future<Void> r = receiverCtx == null ? Future.succeededFuture()
+        : on(receiverCtx, () -> NetworkClient.connect(vertx, path, targetName(), opts)
             .onSuccess(c -> {
               receiver = c;
               c.frameHandler(f -> onReceived());
-              c.closeHandler(v -> lost(receiverName() + " was disconnected"
+              c.closeHandler(v -> lost(targetName() + " was disconnected"
                   + " (dropped by the broker as a slow consumer?)"));
             })).mapEmpty();
     return r.compose(v -> on(ctx, () -> NetworkClient.connect(vertx, path, name, opts)
         .onSuccess(c -> {
           client = c;
-          if (!stage.send) {
+          if (stage.kind != Stage.Kind.SEND) {
             rpc = new RpcClient(vertx, c).timeout(0);
             rpc.handler(SELF_METHOD, e -> Future.succeededFuture(e.params()));
+          } else if (stage.target == Target.SELF) {
+            c.frameHandler(f -> onReceived());
           }
-          c.closeHandler(x -> lost(name + " was disconnected"));
+          c.closeHandler(x -> lost(name + " was disconnected"
+              + (stage.target == Target.SELF ? " (dropped by the broker as a slow consumer?)"
+                  : "")));
         }))).mapEmpty();
   }
 
@@ -120,79 +159,91 @@ final class BenchWorker {
     return done.future().cause();
   }
 
-  boolean isDone() {
-    return done.future().isComplete();
-  }
-
   /** Operations that count as progress, for the display and the stall check. */
   long progress() {
     return issued + completed + received.get();
   }
 
-  /** The outstanding count is measured against this: receipts and/or completions. */
-  private long confirmed() {
-    if (stage.send) {
-      long r = received.get();
-      return stage.qos.needsAck() ? Math.min(r, completed) : r;
-    }
-    return completed;
+  /** The counters, for a stall report. */
+  String state() {
+    return name + ": issued " + issued + ", completed " + completed + ", received "
+        + received.get() + (parked.get() ? ", parked" : "");
   }
 
-  /** Issues operations while the window allows; parks otherwise. On the context. */
+  /** Whether both windows have room for another operation. */
+  private boolean room() {
+    return issued - completed < ackWindow && issued - received.get() < receiptWindow;
+  }
+
+  /** Whether a parked worker may go on: both windows have fallen to half. */
+  private boolean resumable() {
+    return issued - completed <= ackWindow / 2 && issued - received.get() <= receiptWindow / 2;
+  }
+
+  /** Issues operations while the windows allow; parks or yields otherwise. On the context. */
   private void pump() {
+    int batch = 0;
     while (!done.future().isComplete()) {
-      while (issued < total && issued - confirmed() < WINDOW) {
+      while (issued < total && room()) {
         if (issued == 0) {
           startNanos = System.nanoTime();
         }
         issueOne();
+        if (++batch == BATCH && issued < total) {
+          ctx.runOnContext(v -> pump());
+          return;
+        }
       }
       if (issued >= total) {
         return;
       }
-      wakeAt = issued - WINDOW / 2;
       parked.set(true);
-      if (confirmed() < wakeAt || !parked.compareAndSet(true, false)) {
-        return; // a receipt or completion will wake us
+      if (!resumable() || !parked.compareAndSet(true, false)) {
+        return; // a completion or receipt will wake us
+      }
+    }
+  }
+
+  /** Resumes a parked worker when its windows allow; from any thread. */
+  private void wake() {
+    if (parked.get() && resumable() && parked.compareAndSet(true, false)) {
+      if (ctx.inThread()) {
+        pump();
+      } else {
+        ctx.runOnContext(v -> pump());
       }
     }
   }
 
   private void issueOne() {
-    long n = ++issued;
+    issued++;
+    String target = targetName();
     switch (stage.kind) {
-      case SEND: {
-        Future<Void> f = client.send(receiverName(), payload, stage.qos);
-        if (stage.qos.needsAck()) {
-          f.onComplete(this::onCompleted);
-        } else if (n == total) {
-          f.onComplete(this::onLastWritten);
-        }
+      case SEND:
+        client.send(target, payload, stage.qos).onComplete(this::onCompleted);
         break;
-      }
       case CALL:
-        rpc.call(RpcCommands.BROKER, BROKER_METHOD, payload).onComplete(this::onReply);
-        break;
-      case CALL_SELF:
-        rpc.call(name, SELF_METHOD, payload).onComplete(this::onReply);
+        rpc.call(target, stage.target == Target.SELF ? SELF_METHOD : BROKER_METHOD, payload,
+            stage.qos).onComplete(this::onReply);
         break;
       default: // CALL0
-        rpc.call0(RpcCommands.BROKER, BROKER_METHOD, payload).onComplete(this::onCompleted);
+        rpc.call0(target, stage.target == Target.NULL ? NULL_METHOD : BROKER_METHOD, payload,
+            stage.qos).onComplete(this::onCompleted);
     }
   }
 
   private void onReply(AsyncResult<Buffer> ar) {
-    if (ar.succeeded() && ar.result().length() != payload.length()) {
+    if (ar.succeeded() && !payload.equals(ar.result())) {
       fail(new IllegalStateException(name + ": a reply has " + ar.result().length()
-          + " bytes, expected the " + payload.length() + " sent"));
+          + " bytes that differ from the " + payload.length() + " sent"));
       return;
     }
     onCompleted(ar);
   }
 
-  /** An ack or a reply arrived. On the context. */
+  /** A write, an ack or a reply. On the context. */
   private void onCompleted(AsyncResult<?> ar) {
-    if (ar.failed()) {
+    if (ar.failed() && !(stage.target == Target.NULL && notRegistered(ar.cause()))) {
       fail(ar.cause());
       return;
     }
@@ -200,43 +251,38 @@ final class BenchWorker {
     if (c == total) {
       completedNanos = System.nanoTime();
       checkFinished();
-    } else if (c >= wakeAt && parked.get() && confirmed() >= wakeAt
-        && parked.compareAndSet(true, false)) {
-      pump();
+    } else {
+      wake();
     }
   }
 
-  private void onLastWritten(AsyncResult<Void> ar) {
-    if (ar.failed()) {
-      fail(ar.cause());
-      return;
-    }
-    completedNanos = System.nanoTime();
-    checkFinished();
+  /** The broker's answer to an acked frame for {@code <worker>-null}: not registered. */
+  private static boolean notRegistered(Throwable t) {
+    return t instanceof ElbusException
+        && ((ElbusException) t).code() == Protocol.ERR_CLIENT_NOT_REGISTERED
+        || t instanceof RpcException && ((RpcException) t).code() == RpcErrorCode.BUS_NOT_REGISTERED;
   }
 
-  /** A message reached the receiver. On the receiver's context. */
+  /** A message reached its receiver: the worker itself or its receiver client. */
   private void onReceived() {
     long r = received.incrementAndGet();
     if (r == total) {
       receivedNanos = System.nanoTime();
       if (stage.waitReceived) {
-        ctx.runOnContext(v -> checkFinished());
+        if (ctx.inThread()) {
+          checkFinished();
+        } else {
+          ctx.runOnContext(v -> checkFinished());
+        }
       }
-    } else if (r >= wakeAt && parked.get() && confirmed() >= wakeAt
-        && parked.compareAndSet(true, false)) {
-      ctx.runOnContext(v -> pump());
+    } else {
+      wake();
     }
   }
 
   /** Completes the worker when the stage's end condition holds. On the context. */
   private void checkFinished() {
-    if (finished) {
-      return;
-    }
-    boolean sentAll = stage.kind != Stage.Kind.SEND || stage.qos.needsAck()
-        ? completed == total : completedNanos != 0;
-    if (!sentAll || (stage.waitReceived && received.get() < total)) {
+    if (finished || completed < total || (stage.waitReceived && received.get() < total)) {
       return;
     }
     finished = true;
@@ -247,7 +293,7 @@ final class BenchWorker {
   private void fail(Throwable t) {
     String m = t instanceof ElbusException
         ? t.getMessage() + String.format(" (0x%02x)", ((ElbusException) t).code())
-        : Cli.oneLine(t);
+        : t instanceof RpcException ? Cli.rpcError((RpcException) t) : Cli.oneLine(t);
     done.tryFail(new Cli.Failure(stage.label + ": " + name + ": " + m));
   }
 

@@ -2,13 +2,16 @@ package dev.elbus.cli;
 
 import dev.elbus.cli.Cli.Action;
 import dev.elbus.cli.Cli.Failure;
-import dev.elbus.cli.Cli.UsageException;
+import dev.elbus.cli.Cli.Leaf;
 import dev.elbus.client.Frame;
 import dev.elbus.client.NetworkClient;
 import dev.elbus.protocol.QoS;
 import dev.elbus.rpc.MsgPack;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -31,30 +34,57 @@ final class BusCommands {
    * {@code listen [-t TOPIC]... [-x TOPIC]...}: prints every incoming frame until interrupted;
    * {@code -x} excludes topics (BUS/RT exclude, PROTOCOL.md section 15).
    */
-  static Action listen(Cli cli, List<String> args) {
+  @Command(name = "listen", description = {
+      "print incoming frames until interrupted, one a line: KIND SENDER [TOPIC] PAYLOAD"})
+  static final class Listen implements Leaf {
+    @Option(names = {"-t", "--topic"}, paramLabel = "TOPIC",
+        description = "subscribe to TOPIC (repeatable; MQTT wildcards + and #)")
     List<String> topics = new ArrayList<>();
+
+    @Option(names = {"-x", "--exclude"}, paramLabel = "TOPIC",
+        description = "exclude matching publications (repeatable; BUS/RT brokers)")
     List<String> excluded = new ArrayList<>();
-    for (int i = 0; i < args.size(); i++) {
-      String a = args.get(i);
-      switch (a) {
-        case "-t":
-        case "--topic":
-          if (i + 1 >= args.size()) {
-            throw new UsageException(a + " needs a value");
-          }
-          topics.add(args.get(++i));
-          break;
-        case "-x":
-        case "--exclude":
-          if (i + 1 >= args.size()) {
-            throw new UsageException(a + " needs a value");
-          }
-          excluded.add(args.get(++i));
-          break;
-        default:
-          throw new UsageException("listen: unexpected argument '" + a + "'");
-      }
+
+    @Override
+    public Action prepare(Cli cli) {
+      return listen(cli, topics, excluded);
     }
+  }
+
+  /** A command with an optional PAYLOAD after its TARGET or TOPIC (send, publish, rpc notify). */
+  abstract static class WithPayload implements Leaf {
+    @Parameters(index = "1", arity = "0..1", paramLabel = "PAYLOAD",
+        description = "the payload as UTF-8 (default: all of stdin)")
+    String payload;
+  }
+
+  /** {@code send TARGET [PAYLOAD]}. */
+  @Command(name = "send", description = {"direct message with QoS 1 (a TARGET with * or ? is a "
+      + "broadcast mask); PAYLOAD is read from stdin when omitted"})
+  static final class Send extends WithPayload {
+    @Parameters(index = "0", paramLabel = "TARGET", description = "the receiver's name or mask")
+    String target;
+
+    @Override
+    public Action prepare(Cli cli) {
+      return send(cli, target, payload, false);
+    }
+  }
+
+  /** {@code publish TOPIC [PAYLOAD]}. */
+  @Command(name = "publish",
+      description = {"publication with QoS 1; PAYLOAD is read from stdin when omitted"})
+  static final class Publish extends WithPayload {
+    @Parameters(index = "0", paramLabel = "TOPIC", description = "the topic")
+    String topic;
+
+    @Override
+    public Action prepare(Cli cli) {
+      return send(cli, topic, payload, true);
+    }
+  }
+
+  static Action listen(Cli cli, List<String> topics, List<String> excluded) {
     return () -> {
       NetworkClient c = cli.connect();
       PrintStream out = cli.out;
@@ -111,14 +141,8 @@ final class BusCommands {
    * {@code send TARGET [PAYLOAD]} / {@code publish TOPIC [PAYLOAD]} with QoS 1; a send TARGET
    * with {@code *} or {@code ?} is a broadcast. Exit 0 on the ack, 1 with the code otherwise.
    */
-  static Action send(Cli cli, List<String> args, boolean publish) {
+  static Action send(Cli cli, String target, String text, boolean publish) {
     String what = publish ? "publish" : "send";
-    if (args.isEmpty() || args.size() > 2) {
-      throw new UsageException(what + ": expected " + (publish ? "TOPIC" : "TARGET")
-          + " [PAYLOAD]");
-    }
-    String target = args.get(0);
-    String text = args.size() > 1 ? args.get(1) : null;
     boolean broadcast = !publish && (target.indexOf('*') >= 0 || target.indexOf('?') >= 0);
     return () -> {
       Buffer payload = payload(cli, text);

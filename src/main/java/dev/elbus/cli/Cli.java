@@ -16,11 +16,22 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import org.slf4j.LoggerFactory;
+import picocli.AutoComplete;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Help;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Model.UsageMessageSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.UnmatchedArgumentException;
 
 import java.io.InputStream;
 import java.io.PrintStream;
-import java.util.ArrayList;
-import java.util.Arrays;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -33,89 +44,55 @@ import java.util.concurrent.TimeoutException;
  * (connection, refusal, RPC error, timeout), 2 for bad arguments. Every failure is one line
  * {@code elbus: ...} on the error stream.
  *
- * <p>Commands are parsed completely before anything connects: {@link BusCommands} (listen, send,
- * publish), {@link RpcCommands} (rpc, broker) and {@link Benchmark}.
+ * <p>picocli parses the command line into this class (the global options) and one {@link Leaf}
+ * command: {@link BusCommands} (listen, send, publish), {@link RpcCommands} (rpc, broker), {@link
+ * Benchmark} and {@link Completion}. Everything is parsed and checked before anything connects.
  */
+@Command(name = "elbus", sortOptions = false, versionProvider = CommandLines.Version.class,
+    subcommands = {BusCommands.Listen.class, BusCommands.Send.class, BusCommands.Publish.class,
+        RpcCommands.Rpc.class, RpcCommands.BrokerMethods.class, Benchmark.class,
+        Cli.Completion.class},
+    customSynopsis = {"elbus PATH [-n NAME] [--timeout S] COMMAND [ARGS]",
+        "elbus completion", "elbus --help | --version"},
+    description = {"The elbus client: talks to any elbus broker. PATH is the broker: a path ending "
+        + "in .sock, .socket or .ipc, or starting with /, is a Unix socket; anything else "
+        + "HOST:PORT (TCP, IPv6 hosts in brackets)."},
+    commandListHeading = "%nCommands (elbus PATH COMMAND --help shows one in full):%n",
+    footer = {"",
+        "k=v params form a MessagePack map; values true/false become booleans, integers",
+        "and decimals numbers, anything else strings. No params send empty params.",
+        "Payloads are printed as text when they are printable UTF-8, as compact JSON when",
+        "they are a MessagePack map or array, else as hex:HEXDIGITS; an empty payload as",
+        "(empty). --json prints one JSON document on stdout instead.",
+        "",
+        "Bash completion: source <(elbus completion)",
+        "",
+        "Exit status: 0 success, 1 failure (connection, refused operation, RPC error,",
+        "timeout), 2 bad arguments; every failure is one line 'elbus: ...' on stderr."})
 public final class Cli {
   static final int EXIT_OK = 0;
   static final int EXIT_FAILED = 1;
   static final int EXIT_USAGE = 2;
 
-  static final String USAGE = String.join("\n",
-      "usage: elbus PATH [-n NAME] [--timeout S] COMMAND [ARGS]",
-      "",
-      "PATH is the broker: a path ending in .sock, .socket, .ipc or starting with / is a Unix",
-      "socket, anything else HOST:PORT (TCP, IPv6 hosts in brackets).",
-      "",
-      "options:",
-      "  -n, --name NAME    client name (default elbus.cli.<pid>)",
-      "      --timeout S    seconds to wait for the connection, acks and RPC replies (default 5)",
-      "  -h, --help         this help",
-      "",
-      "commands:",
-      "  listen [-t TOPIC]... [-x TOPIC]...",
-      "                              print incoming frames until interrupted, one a line:",
-      "                              KIND SENDER [TOPIC] PAYLOAD; -t subscribes to TOPIC",
-      "                              (repeatable, MQTT wildcards + and #); -x (--exclude)",
-      "                              excludes matching publications (BUS/RT brokers)",
-      "  send TARGET [PAYLOAD]       direct message with QoS 1 (a TARGET with * or ? is a",
-      "                              broadcast mask); PAYLOAD is read from stdin when omitted",
-      "  publish TOPIC [PAYLOAD]     publication with QoS 1; PAYLOAD from stdin when omitted",
-      "  rpc listen                  print incoming RPC calls and notifications; calls get an",
-      "                              empty result",
-      "  rpc notify TARGET [PAYLOAD]  RPC notification (PAYLOAD from stdin when omitted)",
-      "  rpc call0 TARGET METHOD [k=v ...]  RPC call with no reply wanted",
-      "  rpc call TARGET METHOD [k=v ...]   RPC call; prints the reply (MessagePack as JSON)",
-      "  broker test                 .broker test; exit 0 when it answers {ok: true}",
-      "  broker info|stats           .broker info / stats as 'key: value' lines",
-      "  broker client.list          connected clients as a table",
-      "  benchmark [-w N] [--payload-size N] [-i N] [--warmup N]",
-      "                              measure the broker, see below",
-      "",
-      "k=v params form a MessagePack map; values true/false become booleans, integers and",
-      "decimals numbers, anything else strings. No params send empty params.",
-      "Payloads are printed as text when they are printable UTF-8, as compact JSON when they",
-      "are a MessagePack map or array, else as hex:HEXDIGITS; an empty payload as (empty).",
-      "",
-      "benchmark options:",
-      "  -w, --workers N        clients sending in parallel in each stage (default "
-          + Benchmark.DEFAULT_WORKERS + ")",
-      "      --payload-size N   bytes of each message / RPC params (default "
-          + Benchmark.DEFAULT_PAYLOAD + ")",
-      "  -i, --iters N          iterations per stage, split between the workers (default "
-          + Benchmark.DEFAULT_ITERS + ")",
-      "      --warmup N         untimed iterations run before each stage, so that the JIT of",
-      "                         this JVM client has compiled the hot path (default: a tenth",
-      "                         of --iters, at most " + Benchmark.MAX_DEFAULT_WARMUP
-          + "; 0: none)",
-      "benchmark stages, each printed as iterations/s of wall time from the first send to the",
-      "last ack, receipt or reply:",
-      "  send.qos.no               direct messages with QoS 0 to a receiver client (until",
-      "                            the last one is written)",
-      "  send.qos.processed        the same with QoS 1 (until the last ack)",
-      "  send+recv.qos.no          QoS 0, until the receiver has every message",
-      "  send+recv.qos.processed   QoS 1, until every ack and message has arrived",
-      "  rpc.call                  calls of .broker benchmark.test (echoes the params)",
-      "  rpc.call+handle           each worker calls a method of its own and answers it",
-      "  rpc.call0                 calls of .broker benchmark.test with no reply wanted",
-      "                            (until the last QoS 1 ack)",
-      "Each worker is its own client NAME.bench.STAGE.N (NAME.bench.warmup.STAGE.N while",
-      "warming up); send stages add a receiver client named the same + .r. Clients are",
-      "closed after each stage. QoS 0 has no flow control, and a broker disconnects a",
-      "receiver whose queue (8192 frames by default) overflows as a slow consumer; so each",
-      "worker keeps at most " + BenchWorker.WINDOW
-          + " operations outstanding: a sender waits until its receiver",
-      "is less than " + BenchWorker.WINDOW
-          + " messages behind, acked sends and calls wait for their acks and",
-      "replies. On a terminal the running stage shows its progress on stderr.",
-      "",
-      "exit status: 0 success, 1 failure (connection, refused operation, RPC error, timeout),",
-      "2 bad arguments.");
-
   /** What a parsed command does once the CLI has a Vert.x; returns the exit code. */
   @FunctionalInterface
   interface Action {
     int run() throws Exception;
+  }
+
+  /** A command that runs: it checks its arguments and returns what it does. */
+  interface Leaf {
+    /**
+     * Checks the parsed arguments and returns the action.
+     *
+     * @throws UsageException (or IllegalArgumentException) for bad arguments
+     */
+    Action prepare(Cli cli);
+
+    /** Whether the command talks to the broker at PATH (all but {@code completion}). */
+    default boolean needsPath() {
+      return true;
+    }
   }
 
   /** Bad arguments: exit 2 with the message. */
@@ -139,12 +116,30 @@ public final class Cli {
   final PrintStream out;
   final PrintStream err;
   final InputStream in;
+
+  @Parameters(index = "0", arity = "0..1", paramLabel = "PATH",
+      description = "the broker: Unix socket path or HOST:PORT")
   String path;
+
+  @Option(names = {"-n", "--name"}, paramLabel = "NAME",
+      description = "client name (default elbus.cli.<pid>)")
   String name = "elbus.cli." + ProcessHandle.current().pid();
+
+  @Option(names = "--timeout", paramLabel = "S", converter = CommandLines.Seconds.class,
+      description = "seconds to wait for the connection, acks and RPC replies (default 5)")
   long timeoutMs = Protocol.DEFAULT_TIMEOUT_MS;
+
+  @Option(names = {"-h", "--help"}, usageHelp = true, description = "this help")
+  boolean help;
+
+  @Option(names = {"-V", "--version"}, versionHelp = true, description = "the version")
+  boolean version;
+
   /** Event loops the command wants (the benchmark: two per worker). */
   int eventLoops = 2;
   Vertx vertx;
+  /** The parser, for commands that describe the command line (completion). */
+  private CommandLine commandLine;
 
   private Cli(PrintStream out, PrintStream err, InputStream in) {
     this.out = out;
@@ -174,24 +169,19 @@ public final class Cli {
     try {
       action = parse(args);
       if (action == null) {
-        out.println(USAGE);
         return EXIT_OK;
       }
-      Bind bind = Bind.parse(path);
-      if (bind.type() == Bind.Type.FIFO) {
-        throw new UsageException("cannot connect to a FIFO: " + path);
-      }
     } catch (IllegalArgumentException | UsageException e) {
-      err.println("elbus: " + e.getMessage() + " (see --help)");
-      return EXIT_USAGE;
+      return usageError(e.getMessage());
+    } catch (ParameterException e) {
+      return usageError(message(e));
     }
     vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true)
         .setEventLoopPoolSize(eventLoops));
     try {
       return action.run();
     } catch (UsageException e) {
-      err.println("elbus: " + e.getMessage() + " (see --help)");
-      return EXIT_USAGE;
+      return usageError(e.getMessage());
     } catch (Failure | ElbusException e) {
       err.println("elbus: " + e.getMessage());
       return EXIT_FAILED;
@@ -215,67 +205,160 @@ public final class Cli {
     }
   }
 
-  /** Parses the global options and the command; {@code null} means: print the help. */
+  private int usageError(String message) {
+    err.println("elbus: " + message + " (see --help)");
+    return EXIT_USAGE;
+  }
+
+  /**
+   * Parses the command line and checks it; {@code null} means: help or the version was printed.
+   *
+   * @throws ParameterException, UsageException or IllegalArgumentException for bad arguments
+   */
   private Action parse(String[] args) {
-    int i = 0;
-    String command = null;
-    for (; i < args.length; i++) {
-      String a = args[i];
-      switch (a) {
-        case "-h":
-        case "--help":
-          return null;
-        case "-n":
-        case "--name":
-          name = value(args, ++i, a);
-          if (name.isEmpty()) {
-            throw new UsageException(a + ": empty name");
-          }
-          break;
-        case "--timeout":
-          timeoutMs = seconds(value(args, ++i, a), a);
-          break;
-        default:
-          if (a.startsWith("-") && a.length() > 1) {
-            throw new UsageException("unknown option '" + a + "'");
-          }
-          if (path == null) {
-            path = a;
-          } else {
-            command = a;
-          }
-      }
-      if (command != null) {
-        i++;
-        break;
-      }
-    }
-    if (path == null) {
-      throw new UsageException("missing PATH");
-    }
-    if (command == null) {
-      throw new UsageException("missing COMMAND");
-    }
-    List<String> rest = new ArrayList<>(Arrays.asList(args).subList(i, args.length));
-    if (!rest.isEmpty() && (rest.get(0).equals("-h") || rest.get(0).equals("--help"))) {
+    commandLine = commandLine(this, out);
+    CommandLine.ParseResult parsed = commandLine.parseArgs(args);
+    if (CommandLine.printHelpIfRequested(parsed)) {
       return null;
     }
-    switch (command) {
-      case "listen":
-        return BusCommands.listen(this, rest);
-      case "send":
-        return BusCommands.send(this, rest, false);
-      case "publish":
-        return BusCommands.send(this, rest, true);
-      case "rpc":
-        return RpcCommands.rpc(this, rest);
-      case "broker":
-        return RpcCommands.broker(this, rest);
-      case "benchmark":
-        return Benchmark.parse(this, rest);
-      default:
-        throw new UsageException("unknown command '" + command + "'");
+    List<CommandLine> chain = parsed.asCommandLineList();
+    CommandLine last = chain.get(chain.size() - 1);
+    Object command = last.getCommand();
+    if (!(command instanceof Leaf)) {
+      if (path == null) {
+        throw new UsageException("missing PATH");
+      }
+      if (last == commandLine) {
+        throw new UsageException("missing COMMAND");
+      }
+      throw new UsageException(commandName(last) + ": expected "
+          + String.join(", ", last.getSubcommands().keySet()));
     }
+    Leaf leaf = (Leaf) command;
+    if (leaf.needsPath()) {
+      if (path == null) {
+        throw new UsageException("missing PATH");
+      }
+      if (name.isEmpty()) {
+        throw new UsageException("--name: empty name");
+      }
+      Bind bind = Bind.parse(path);
+      if (bind.type() == Bind.Type.FIFO) {
+        throw new UsageException("cannot connect to a FIFO: " + path);
+      }
+    }
+    return leaf.prepare(this);
+  }
+
+  /**
+   * The parser of the whole command line ({@link CommandLines#parser}), help to {@code out};
+   * subcommands' synopses start with {@code elbus PATH}, and the command list shows every
+   * command with its arguments.
+   */
+  static CommandLine commandLine(Cli cli, PrintStream out) {
+    CommandLine cl = CommandLines.parser(cli);
+    addHelpOptions(cl);
+    cl.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
+    cl.getHelpSectionMap().put(UsageMessageSpec.SECTION_KEY_COMMAND_LIST, Cli::commandList);
+    return cl;
+  }
+
+  /** How subcommands' synopses show the global arguments. */
+  private static final String GLOBALS = "PATH [-n NAME] [--timeout S] ";
+
+  /** Every subcommand gets {@code -h, --help} and a synopsis that starts with elbus PATH. */
+  private static void addHelpOptions(CommandLine cl) {
+    for (CommandLine sub : cl.getSubcommands().values()) {
+      sub.getCommandSpec().addOption(OptionSpec.builder("-h", "--help").usageHelp(true)
+          .description("this help").build());
+      sub.getHelpSectionMap().put(UsageMessageSpec.SECTION_KEY_SYNOPSIS, help -> help.synopsis(
+          help.synopsisHeadingLength() + GLOBALS.length()).replaceFirst("^elbus ", "elbus " + GLOBALS));
+      addHelpOptions(sub);
+    }
+  }
+
+  /** The top-level command list: every runnable command with its arguments, then its summary. */
+  private static String commandList(Help help) {
+    Help.TextTable table = Help.TextTable.forColumns(help.colorScheme(),
+        new Help.Column(36, 2, Help.Column.Overflow.SPAN),
+        new Help.Column(help.commandSpec().usageMessage().width() - 36, 1,
+            Help.Column.Overflow.WRAP));
+    addCommands(table, help.commandSpec().commandLine(), help.colorScheme());
+    return table.toString();
+  }
+
+  private static void addCommands(Help.TextTable table, CommandLine parent,
+      Help.ColorScheme scheme) {
+    for (CommandLine sub : parent.getSubcommands().values()) {
+      CommandSpec spec = sub.getCommandSpec();
+      if (!(sub.getCommand() instanceof Leaf)) {
+        addCommands(table, sub, scheme);
+        continue;
+      }
+      String synopsis = new Help(spec, scheme).synopsis(0).strip().replaceAll("\\s+", " ")
+          .replaceFirst("^elbus ", "").replace(" [-h]", "");
+      String[] description = spec.usageMessage().description();
+      table.addRowValues(synopsis, description.length == 0 ? "" : description[0]);
+    }
+  }
+
+  /** A picocli error as one line, in the words of the old parser where it had some. */
+  private static String message(ParameterException e) {
+    CommandLine where = e.getCommandLine();
+    boolean top = where.getParent() == null;
+    String prefix = top ? "" : commandName(where) + ": ";
+    if (e instanceof UnmatchedArgumentException) {
+      List<String> unmatched = ((UnmatchedArgumentException) e).getUnmatched();
+      String arg = unmatched.isEmpty() ? "" : unmatched.get(0);
+      if (arg.startsWith("-") && arg.length() > 1) {
+        return prefix + "unknown option '" + arg + "'";
+      }
+      if (!where.getSubcommands().isEmpty()) {
+        return top ? "unknown command '" + arg + "'"
+            : prefix + "unknown subcommand '" + arg + "' (expected "
+                + String.join(", ", where.getSubcommands().keySet()) + ")";
+      }
+      return prefix + "unexpected argument '" + arg + "'";
+    }
+    return prefix + e.getMessage();
+  }
+
+  /** A subcommand's name without {@code elbus}: {@code rpc call}. */
+  private static String commandName(CommandLine cl) {
+    return cl.getCommandSpec().qualifiedName(" ").replaceFirst("^elbus ", "");
+  }
+
+  // ---------------------------------------------------------------- the completion command
+
+  /** {@code completion}: prints the bash completion script. */
+  @Command(name = "completion",
+      description = "print the bash completion script (see completion --help)",
+      footer = {"", "Install it for every shell of a user with",
+          "  elbus completion > ~/.local/share/bash-completion/completions/elbus",
+          "or system-wide into /etc/bash_completion.d/elbus. It completes commands and",
+          "options for the command name elbus (bin/elbus on the PATH)."})
+  static final class Completion implements Leaf {
+    @Override
+    public boolean needsPath() {
+      return false;
+    }
+
+    @Override
+    public Action prepare(Cli cli) {
+      String script = AutoComplete.bash("elbus", cli.commandLine);
+      return () -> {
+        cli.out.print(script);
+        return EXIT_OK;
+      };
+    }
+  }
+
+  /** {@code v} within {@code min..max}, else a usage error naming the option. */
+  static int range(String option, int v, int min, int max) {
+    if (v < min || v > max) {
+      throw new UsageException(option + ": must be " + min + ".." + max + ", got " + v);
+    }
+    return v;
   }
 
   // ---------------------------------------------------------------- helpers for the commands
@@ -362,38 +445,6 @@ public final class Cli {
     String s = m == null ? t.toString() : m;
     int nl = s.indexOf('\n');
     return nl < 0 ? s : s.substring(0, nl);
-  }
-
-  static String value(String[] args, int i, String flag) {
-    if (i >= args.length) {
-      throw new UsageException(flag + " needs a value");
-    }
-    return args[i];
-  }
-
-  static long seconds(String v, String flag) {
-    double t;
-    try {
-      t = Double.parseDouble(v);
-    } catch (NumberFormatException e) {
-      throw new UsageException(flag + ": not a number: '" + v + "'");
-    }
-    if (!(t > 0) || t > Integer.MAX_VALUE / 1000.0) {
-      throw new UsageException(flag + ": must be a positive number of seconds: '" + v + "'");
-    }
-    return Math.max(1, Math.round(t * 1000));
-  }
-
-  static int intValue(String v, String flag, int min, int max) {
-    try {
-      int n = Integer.parseInt(v.replace("_", ""));
-      if (n < min || n > max) {
-        throw new UsageException(flag + ": must be " + min + ".." + max + ", got " + v);
-      }
-      return n;
-    } catch (NumberFormatException e) {
-      throw new UsageException(flag + ": not an integer: '" + v + "'");
-    }
   }
 
   /** Process mode: library logs go to stderr, warnings and errors only. */

@@ -2,7 +2,7 @@ package dev.elbus.cli;
 
 import dev.elbus.cli.Cli.Action;
 import dev.elbus.cli.Cli.Failure;
-import dev.elbus.cli.Cli.UsageException;
+import dev.elbus.cli.Cli.Leaf;
 import dev.elbus.client.Frame;
 import dev.elbus.client.FrameKind;
 import dev.elbus.client.NetworkClient;
@@ -13,6 +13,11 @@ import dev.elbus.rpc.MsgPack;
 import dev.elbus.rpc.RpcClient;
 import dev.elbus.rpc.RpcException;
 import io.vertx.core.buffer.Buffer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -32,94 +37,159 @@ final class RpcCommands {
 
   private RpcCommands() {}
 
-  /** {@code rpc listen | notify TARGET [PAYLOAD] | call0|call TARGET METHOD [k=v ...]}. */
-  static Action rpc(Cli cli, List<String> args) {
-    if (args.isEmpty()) {
-      throw new UsageException("rpc: expected listen, notify, call0 or call");
+  /** {@code rpc listen|notify|call0|call}. */
+  @Command(name = "rpc", description = "RPC commands (PROTOCOL.md section 9)",
+      subcommands = {RpcListen.class, Notify.class, Call0.class, Call.class})
+  static final class Rpc {}
+
+  /** {@code rpc listen}. */
+  @Command(name = "listen", description = {"print incoming RPC calls and notifications; calls "
+      + "get an empty result"})
+  static final class RpcListen implements Leaf {
+    @Override
+    public Action prepare(Cli cli) {
+      return () -> listen(cli);
     }
-    String sub = args.get(0);
-    List<String> rest = args.subList(1, args.size());
-    switch (sub) {
-      case "listen":
-        if (!rest.isEmpty()) {
-          throw new UsageException("rpc listen: unexpected argument '" + rest.get(0) + "'");
-        }
-        return () -> listen(cli);
-      case "notify": {
-        if (rest.isEmpty() || rest.size() > 2) {
-          throw new UsageException("rpc notify: expected TARGET [PAYLOAD]");
-        }
-        String target = rest.get(0);
-        String text = rest.size() > 1 ? rest.get(1) : null;
-        return () -> {
-          Buffer payload = BusCommands.payload(cli, text);
-          return withRpc(cli, rpc -> {
-            Cli.await(rpc.notify(target, payload), cli.timeoutMs);
-            return Cli.EXIT_OK;
-          });
-        };
-      }
-      case "call0":
-      case "call": {
-        if (rest.size() < 2) {
-          throw new UsageException("rpc " + sub + ": expected TARGET METHOD [k=v ...]");
-        }
-        String target = rest.get(0);
-        String method = rest.get(1);
-        Buffer params = params(rest.subList(2, rest.size()));
-        if (sub.equals("call0")) {
-          return () -> withRpc(cli, rpc -> {
-            Cli.await(rpc.call0(target, method, params), cli.timeoutMs);
-            return Cli.EXIT_OK;
-          });
-        }
-        return () -> withRpc(cli, rpc -> {
-          Buffer result = Cli.await(rpc.call(target, method, params), cli.timeoutMs + 1000);
-          printResult(cli.out, result);
+  }
+
+  /** {@code rpc notify TARGET [PAYLOAD]}. */
+  @Command(name = "notify",
+      description = "RPC notification (PAYLOAD is read from stdin when omitted)")
+  static final class Notify extends BusCommands.WithPayload {
+    @Parameters(index = "0", paramLabel = "TARGET", description = "the receiver")
+    String target;
+
+    @Override
+    public Action prepare(Cli cli) {
+      return () -> {
+        Buffer p = BusCommands.payload(cli, payload);
+        return withRpc(cli, rpc -> {
+          Cli.await(rpc.notify(target, p), cli.timeoutMs);
           return Cli.EXIT_OK;
         });
-      }
-      default:
-        throw new UsageException("rpc: unknown subcommand '" + sub + "'");
+      };
+    }
+  }
+
+  /** What {@code rpc call0} and {@code rpc call} take. */
+  abstract static class CallArgs implements Leaf {
+    @Parameters(index = "0", paramLabel = "TARGET", description = "the client to call")
+    String target;
+
+    @Parameters(index = "1", paramLabel = "METHOD", description = "the method")
+    String method;
+
+    @Parameters(index = "2..*", paramLabel = "k=v",
+        description = "params: a MessagePack map of these (none: empty params)")
+    List<String> params = new ArrayList<>();
+  }
+
+  /** {@code rpc call0 TARGET METHOD [k=v ...]}. */
+  @Command(name = "call0", description = "RPC call with no reply wanted")
+  static final class Call0 extends CallArgs {
+    @Override
+    public Action prepare(Cli cli) {
+      Buffer p = params(params);
+      return () -> withRpc(cli, rpc -> {
+        Cli.await(rpc.call0(target, method, p), cli.timeoutMs);
+        return Cli.EXIT_OK;
+      });
+    }
+  }
+
+  /** {@code rpc call [--json] TARGET METHOD [k=v ...]}. */
+  @Command(name = "call", description = {"RPC call; prints the reply (MessagePack as JSON)"})
+  static final class Call extends CallArgs {
+    @Option(names = "--json", description = "print the reply as one JSON document: MessagePack "
+        + "as JSON, an empty reply as null, other bytes as a base64 string")
+    boolean json;
+
+    @Override
+    public Action prepare(Cli cli) {
+      Buffer p = params(params);
+      return () -> withRpc(cli, rpc -> {
+        Buffer result = Cli.await(rpc.call(target, method, p), cli.timeoutMs + 1000);
+        if (json) {
+          cli.out.println(jsonResult(result));
+        } else {
+          printResult(cli.out, result);
+        }
+        return Cli.EXIT_OK;
+      });
     }
   }
 
   /** {@code broker test|info|stats|client.list}. */
-  static Action broker(Cli cli, List<String> args) {
-    if (args.size() != 1) {
-      throw new UsageException("broker: expected test, info, stats or client.list");
+  @Command(name = "broker", description = ".broker core methods (PROTOCOL.md section 10)",
+      subcommands = {BrokerTest.class, BrokerInfo.class, BrokerStats.class,
+          BrokerClientList.class})
+  static final class BrokerMethods {}
+
+  /**
+   * A {@code .broker} method without params (the command's name), printed as {@code key: value}
+   * lines unless {@link #print} says otherwise, or with --json as its reply.
+   */
+  abstract static class BrokerMethod implements Leaf {
+    @Option(names = "--json", description = "print the reply as one JSON document")
+    boolean json;
+
+    @Spec
+    CommandSpec spec;
+
+    /** Prints the reply as text; returns the exit code. */
+    int print(Cli cli, Map<String, Object> reply) {
+      for (Map.Entry<String, Object> e : reply.entrySet()) {
+        cli.out.println(e.getKey() + ": " + scalar(e.getValue()));
+      }
+      return Cli.EXIT_OK;
     }
-    String method = args.get(0);
-    switch (method) {
-      case "test":
-        return () -> withRpc(cli, rpc -> {
-          Map<String, Object> m = callMap(cli, rpc, method);
-          if (!Boolean.TRUE.equals(m.get("ok"))) {
-            throw new Failure("broker test failed: " + MsgPack.toJson(m, false));
-          }
-          cli.out.println("ok");
-          return Cli.EXIT_OK;
-        });
-      case "info":
-      case "stats":
-        return () -> withRpc(cli, rpc -> {
-          for (Map.Entry<String, Object> e : callMap(cli, rpc, method).entrySet()) {
-            cli.out.println(e.getKey() + ": " + scalar(e.getValue()));
-          }
-          return Cli.EXIT_OK;
-        });
-      case "client.list":
-        return () -> withRpc(cli, rpc -> {
-          Object clients = callMap(cli, rpc, method).get("clients");
-          if (!(clients instanceof List)) {
-            throw new Failure("client.list: the reply has no clients array");
-          }
-          cli.out.print(clientTable((List<?>) clients));
-          return Cli.EXIT_OK;
-        });
-      default:
-        throw new UsageException("broker: unknown method '" + method
-            + "' (expected test, info, stats or client.list)");
+
+    @Override
+    public Action prepare(Cli cli) {
+      String method = spec.name();
+      return () -> withRpc(cli, rpc -> {
+        Map<String, Object> reply = callMap(cli, rpc, method);
+        if (!json) {
+          return print(cli, reply);
+        }
+        cli.out.println(MsgPack.toJson(reply, true));
+        return Cli.EXIT_OK;
+      });
+    }
+  }
+
+  /** {@code broker test}: exit 0 when .broker answers {@code {ok: true}}. */
+  @Command(name = "test", description = ".broker test; exit 0 when it answers {ok: true}")
+  static final class BrokerTest extends BrokerMethod {
+    @Override
+    int print(Cli cli, Map<String, Object> reply) {
+      if (!Boolean.TRUE.equals(reply.get("ok"))) {
+        throw new Failure("broker test failed: " + MsgPack.toJson(reply, false));
+      }
+      cli.out.println("ok");
+      return Cli.EXIT_OK;
+    }
+  }
+
+  /** {@code broker info}. */
+  @Command(name = "info", description = ".broker info as 'key: value' lines")
+  static final class BrokerInfo extends BrokerMethod {}
+
+  /** {@code broker stats}. */
+  @Command(name = "stats", description = ".broker stats as 'key: value' lines")
+  static final class BrokerStats extends BrokerMethod {}
+
+  /** {@code broker client.list}. */
+  @Command(name = "client.list", description = "connected clients as a table")
+  static final class BrokerClientList extends BrokerMethod {
+    @Override
+    int print(Cli cli, Map<String, Object> reply) {
+      Object clients = reply.get("clients");
+      if (!(clients instanceof List)) {
+        throw new Failure("client.list: the reply has no clients array");
+      }
+      cli.out.print(clientTable((List<?>) clients));
+      return Cli.EXIT_OK;
     }
   }
 
@@ -176,6 +246,21 @@ final class RpcCommands {
       return;
     }
     out.println(MsgPack.toJson(tree, true));
+  }
+
+  /**
+   * A call result as one JSON document: MessagePack as JSON, an empty result as {@code null},
+   * bytes that are not MessagePack as a base64 string (as MessagePack binaries are shown).
+   */
+  static String jsonResult(Buffer result) {
+    if (result == null || result.length() == 0) {
+      return "null";
+    }
+    try {
+      return MsgPack.toJson(MsgPack.decode(result), true);
+    } catch (IllegalArgumentException e) {
+      return MsgPack.toJson(result.getBytes(), false);
+    }
   }
 
   /** A map value for {@code key: value} lines: strings bare, the rest as JSON. */

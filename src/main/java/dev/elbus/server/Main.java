@@ -2,6 +2,7 @@ package dev.elbus.server;
 
 import ch.qos.logback.classic.Level;
 import dev.elbus.ElbusVerticle;
+import dev.elbus.cli.CommandLines;
 import dev.elbus.client.Bind;
 import dev.elbus.impl.config.ConfigFiles;
 import dev.elbus.impl.config.ServerConfig;
@@ -10,37 +11,30 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * The stand-alone broker, compatible with elbusd's flags (PROTOCOL.md section 13):
  * {@code java -jar elbus.jar [-c conf/elbus.yaml] [-B ADDR ...] [options]}. Flags override the
- * configuration file; {@code -B} flags replace the file's listeners. The result is the JSON
- * configuration the server deploys {@link ElbusVerticle} with: the same path as an embedding
- * application's.
+ * configuration file; {@code -B} flags replace the file's listeners. The flags are parsed by
+ * picocli ({@link Flags}); bad flags print one line and exit 2. The result is the configuration
+ * file's JSON with the flags applied, which the server deploys {@link ElbusVerticle} with: the
+ * same configuration path as an embedding application's.
  */
 public final class Main {
   private static final Logger LOG = LoggerFactory.getLogger(Main.class);
 
-  static final String USAGE = String.join("\n",
-      "usage: elbusd [-c FILE] -B ADDR [-B ADDR ...] [options]",
-      "",
-      "  -c, --config FILE      configuration file (YAML, or JSON by .json extension);",
-      "                         flags below override it, -B replaces its listeners",
-      "  -B, --bind ADDR        listen on ADDR (repeatable): a path ending in .sock, .socket,",
-      "                         .ipc or starting with / is a Unix socket; fifo:PATH is a FIFO",
-      "                         command channel; anything else is HOST:PORT (TCP)",
-      "  -P, --pid-file FILE    write the process id to FILE (removed on exit)",
-      "  -w, --workers N        event loops serving the listeners (default: number of cores)",
-      "  -t, --timeout SECONDS  handshake deadline, ping interval, stall limit (default 5)",
-      "      --buf-size BYTES   socket write buffer (default 16384)",
-      "      --buf-ttl MICROS   upper bound of write coalescing (default 10)",
-      "      --queue-size N     frames queued per client before it is dropped (default 8192)",
-      "      --force-register   a new client with a taken name replaces the old one (BUS/RT)",
-      "      --verbose          debug logging (twice: trace)",
-      "  -h, --help             this help");
+  /** Exit status for bad flags or a bad configuration file. */
+  static final int EXIT_USAGE = 2;
 
   private Main() {}
 
@@ -51,162 +45,201 @@ public final class Main {
     }
   }
 
-  /**
-   * The effective configuration of a command line: the configuration file as JSON (the tree
-   * vertx-config reads, the schema of {@code conf/elbus.yaml}) with the flags applied to it.
-   * This JSON is what the server deploys {@link ElbusVerticle} with.
-   *
-   * @throws IllegalArgumentException for a bad flag or file, with a one-line message
-   */
-  static JsonObject parseArgs(String[] args, Vertx vertx) {
-    String configFile = null;
+  /** The command line: elbusd's flags and the configuration file. */
+  @Command(name = "elbusd", sortOptions = false, mixinStandardHelpOptions = true,
+      versionProvider = CommandLines.Version.class,
+      customSynopsis = "elbusd [-c FILE] [-B ADDR]... [OPTIONS]",
+      description = {"The elbus broker. Flags override the configuration file; -B replaces its",
+          "listeners (a FIFO too). Without -B the file must name at least one listener."},
+      footer = {"", "conf/elbus.yaml documents every key of the configuration file. SIGTERM or",
+          "SIGINT announce the shutdown on .broker/warn, remove the socket, FIFO and pid",
+          "files and exit 0.", "",
+          "Exit status: 0 after a signal or --help, 1 when the broker cannot start,",
+          "2 for bad flags or a bad configuration file."})
+  static final class Flags {
+    @Option(names = {"-c", "--config"}, paramLabel = "FILE",
+        description = "configuration file (YAML, or JSON by .json extension)")
+    String configFile;
+
+    @Option(names = {"-B", "--bind"}, paramLabel = "ADDR",
+        description = {"listen on ADDR (repeatable): a Unix socket when ADDR ends in .sock, "
+            + ".socket or .ipc or starts with /; fifo:PATH is a FIFO command channel; anything "
+            + "else is HOST:PORT (TCP)"})
     List<String> binds = new ArrayList<>();
-    List<String[]> overrides = new ArrayList<>();
-    String pidFile = null;
-    Integer workers = null;
-    for (int i = 0; i < args.length; i++) {
-      String a = args[i];
-      switch (a) {
-        case "-c":
-        case "--config":
-          configFile = value(args, ++i, a);
-          break;
-        case "-B":
-        case "--bind":
-          binds.add(value(args, ++i, a));
-          break;
-        case "-P":
-        case "--pid-file":
-          pidFile = value(args, ++i, a);
-          break;
-        case "-w":
-        case "--workers":
-          workers = intValue(value(args, ++i, a), a, 1, 1024);
-          break;
-        case "-t":
-        case "--timeout":
-        case "--buf-size":
-        case "--buf-ttl":
-        case "--queue-size":
-          overrides.add(new String[] {a, value(args, ++i, a)});
-          break;
-        case "--verbose":
-          break;
-        case "--force-register":
-          overrides.add(new String[] {a, "true"});
-          break;
-        default:
-          throw new IllegalArgumentException("unknown option '" + a + "' (see --help)");
+
+    @Option(names = {"-P", "--pid-file"}, paramLabel = "FILE",
+        description = "write the process id to FILE (removed on exit)")
+    String pidFile;
+
+    @Option(names = {"-w", "--workers"}, paramLabel = "N",
+        description = "event loops serving the listeners (1..1024; default: number of cores)")
+    Integer workers;
+
+    @Option(names = {"-t", "--timeout"}, paramLabel = "SECONDS", converter = CommandLines.Seconds.class,
+        description = "handshake deadline, ping interval, stall limit (default 5)")
+    Long timeoutMs;
+
+    @Option(names = "--buf-size", paramLabel = "BYTES",
+        description = "socket write buffer (default 16384)")
+    Integer bufSize;
+
+    @Option(names = "--buf-ttl", paramLabel = "MICROS",
+        description = "upper bound of write coalescing (default 10)")
+    Long bufTtlUs;
+
+    @Option(names = "--queue-size", paramLabel = "N",
+        description = "frames waiting for a client whose socket takes nothing for "
+            + "--write-timeout before it is dropped as a slow consumer (default 8192)")
+    Integer queueSize;
+
+    @Option(names = "--write-timeout", paramLabel = "SECONDS", converter = CommandLines.Seconds.class,
+        description = "how long a client's socket may take nothing while --queue-size frames "
+            + "wait for it (default 1)")
+    Long writeTimeoutMs;
+
+    @Option(names = "--force-register",
+        description = "a new client with a taken name replaces the old one (BUS/RT)")
+    boolean forceRegister;
+
+    @Option(names = "--verbose", description = "debug logging (twice: trace)")
+    boolean[] verbose = new boolean[0];
+
+    /**
+     * The effective configuration as JSON (the schema of {@code conf/elbus.yaml}): the file (if
+     * any), then the flags over it. A listener flag sets its key at the top level and removes it
+     * from every listener entry; {@code -B} replaces the listeners (a FIFO too).
+     *
+     * @throws IllegalArgumentException for a bad value or configuration file, one line
+     */
+    JsonObject json(Vertx vertx) {
+      JsonObject json = configFile == null ? new JsonObject()
+          : ConfigFiles.read(vertx, configFile);
+      // the file as it is first, so that its errors name its own entries
+      ServerConfig.parse(json, source());
+      if (timeoutMs != null) {
+        override(json, "timeout", timeoutMs / 1000.0);
+      }
+      if (bufSize != null) {
+        override(json, "buf_size", checked("--buf-size", bufSize, 1, Integer.MAX_VALUE));
+      }
+      if (bufTtlUs != null) {
+        override(json, "buf_ttl", checked("--buf-ttl", bufTtlUs, 0, Integer.MAX_VALUE));
+      }
+      if (queueSize != null) {
+        override(json, "queue_size", checked("--queue-size", queueSize, 1, Integer.MAX_VALUE));
+      }
+      if (writeTimeoutMs != null) {
+        override(json, "write_timeout", writeTimeoutMs / 1000.0);
+      }
+      if (forceRegister) {
+        override(json, "force_register", true);
+      }
+      if (!binds.isEmpty()) {
+        JsonArray listeners = new JsonArray();
+        for (String b : binds) {
+          Bind.parse(b); // a bad address is the flag's error, not the file's
+          listeners.add(new JsonObject().put("bind", b));
+        }
+        json.put("listeners", listeners);
+        json.remove("fifo");
+      }
+      if (workers != null) {
+        json.put("workers", checked("--workers", workers, 1, 1024));
+      }
+      if (pidFile != null) {
+        json.put("pid_file", pidFile);
+      }
+      if (ServerConfig.parse(json, source()).listeners().isEmpty()) {
+        throw new IllegalArgumentException(
+            "no listener: give -B ADDR or a config file with listeners");
+      }
+      return json;
+    }
+
+    /** The effective configuration, parsed (what {@link ElbusVerticle} makes of the JSON). */
+    ServerConfig config(Vertx vertx) {
+      return ServerConfig.parse(json(vertx), source());
+    }
+
+    private String source() {
+      return configFile == null ? "command line" : configFile;
+    }
+
+    private static void override(JsonObject json, String key, Object value) {
+      json.put(key, value);
+      if (json.getValue("listeners") instanceof JsonArray) {
+        for (Object l : json.getJsonArray("listeners")) {
+          if (l instanceof JsonObject) {
+            ((JsonObject) l).remove(key);
+          }
+        }
       }
     }
-    JsonObject json = configFile == null ? new JsonObject() : ConfigFiles.read(vertx, configFile);
-    String source = configFile == null ? "command line" : configFile;
-    // validate the file as it is, so that its errors name its own entries
-    ServerConfig.parse(json, source);
-    for (String[] o : overrides) {
-      applyOverride(json, o[0], o[1]);
-    }
-    if (!binds.isEmpty()) {
-      for (String b : binds) {
-        Bind.parse(b); // a bad address is the flag's error
+
+    private static int checked(String flag, long v, long min, long max) {
+      if (v < min || v > max) {
+        throw new IllegalArgumentException(flag + ": must be " + min + ".." + max + ", got " + v);
       }
-      JsonArray listeners = new JsonArray();
-      binds.forEach(b -> listeners.add(new JsonObject().put("bind", b)));
-      json.put("listeners", listeners);
-      json.remove("fifo");
+      return (int) v;
     }
-    if (workers != null) {
-      json.put("workers", workers);
-    }
-    if (pidFile != null) {
-      json.put("pid_file", pidFile);
-    }
-    if (ServerConfig.parse(json, source).listeners().isEmpty()) {
-      throw new IllegalArgumentException("no listener: give -B ADDR or a config file with listeners");
-    }
-    return json;
   }
 
   /**
-   * Sets the setting of {@code flag} at the top level of {@code json} and removes it from every
-   * listener: a flag overrides the file for every listener.
+   * The flags parsed into the effective configuration.
+   *
+   * @throws ParameterException for flags picocli rejects
+   * @throws IllegalArgumentException for a bad value or configuration file
    */
-  private static void applyOverride(JsonObject json, String flag, String v) {
-    String key;
-    Object value;
-    switch (flag) {
-      case "-t":
-      case "--timeout": {
-        double t;
-        try {
-          t = Double.parseDouble(v);
-        } catch (NumberFormatException e) {
-          throw new IllegalArgumentException(flag + ": not a number: '" + v + "'");
-        }
-        if (!(t > 0) || t > 86_400) {
-          throw new IllegalArgumentException(flag + ": must be more than 0 and at most 86400 "
-              + "seconds: '" + v + "'");
-        }
-        key = "timeout";
-        value = t;
-        break;
-      }
-      case "--buf-size":
-        key = "buf_size";
-        value = intValue(v, flag, 1, Integer.MAX_VALUE);
-        break;
-      case "--buf-ttl":
-        key = "buf_ttl";
-        value = intValue(v, flag, 0, Integer.MAX_VALUE);
-        break;
-      case "--force-register":
-        key = "force_register";
-        value = true;
-        break;
-      default:
-        key = "queue_size";
-        value = intValue(v, flag, 1, Integer.MAX_VALUE);
-    }
-    json.put(key, value);
-    if (json.getValue("listeners") instanceof JsonArray) {
-      for (Object l : json.getJsonArray("listeners")) {
-        if (l instanceof JsonObject) {
-          ((JsonObject) l).remove(key);
-        }
-      }
-    }
+  static ServerConfig parseArgs(String[] args, Vertx vertx) {
+    Flags flags = new Flags();
+    CommandLines.parser(flags).parseArgs(args);
+    return flags.config(vertx);
   }
 
   static int run(String[] args) {
-    int verbose = 0;
-    for (String a : args) {
-      if (a.equals("-h") || a.equals("--help")) {
-        System.out.println(USAGE);
-        return 0;
-      }
-      if (a.equals("--verbose")) {
-        verbose++;
-      }
+    return run(args, System.out, System.err);
+  }
+
+  /** Parses, then starts the server; returns 0 when it runs (or after help), 1 or 2 otherwise. */
+  static int run(String[] args, PrintStream out, PrintStream err) {
+    Flags flags = new Flags();
+    CommandLine cl = CommandLines.parser(flags);
+    try {
+      cl.parseArgs(args);
+    } catch (ParameterException e) {
+      err.println("elbusd: " + e.getMessage() + " (see --help)");
+      return EXIT_USAGE;
     }
-    if (verbose > 0) {
+    if (cl.isUsageHelpRequested() || cl.isVersionHelpRequested()) {
+      PrintWriter w = new PrintWriter(out, true, StandardCharsets.UTF_8);
+      if (cl.isUsageHelpRequested()) {
+        cl.usage(w);
+      } else {
+        cl.printVersionHelp(w);
+      }
+      w.flush();
+      return 0;
+    }
+    if (flags.verbose.length > 0) {
       ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("dev.elbus"))
-          .setLevel(verbose > 1 ? Level.TRACE : Level.DEBUG);
+          .setLevel(flags.verbose.length > 1 ? Level.TRACE : Level.DEBUG);
     }
     JsonObject config;
     Vertx boot = Vertx.vertx();
     try {
-      config = parseArgs(args, boot);
+      config = flags.json(boot);
     } catch (IllegalArgumentException e) {
-      System.err.println("elbusd: " + e.getMessage());
-      return 2;
+      err.println("elbusd: " + e.getMessage());
+      return EXIT_USAGE;
     } finally {
       boot.close();
     }
     Server server = new Server(config);
+    int workers = server.workers();
     try {
       server.start();
     } catch (Exception e) {
-      System.err.println("elbusd: cannot start: " + rootMessage(e));
+      err.println("elbusd: cannot start: " + rootMessage(e));
       server.stop();
       return 1;
     }
@@ -221,7 +254,6 @@ public final class Main {
       sun.misc.Signal.handle(new sun.misc.Signal(sig), s -> onSignal.run());
     }
     Runtime.getRuntime().addShutdownHook(new Thread(server::stop, "elbus-shutdown"));
-    int workers = server.workers();
     LOG.info("elbus broker started ({} worker{}, native transport: {})", workers,
         workers == 1 ? "" : "s", server.nativeTransport());
     return 0;
@@ -233,24 +265,5 @@ public final class Main {
       c = c.getCause();
     }
     return c.getMessage() != null ? c.getMessage() : c.toString();
-  }
-
-  private static String value(String[] args, int i, String flag) {
-    if (i >= args.length) {
-      throw new IllegalArgumentException(flag + " needs a value");
-    }
-    return args[i];
-  }
-
-  private static int intValue(String v, String flag, int min, int max) {
-    try {
-      int n = Integer.parseInt(v);
-      if (n < min || n > max) {
-        throw new IllegalArgumentException(flag + ": must be " + min + ".." + max + ", got " + v);
-      }
-      return n;
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(flag + ": not an integer: '" + v + "'");
-    }
   }
 }

@@ -22,6 +22,9 @@ import dev.elbus.support.TestBroker;
 import dev.elbus.support.Transport;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.Json;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -35,6 +38,7 @@ import java.io.PrintStream;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -91,6 +95,21 @@ class CliIT {
           "hello wörld".getBytes(StandardCharsets.UTF_8));
       assertThat(readFrame(raw, expected.length)).isEqualTo(expected);
     }
+  }
+
+  @Test
+  void payloadsThatLookLikeOptionsOrFilesAreTakenLiterally() throws Exception {
+    Transport t = Transport.UNIX;
+    BlockingQueue<Frame> in = inbox(cli.connect(t, "literal.recv"));
+    for (String payload : new String[] {"@args.txt", "-5", "-", "x=-1"}) {
+      Result r = cli.on(t, "send", "literal.recv", payload);
+      assertThat(r.code()).as(payload + ": " + r.err()).isZero();
+      assertThat(next(in).payload().toString(StandardCharsets.UTF_8)).isEqualTo(payload);
+    }
+    // after --, an option-like word is a payload too
+    Result r = cli.on(t, "send", "--", "literal.recv", "--json");
+    assertThat(r.code()).as(r.err()).isZero();
+    assertThat(next(in).payload().toString(StandardCharsets.UTF_8)).isEqualTo("--json");
   }
 
   @ParameterizedTest
@@ -160,11 +179,12 @@ class CliIT {
     assertThat(stats.code()).as(stats.err()).isZero();
     assertThat(stats.out().split("\n"))
         .extracting(l -> l.substring(0, l.indexOf(':')))
-        .containsExactly("uptime", "r_frames", "r_bytes", "w_frames", "w_bytes", "disconnects");
+        .containsExactly("uptime", "r_frames", "r_bytes", "w_frames", "w_bytes", "dropped",
+            "disconnects");
     String[] lines = stats.out().split("\n");
-    assertThat(java.util.Arrays.copyOf(lines, 5)).allMatch(l -> l.matches("[a-z_]+: \\d+"));
+    assertThat(java.util.Arrays.copyOf(lines, 6)).allMatch(l -> l.matches("[a-z_]+: \\d+"));
     // the per-reason disconnect counters, rendered as JSON
-    assertThat(lines[5]).startsWith("disconnects: {").contains("\"slow_consumer\":")
+    assertThat(lines[6]).startsWith("disconnects: {").contains("\"slow_consumer\":")
         .contains("\"protocol_error\":");
   }
 
@@ -185,6 +205,73 @@ class CliIT {
     // aligned: every row is as long as the header's columns reach (numbers right-aligned)
     int width = lines[0].length();
     assertThat(lines).allMatch(l -> l.length() == width);
+  }
+
+  /** A successful run's stdout as one JSON object (nothing on stderr). */
+  private static JsonObject json(Result r) {
+    assertThat(r.code()).as(r.err()).isZero();
+    assertThat(r.err()).isEmpty();
+    return new JsonObject(r.out());
+  }
+
+  @ParameterizedTest
+  @EnumSource(Transport.class)
+  void brokerJsonOutputsAreOneDocumentWithTheKeys(Transport t) throws Exception {
+    cli.connect(t, t.qualify("json.listed"));
+    assertThat(json(cli.on(t, "broker", "test", "--json")).getMap())
+        .containsExactly(Map.entry("ok", true));
+
+    JsonObject info = json(cli.on(t, "broker", "info", "--json"));
+    assertThat(info.fieldNames()).containsExactlyInAnyOrder("author", "version");
+    assertThat(info.getString("version")).isNotBlank();
+
+    JsonObject stats = json(cli.on(t, "broker", "stats", "--json"));
+    assertThat(stats.fieldNames()).contains("uptime", "r_frames", "r_bytes", "w_frames",
+        "w_bytes", "disconnects");
+    assertThat(stats.getLong("r_frames")).isPositive();
+    assertThat(stats.getJsonObject("disconnects").fieldNames())
+        .contains("slow_consumer", "protocol_error");
+
+    JsonObject list = json(cli.on(t, "-n", t.qualify("json.lister"), "broker", "client.list",
+        "--json"));
+    assertThat(list.fieldNames()).containsExactly("clients");
+    JsonArray clients = list.getJsonArray("clients");
+    JsonObject listed = clients.stream().map(JsonObject.class::cast)
+        .filter(c -> c.getString("name").equals(t.qualify("json.listed"))).findFirst()
+        .orElseThrow();
+    assertThat(listed.fieldNames()).containsAll(RpcCommands.CLIENT_COLUMNS);
+    assertThat(listed.getString("kind")).isEqualTo(t == Transport.TCP ? "tcp" : "local_ipc");
+    assertThat(listed.getLong("instances")).isEqualTo(1);
+    assertThat(clients.stream().map(c -> ((JsonObject) c).getString("name")))
+        .contains(".broker", t.qualify("json.lister"));
+  }
+
+  @ParameterizedTest
+  @EnumSource(Transport.class)
+  void rpcCallJsonIsOneDocumentForEveryKindOfResult(Transport t) throws Exception {
+    assertThat(json(cli.on(t, "rpc", "call", "--json", ".broker", "benchmark.test", "a=1",
+        "s=x")).getMap()).containsExactly(Map.entry("a", 1), Map.entry("s", "x"));
+
+    RpcClient server = new RpcClient(cli.vertx, cli.connect(t, t.qualify("json.server")));
+    server.handler("empty", e -> Future.succeededFuture(Buffer.buffer()));
+    // 0xC1 is never used in MessagePack: these bytes are not MessagePack
+    server.handler("raw", e -> Future.succeededFuture(Buffer.buffer(new byte[] {(byte) 0xC1, 1})));
+    server.handler("list", e -> Future.succeededFuture(MsgPack.encodeBuffer(List.of(1L, "two"))));
+    Result empty = cli.on(t, "rpc", "call", t.qualify("json.server"), "empty", "--json");
+    assertThat(empty.code()).as(empty.err()).isZero();
+    assertThat(empty.out()).isEqualTo("null\n");
+    Result raw = cli.on(t, "rpc", "call", t.qualify("json.server"), "raw", "--json");
+    assertThat(raw.code()).as(raw.err()).isZero();
+    assertThat(Json.decodeValue(raw.out())).isEqualTo("wQE=");
+    Result list = cli.on(t, "rpc", "call", t.qualify("json.server"), "list", "--json");
+    assertThat(list.code()).as(list.err()).isZero();
+    assertThat(((JsonArray) Json.decodeValue(list.out())).getList()).containsExactly(1, "two");
+
+    Result failed = cli.on(t, "rpc", "call", "--json", ".broker", "no.such.method");
+    assertThat(failed.code()).isEqualTo(1);
+    assertThat(failed.out()).isEmpty();
+    assertThat(failed.errLines())
+        .containsExactly("elbus: rpc error -32601: method not found: no.such.method");
   }
 
   // ---------------------------------------------------------------- rpc
@@ -352,11 +439,21 @@ class CliIT {
   void helpDocumentsEveryCommand() {
     Result r = run("--help");
     assertThat(r.code()).isZero();
-    assertThat(r.out()).contains("listen", "send TARGET", "publish TOPIC", "rpc listen",
-        "rpc notify", "rpc call0", "rpc call", "broker test", "client.list", "benchmark",
-        "--timeout", "--payload-size", "send.qos.no", "send+recv.qos.processed",
-        "rpc.call+handle", "rpc.call0", "slow consumer");
-    assertThat(run("/tmp/x.sock", "benchmark", "--help").out()).isEqualTo(r.out());
+    assertThat(r.err()).isEmpty();
+    assertThat(r.out()).contains("listen [-t=TOPIC]... [-x=TOPIC]...", "send TARGET [PAYLOAD]",
+        "publish TOPIC [PAYLOAD]", "rpc listen", "rpc notify TARGET [PAYLOAD]",
+        "rpc call0 TARGET METHOD [k=v...]", "rpc call [--json] TARGET METHOD [k=v...]",
+        "broker test [--json]", "broker info [--json]", "broker stats [--json]",
+        "broker client.list [--json]", "benchmark [--json] [--paced]", "completion",
+        "--timeout", "--name", "--version", "Exit status");
+    assertThat(run("-h").out()).isEqualTo(r.out());
+    // the benchmark's own help documents its options and stages
+    Result bench = run("/tmp/x.sock", "benchmark", "--help");
+    assertThat(bench.code()).isZero();
+    assertThat(bench.out()).startsWith("Usage: elbus PATH [-n NAME] [--timeout S] benchmark ")
+        .contains("--payload-size", "--workers", "--iters", "--warmup", "--paced", "--json",
+            "send.qos.no", "send.qos.processed", "send+recv.qos.no", "send+recv.qos.processed",
+            "rpc.call ", "rpc.call+handle", "rpc.call0", "W-null", "slow consumer");
   }
 
   @Test
@@ -382,6 +479,18 @@ class CliIT {
         {p, "benchmark", "-w", "x"},
         {p, "benchmark", "-i", "0"},
         {p, "benchmark", "--payload-size"},
+        {p, "benchmark", "--warmup", "-1"},
+        {p, "benchmark", "-w", "0"},
+        {p, "benchmark", "-w", "3", "-i", "2"},
+        {p, "benchmark", "--paced=maybe"},
+        {p, "broker", "info", "extra"},
+        {p, "broker", "stats", "--bogus"},
+        {p, "rpc", "call", "--json"},
+        {p, "rpc", "listen", "x"},
+        {p, "-n", "", "broker", "test"},
+        {p, "completion", "x"},
+        {"listen"},
+        {p, "send", "x", "y", "@file"},
         {"fifo:/tmp/x", "broker", "test"},
         {"no-port", "broker", "test"},
     };
