@@ -406,8 +406,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
 
   /** A client name for a log line: long names (up to 64 KiB) are cut. */
   static String display(String name) {
-    return name.length() <= 80 ? name : name.substring(0, 64) + "...(" + name.length()
-        + " chars)";
+    return dev.elbus.routing.Session.display(name);
   }
 
   /** Why a name cannot be registered (section 1), or {@code null} when it is acceptable. */
@@ -503,7 +502,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
           }
           switch (op) {
             case Protocol.OP_SUBSCRIBE:
-              denied |= !router.subscribe(s, topic);
+              denied |= router.subscribe(s, topic) == Protocol.ERR_ACCESS;
               break;
             case Protocol.OP_UNSUBSCRIBE:
               router.unsubscribe(s, topic);
