@@ -139,8 +139,10 @@ final class CoreSession extends Session {
             "r_bytes", broker.stats().rBytes(),
             "w_frames", broker.stats().wFrames(),
             "w_bytes", broker.stats().wBytes(),
-            // an addition to elbus' shape: disconnects per reason (clients ignore unknown keys)
-            "disconnects", new LinkedHashMap<>(broker.stats().closeCounts())));
+            // additions to elbus' shape (clients ignore unknown keys): disconnects per reason,
+            // inputs refused per client limit
+            "disconnects", new LinkedHashMap<>(broker.stats().closeCounts()),
+            "refused", new LinkedHashMap<>(broker.stats().refusedCounts())));
       case "client.list":
         return MsgPack.encodeBuffer(Map.of("clients", clientList(noParams ? null
             : filter(params))));

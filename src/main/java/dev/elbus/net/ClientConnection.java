@@ -8,9 +8,13 @@ import dev.elbus.protocol.FrameEncoder;
 import dev.elbus.protocol.Protocol;
 import dev.elbus.protocol.ProtocolException;
 import dev.elbus.protocol.Utf8;
+import dev.elbus.routing.CauseLog;
 import dev.elbus.routing.ClientKind;
+import dev.elbus.routing.ClientLimits;
 import dev.elbus.routing.CloseReason;
+import dev.elbus.routing.Limit;
 import dev.elbus.routing.Router;
+import dev.elbus.routing.Session;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -29,6 +33,11 @@ import java.util.concurrent.atomic.AtomicReference;
  * so read buffers arrive without a copy and frames are routed on this connection's event loop as
  * they are decoded.
  *
+ * <p>Client input is bounded where it arrives: levels of topics and patterns and parts of names
+ * and broadcast masks are counted on the received bytes before anything is decoded or stored,
+ * and the per-client totals are checked by the {@link Router} before a pattern is stored
+ * ({@link ClientLimits}); refused input is answered {@code 72}.
+ *
  * <p>All state is accessed only on the connection's event loop, except {@link #disconnect}, which
  * any thread may call.
  */
@@ -40,6 +49,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
   private final ListenerRuntime listener;
   private final ListenerOptions opts;
   private final ClientKind kind;
+  private final ClientLimits limits;
   private final AtomicReference<CloseReason> closeReason = new AtomicReference<>();
 
   // accessed only on the connection's event loop
@@ -70,6 +80,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
     this.listener = listener;
     this.opts = listener.options();
     this.kind = listener.kind();
+    this.limits = opts.clientLimits();
   }
 
   @Override
@@ -187,10 +198,11 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
       close(CloseReason.PEER_CLOSED, null);
       return;
     }
-    // anything else escaping the connection code is a bug: never silent
-    LOG.error("{}: internal error, closing the connection",
-        session != null ? "client " + display(session.name()) : "unregistered client", cause);
-    close(CloseReason.INTERNAL_ERROR, String.valueOf(cause));
+    // anything else escaping the connection code is a bug: never silent, but its stack trace
+    // once per cause (a stack overflow's is 62 KB)
+    CauseLog.error(LOG, (session != null ? "client " + display(session.name())
+        : "unregistered client") + ": internal error, closing the connection", cause);
+    close(CloseReason.INTERNAL_ERROR, CauseLog.summary(cause));
   }
 
   @Override
@@ -355,8 +367,19 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
       refuse(Protocol.ERR_DATA, invalid);
       return false;
     }
+    // counted on the bytes: '.' is one byte in UTF-8 and never part of another character
+    if (exceeds(nameBytes, nameBytes.readerIndex(), nameBytes.writerIndex(), (byte) '.',
+        limits.maxNameParts())) {
+      router.stats().countRefused(Limit.NAME_PARTS);
+      LOG.warn("registration of {} from {} refused: a name of more than {} parts ({} {}; "
+          + "answered 72)", display(name), peer != null ? peer : listener.label(),
+          limits.maxNameParts(), Limit.NAME_PARTS.option(), limits.maxNameParts());
+      refuse(Protocol.ERR_DATA, "client name of more than " + limits.maxNameParts() + " parts");
+      return false;
+    }
     SocketSession s = new SocketSession(name, kind, peer, listener.label(), this, ctx, scheduler,
         opts.getQueueSize(), opts.getQueueMaxBytes(), listener);
+    s.limits(limits);
     // checks in elbus' order: name (72), AAA (79), registration (76 / 71)
     AaaPolicy policy = listener.aaa();
     if (policy != null) {
@@ -402,6 +425,20 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
           peer != null ? peer : listener.label());
     }
     return true;
+  }
+
+  /**
+   * Does the range hold more than {@code max - 1} separators, i.e. more than {@code max} levels?
+   * Stops at the first separator past the bound, so its cost is bounded whatever the input.
+   */
+  static boolean exceeds(ByteBuf b, int from, int to, byte sep, int max) {
+    int seps = 0;
+    for (int i = b.indexOf(from, to, sep); i >= 0; i = b.indexOf(i + 1, to, sep)) {
+      if (++seps >= max) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** A client name for a log line: long names (up to 64 KiB) are cut. */
@@ -471,6 +508,16 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
         if (z < 0) {
           throw new ProtocolException(Protocol.opName(op) + " frame without a 00 separator");
         }
+        if (op == Protocol.OP_PUBLISH
+            && exceeds(body, start, z, (byte) '/', limits.maxTopicLevels())) {
+          code = refuseFrame(s, len, Limit.TOPIC_LEVELS, "a published topic");
+          break;
+        }
+        if (op == Protocol.OP_BROADCAST
+            && exceeds(body, start, z, (byte) '.', limits.maxNameParts())) {
+          code = refuseFrame(s, len, Limit.NAME_PARTS, "a broadcast mask");
+          break;
+        }
         String key = key(body, start, z - start, op);
         s.countRead(len);
         router.stats().countRead(len);
@@ -491,34 +538,47 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
         router.stats().countRead(len);
         int from = start;
         int end = start + len;
-        // one ack per frame: 79 if any topic was denied (the allowed ones are subscribed)
+        // one ack per frame: 79 if any topic was denied, else 72 if any exceeded a limit (the
+        // others are applied)
         boolean denied = false;
+        boolean refused = false;
         while (true) {
           int z = body.indexOf(from, end, (byte) 0);
           int stop = z < 0 ? end : z;
-          String topic = Utf8.decode(body, from, stop - from);
-          if (topic == null) {
-            throw new ProtocolException(Protocol.opName(op) + " topic is not valid UTF-8");
-          }
-          switch (op) {
-            case Protocol.OP_SUBSCRIBE:
-              denied |= router.subscribe(s, topic) == Protocol.ERR_ACCESS;
-              break;
-            case Protocol.OP_UNSUBSCRIBE:
-              router.unsubscribe(s, topic);
-              break;
-            case Protocol.OP_EXCLUDE:
-              router.exclude(s, topic);
-              break;
-            default:
-              router.unexclude(s, topic);
+          if (exceeds(body, from, stop, (byte) '/', limits.maxTopicLevels())) {
+            // such a pattern cannot have been subscribed: only a new one is refused
+            if (op == Protocol.OP_SUBSCRIBE || op == Protocol.OP_EXCLUDE) {
+              router.refuse(s, Limit.TOPIC_LEVELS, "a pattern");
+              refused = true;
+            }
+          } else {
+            String topic = Utf8.decode(body, from, stop - from);
+            if (topic == null) {
+              throw new ProtocolException(Protocol.opName(op) + " topic is not valid UTF-8");
+            }
+            int c = Protocol.RESPONSE_OK;
+            switch (op) {
+              case Protocol.OP_SUBSCRIBE:
+                c = router.subscribe(s, topic);
+                break;
+              case Protocol.OP_UNSUBSCRIBE:
+                router.unsubscribe(s, topic);
+                break;
+              case Protocol.OP_EXCLUDE:
+                c = router.exclude(s, topic);
+                break;
+              default:
+                router.unexclude(s, topic);
+            }
+            denied |= c == Protocol.ERR_ACCESS;
+            refused |= c == Protocol.ERR_DATA;
           }
           if (z < 0) {
             break;
           }
           from = z + 1;
         }
-        code = denied ? Protocol.ERR_ACCESS : Protocol.RESPONSE_OK;
+        code = denied ? Protocol.ERR_ACCESS : refused ? Protocol.ERR_DATA : Protocol.RESPONSE_OK;
         break;
       }
       case Protocol.OP_PUBLISH_FOR: {
@@ -528,6 +588,10 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
         int z2 = z1 < 0 ? -1 : body.indexOf(z1 + 1, end, (byte) 0);
         if (z2 < 0) {
           throw new ProtocolException("publish-for frame without two 00 separators");
+        }
+        if (exceeds(body, start, z1, (byte) '/', limits.maxTopicLevels())) {
+          code = refuseFrame(s, len, Limit.TOPIC_LEVELS, "a published topic");
+          break;
         }
         String topic = key(body, start, z1 - start, op);
         String receiver = Utf8.decode(body, z1 + 1, z2 - z1 - 1);
@@ -553,6 +617,13 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
       router.ack(s, opId, code, realtime);
     }
     return true;
+  }
+
+  /** Counts a frame refused by a limit as received, and refuses it ({@code 72}). */
+  private int refuseFrame(SocketSession s, int len, Limit limit, String what) {
+    s.countRead(len);
+    router.stats().countRead(len);
+    return router.refuse(s, limit, what);
   }
 
   /** Decodes a target / topic / mask, reusing the previous string when the bytes repeat. */

@@ -139,10 +139,13 @@ class CoreRpcIT {
       assertAcks(x, ack(1, 1));
       Map<String, Object> m = unpackMap(replyResult(x.other(), 3, false));
       String[] keys = {"uptime", "r_frames", "r_bytes", "w_frames", "w_bytes"};
-      // elbus' keys, plus this broker's per-reason disconnect counters
-      assertThat(m).containsOnlyKeys(concatKeys(keys, "disconnects"));
+      // elbus' keys, plus this broker's per-reason disconnect and per-limit refusal counters
+      assertThat(m).containsOnlyKeys(concatKeys(keys, "disconnects", "refused"));
       assertThat(new ArrayList<Object>(((Map<?, ?>) m.get("disconnects")).keySet()))
           .contains("slow_consumer", "protocol_error", "access", "handshake_timeout");
+      assertThat(new ArrayList<Object>(((Map<?, ?>) m.get("refused")).keySet()))
+          .containsExactly("topic_levels", "subscription_bytes", "subscriptions",
+              "wildcard_levels", "name_parts");
       for (int i = 0; i < keys.length; i++) {
         assertThat(m.get(keys[i])).as(keys[i]).isInstanceOf(Long.class);
         long v = (Long) m.get(keys[i]);
@@ -154,9 +157,9 @@ class CoreRpcIT {
     }
   }
 
-  private static String[] concatKeys(String[] keys, String extra) {
-    String[] out = Arrays.copyOf(keys, keys.length + 1);
-    out[keys.length] = extra;
+  private static String[] concatKeys(String[] keys, String... extra) {
+    String[] out = Arrays.copyOf(keys, keys.length + extra.length);
+    System.arraycopy(extra, 0, out, keys.length, extra.length);
     return out;
   }
 
