@@ -25,6 +25,7 @@ import org.slf4j.LoggerFactory;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -38,8 +39,12 @@ import java.util.concurrent.atomic.AtomicReference;
  * and the per-client totals are checked by the {@link Router} before a pattern is stored
  * ({@link ClientLimits}); refused input is answered {@code 72}.
  *
+ * <p>The connection's session is unregistered on the path that closes the channel (a listener on
+ * its close future, run as the channel closes, before Netty's later {@code channelInactive}), so
+ * no session outlives its connection, and no connection its session.
+ *
  * <p>All state is accessed only on the connection's event loop, except {@link #disconnect}, which
- * any thread may call.
+ * any thread may call, and the fields marked otherwise.
  */
 final class ClientConnection extends ChannelInboundHandlerAdapter
     implements ClientStreamDecoder.Listener {
@@ -51,12 +56,15 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
   private final ClientKind kind;
   private final ClientLimits limits;
   private final AtomicReference<CloseReason> closeReason = new AtomicReference<>();
+  /** Holds one of the listener's handshake slots ({@link ListenerRuntime#startHandshake}). */
+  private final AtomicBoolean handshakeSlot = new AtomicBoolean();
+  /** The registered session; read by other threads (AAA reloads, registrations). */
+  private volatile SocketSession session;
 
   // accessed only on the connection's event loop
   private ChannelHandlerContext ctx;
   private OutboundScheduler scheduler;
   private ClientStreamDecoder decoder;
-  private SocketSession session;
   private String peer;
   private java.net.InetAddress remoteAddress;
   private String closeDetail;
@@ -83,6 +91,11 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
     this.limits = opts.clientLimits();
   }
 
+  /** The registered session, {@code null} before registration. Any thread. */
+  SocketSession session() {
+    return session;
+  }
+
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
@@ -97,12 +110,16 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
       this.peer = (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + ia.getPort();
       this.remoteAddress = ia.getAddress();
     }
+    // unregister as the channel closes, not in the channelInactive Netty fires in a later task
+    ctx.channel().closeFuture().addListener(f -> cleanup());
     if (!accepted) {
       closeDetail = "listener " + listener.label() + " has " + opts.getMaxConnections()
           + " connections";
       disconnect(CloseReason.MAX_CONNECTIONS);
       return;
     }
+    listener.opened(this);
+    listener.startHandshake(this);
     ctx.writeAndFlush(FrameEncoder.greeting(ctx.alloc()), ctx.voidPromise());
     handshakeTimer = ctx.executor().schedule(() -> {
       handshakeTimer = null;
@@ -216,29 +233,85 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
     cleanup();
   }
 
+  /**
+   * Releases everything of this connection, once: its slots, timers and buffers, and its session
+   * (unregistered: subscriptions, exclusions, secondaries). Each step runs whatever an earlier
+   * one threw; the first failure is logged.
+   */
   private void cleanup() {
     if (cleanedUp) {
       return;
     }
     cleanedUp = true;
-    if (accepted) {
-      listener.released();
+    Throwable failure = null;
+    try {
+      if (accepted) {
+        listener.released();
+        listener.closed(this);
+      }
+      endHandshake();
+      endBatch();
+      decoder.stop();
+      cancel(handshakeTimer);
+      cancel(pingTimer);
+      cancel(stallTimer);
+      cancel(idleTimer);
+    } catch (RuntimeException | Error e) {
+      failure = e;
     }
-    endBatch();
-    decoder.stop();
-    cancel(handshakeTimer);
-    cancel(pingTimer);
-    cancel(stallTimer);
-    cancel(idleTimer);
     closeReason.compareAndSet(null, CloseReason.PEER_CLOSED);
     CloseReason reason = closeReason.get();
     router.stats().countClose(reason);
-    if (session != null) {
-      session.markClosed();
-      router.unregister(session);
-      session.releaseQueued();
+    SocketSession s = session;
+    if (s != null) {
+      s.markClosed();
+      try {
+        router.unregister(s);
+      } catch (RuntimeException | Error e) {
+        failure = failure != null ? failure : e;
+      }
+      try {
+        s.releaseQueued();
+      } catch (RuntimeException | Error e) {
+        failure = failure != null ? failure : e;
+      }
     }
     log(reason);
+    if (failure != null) {
+      CauseLog.error(LOG, (s != null ? "client " + display(s.name()) : "unregistered client")
+          + ": a step of the connection's cleanup failed; the others completed", failure);
+    }
+  }
+
+  /** Gives the handshake slot back, if this connection still holds it. */
+  private void endHandshake() {
+    if (handshakeSlot.compareAndSet(true, false)) {
+      listener.endHandshake(this);
+    }
+  }
+
+  /** Takes the handshake slot (by {@link ListenerRuntime#startHandshake}). */
+  void takeHandshakeSlot() {
+    handshakeSlot.set(true);
+  }
+
+  /**
+   * Gives up the handshake slot for a newer connection ({@link ListenerRuntime#startHandshake})
+   * and closes. Any thread.
+   *
+   * @return false when the slot was already released (the handshake completed meanwhile)
+   */
+  boolean evictFromHandshake() {
+    if (!handshakeSlot.compareAndSet(true, false)) {
+      return false;
+    }
+    try {
+      ctx.executor().execute(() -> close(CloseReason.MAX_HANDSHAKES, "the oldest of "
+          + opts.getMaxHandshakes() + " connections in their handshake, closed for a newer one"));
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      disconnect(CloseReason.MAX_HANDSHAKES);
+    }
+    return true;
   }
 
   private void log(CloseReason reason) {
@@ -257,6 +330,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
       case REGISTRATION_REFUSED:
       case SHUTDOWN:
       case MAX_CONNECTIONS:
+      case MAX_HANDSHAKES:
         if (LOG.isDebugEnabled()) {
           LOG.debug("{} ({}) disconnected: {}{}", who, where, reason.key(), detail());
         }
@@ -393,13 +467,23 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
       }
       s.rights(acl);
     }
+    return register(s, policy);
+  }
+
+  /**
+   * Registers {@code s} and answers.
+   *
+   * @return false when refused (the connection is closing)
+   */
+  private boolean register(SocketSession s, AaaPolicy policy) {
     int code = router.register(s, opts.isForceRegister());
     if (code != Protocol.RESPONSE_OK) {
-      refuse(code, "registration of '" + display(name) + "' refused: "
+      refuse(code, "registration of '" + display(s.name()) + "' refused: "
           + Protocol.codeName(code));
       return false;
     }
     session = s;
+    endHandshake();
     if (listener.aaa() != policy) {
       // the policy was replaced while this client registered: apply the new one now
       listener.recheck(s);
@@ -421,7 +505,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
       ctx.close();
     }
     if (LOG.isDebugEnabled()) {
-      LOG.debug("client {} registered ({} {})", name, kind.wireName(),
+      LOG.debug("client {} registered ({} {})", s.name(), kind.wireName(),
           peer != null ? peer : listener.label());
     }
     return true;
@@ -443,7 +527,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
 
   /** A client name for a log line: long names (up to 64 KiB) are cut. */
   static String display(String name) {
-    return dev.elbus.routing.Session.display(name);
+    return Session.display(name);
   }
 
   /** Why a name cannot be registered (section 1), or {@code null} when it is acceptable. */

@@ -49,6 +49,7 @@ class ServerConfigTest {
     // the file states the defaults
     ListenerOptions dflt = new ListenerOptions();
     assertThat(l.clientLimits()).isEqualTo(dflt.clientLimits());
+    assertThat(l.getMaxHandshakes()).isEqualTo(ListenerOptions.DEFAULT_MAX_HANDSHAKES);
     ServerConfig d = ServerConfig.parse(ConfigFiles.read(vertx, "conf/elbus-docker.yaml"),
         "conf/elbus-docker.yaml");
     assertThat(d.listeners()).extracting(x -> x.getBind().toString())
@@ -83,6 +84,8 @@ class ServerConfigTest {
             ListenerOptions.DEFAULT_MAX_WILDCARD_LEVELS, ListenerOptions.DEFAULT_MAX_NAME_PARTS));
     assertThat(c.listeners().get(1).clientLimits())
         .isEqualTo(new dev.elbus.routing.ClientLimits(16, 4096, 5, 0, 3));
+    ServerConfig h = ServerConfig.parse(new JsonObject("{\"max_handshakes\": 7}"), "t.yaml");
+    assertThat(h.defaults().getMaxHandshakes()).isEqualTo(7);
   }
 
   @ParameterizedTest
