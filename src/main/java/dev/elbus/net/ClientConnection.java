@@ -24,6 +24,8 @@ import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
@@ -82,6 +84,21 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
   /** One-entry cache of the last target/topic decoded: repeated sends allocate no string. */
   private byte[] lastKeyBytes = new byte[0];
   private String lastKey = "";
+  /**
+   * A session waiting for its name to be free ({@link #onName}): the name's holder is a socket
+   * client whose close this broker may not have processed yet. Frames arriving meanwhile are
+   * held (copied) in {@link #held} and routed once the registration is decided.
+   */
+  private SocketSession pending;
+  private List<HeldFrame> held;
+  private long heldBytes;
+  private int registrationRetries;
+
+  /** A frame received while the registration was pending. */
+  private record HeldFrame(int opId, int flags, ByteBuf body) {}
+
+  /** Waits for a taken name to be released by a closing holder, 1 ms apart. */
+  static final int REGISTRATION_RETRIES = 100;
 
   ClientConnection(Router router, ListenerRuntime listener) {
     this.router = router;
@@ -256,6 +273,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
       cancel(pingTimer);
       cancel(stallTimer);
       cancel(idleTimer);
+      releaseHeld();
     } catch (RuntimeException | Error e) {
       failure = e;
     }
@@ -275,6 +293,9 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
       } catch (RuntimeException | Error e) {
         failure = failure != null ? failure : e;
       }
+    }
+    if (pending != null) {
+      pending.markClosed();
     }
     log(reason);
     if (failure != null) {
@@ -471,15 +492,34 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
   }
 
   /**
-   * Registers {@code s} and answers.
+   * Registers {@code s} and answers. When the name is taken by a socket client of this broker,
+   * that holder may be a connection its client has just closed, whose close this broker has not
+   * processed yet (the client reconnects at once, maybe on another event loop): the registration
+   * is then retried every millisecond for up to {@link #REGISTRATION_RETRIES} ms before {@code 76}
+   * is answered. Frames the client sends meanwhile are held and routed after the answer.
    *
    * @return false when refused (the connection is closing)
    */
   private boolean register(SocketSession s, AaaPolicy policy) {
     int code = router.register(s, opts.isForceRegister());
+    if (code == Protocol.ERR_BUSY && registrationRetries < REGISTRATION_RETRIES
+        && router.registry().get(s.name()) instanceof SocketSession) {
+      registrationRetries++;
+      pending = s;
+      ctx.executor().schedule(() -> {
+        if (pending == s && closeReason.get() == null) {
+          pending = null;
+          register(s, policy);
+        }
+      }, 1, TimeUnit.MILLISECONDS);
+      return true;
+    }
+    pending = null;
     if (code != Protocol.RESPONSE_OK) {
       refuse(code, "registration of '" + display(s.name()) + "' refused: "
           + Protocol.codeName(code));
+      releaseHeld();
+      decoder.stop();
       return false;
     }
     session = s;
@@ -508,6 +548,74 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
       LOG.debug("client {} registered ({} {})", s.name(), kind.wireName(),
           peer != null ? peer : listener.label());
     }
+    replayHeld();
+    return true;
+  }
+
+  /** Routes the frames held while the registration was pending, in order. */
+  private void replayHeld() {
+    List<HeldFrame> h = held;
+    held = null;
+    heldBytes = 0;
+    if (h == null) {
+      return;
+    }
+    int i = 0;
+    try {
+      scheduler.beginBatch();
+      for (; i < h.size(); i++) {
+        HeldFrame f = h.get(i);
+        try {
+          if (!onFrame(f.opId(), f.flags(), f.body(), f.body().readerIndex(),
+              f.body().readableBytes())) {
+            break;
+          }
+        } catch (ProtocolException e) {
+          close(CloseReason.PROTOCOL_ERROR, e.getMessage());
+          break;
+        } catch (RuntimeException | Error e) {
+          exceptionCaught(ctx, e);
+          break;
+        } finally {
+          f.body().release();
+        }
+      }
+    } finally {
+      for (int j = i + 1; j < h.size(); j++) {
+        h.get(j).body().release();
+      }
+      scheduler.endBatch();
+    }
+  }
+
+  private void releaseHeld() {
+    List<HeldFrame> h = held;
+    held = null;
+    heldBytes = 0;
+    if (h != null) {
+      for (HeldFrame f : h) {
+        f.body().release();
+      }
+    }
+  }
+
+  /**
+   * Keeps a copy of a frame that arrived while the registration was pending. A client should
+   * wait for the answer to its name; one that pipelines may have up to {@code max_frame_size}
+   * bytes held.
+   */
+  private boolean hold(int opId, int flags, ByteBuf body, int start, int len) {
+    heldBytes += len;
+    if (heldBytes > opts.getMaxFrameSize()) {
+      throw new ProtocolException("more than max_frame_size (" + opts.getMaxFrameSize()
+          + ") bytes of frames sent before the registration was answered");
+    }
+    if (held == null) {
+      held = new ArrayList<>();
+    }
+    ByteBuf copy = ctx.alloc().buffer(len);
+    copy.writeBytes(body, start, len);
+    held.add(new HeldFrame(opId, flags, copy));
     return true;
   }
 
@@ -577,7 +685,10 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
   @Override
   public boolean onFrame(int opId, int flags, ByteBuf body, int start, int len) {
     SocketSession s = session;
-    if (s == null || s.isClosed()) {
+    if (s == null) {
+      return pending != null && hold(opId, flags, body, start, len);
+    }
+    if (s.isClosed()) {
       return false;
     }
     int op = flags & Protocol.OP_MASK;
