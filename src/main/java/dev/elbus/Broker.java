@@ -329,12 +329,9 @@ public final class Broker {
   /** Registered primaries, sorted by name (what {@code client.list} reports). */
   public List<ClientInfo> clients() {
     List<ClientInfo> out = new ArrayList<>();
-    for (Session s : router.registry().all()) {
-      if (!s.isSecondary()) {
-        out.add(ClientInfo.of(s));
-      }
+    for (Session s : router.registry().primaries().values()) {
+      out.add(ClientInfo.of(s));
     }
-    out.sort(Comparator.comparing(ClientInfo::name));
     return out;
   }
 

@@ -110,11 +110,25 @@ final class RpcCommands {
         });
       case "client.list":
         return () -> withRpc(cli, rpc -> {
-          Object clients = callMap(cli, rpc, method).get("clients");
-          if (!(clients instanceof List)) {
-            throw new Failure("client.list: the reply has no clients array");
+          // a reply is bounded in size: follow "more" page by page, "after" the last name
+          List<Object> all = new java.util.ArrayList<>();
+          Buffer params = Buffer.buffer();
+          for (int page = 0; page < MAX_PAGES; page++) {
+            Map<String, Object> m = callMap(cli, rpc, method, params);
+            Object clients = m.get("clients");
+            if (!(clients instanceof List)) {
+              throw new Failure("client.list: the reply has no clients array");
+            }
+            List<?> l = (List<?>) clients;
+            all.addAll(l);
+            if (!Boolean.TRUE.equals(m.get("more")) || l.isEmpty()
+                || !(l.get(l.size() - 1) instanceof Map)) {
+              break;
+            }
+            Object last = ((Map<?, ?>) l.get(l.size() - 1)).get("name");
+            params = MsgPack.encodeBuffer(MsgPack.map("after", String.valueOf(last)));
           }
-          cli.out.print(clientTable((List<?>) clients));
+          cli.out.print(clientTable(all));
           return Cli.EXIT_OK;
         });
       default:
@@ -155,7 +169,15 @@ final class RpcCommands {
   /** Calls a {@code .broker} method without params; its result must be a MessagePack map. */
   private static Map<String, Object> callMap(Cli cli, RpcClient rpc, String method)
       throws Exception {
-    Buffer result = Cli.await(rpc.call(BROKER, method, Buffer.buffer()), cli.timeoutMs + 1000);
+    return callMap(cli, rpc, method, Buffer.buffer());
+  }
+
+  /** Pages of {@code client.list} the CLI reads at most (a broker that always says "more"). */
+  private static final int MAX_PAGES = 10_000;
+
+  private static Map<String, Object> callMap(Cli cli, RpcClient rpc, String method,
+      Buffer params) throws Exception {
+    Buffer result = Cli.await(rpc.call(BROKER, method, params), cli.timeoutMs + 1000);
     try {
       return MsgPack.decodeMap(result);
     } catch (IllegalArgumentException e) {
