@@ -68,7 +68,7 @@ public final class ListenerOptions {
    * of its patterns on, summed. It bounds the trie nodes a lookup walks because of one client
    * (patterns without {@code +}, such as {@code a/b/#}, cost nothing here).
    */
-  public static final int DEFAULT_MAX_WILDCARD_LEVELS = 16_384;
+  public static final int DEFAULT_MAX_WILDCARD_LEVELS = 4_096;
 
   /** Default bound of parts of a client name or a broadcast mask. */
   public static final int DEFAULT_MAX_NAME_PARTS = 128;

@@ -29,7 +29,7 @@ import java.util.Set;
  * max_topic_levels: 128  # per-client limits (docs/protocol-notes.md): input beyond gets 72
  * max_subscription_bytes: 33554432
  * max_subscriptions: 1000000
- * max_wildcard_levels: 16384
+ * max_wildcard_levels: 4096
  * max_name_parts: 128
  * aaa: conf/aaa.yaml     # AAA file for every listener (absent: no AAA, everyone allowed)
  * aaa_scan_period: 1     # seconds between checks of the AAA file for changes
