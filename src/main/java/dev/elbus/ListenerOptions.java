@@ -64,9 +64,10 @@ public final class ListenerOptions {
   public static final int DEFAULT_MAX_SUBSCRIPTIONS = 1_000_000;
 
   /**
-   * Default bound of one client's wildcard levels: the levels from the first {@code +} of each
-   * of its patterns on, summed. It bounds the trie nodes a lookup walks because of one client
-   * (patterns without {@code +}, such as {@code a/b/#}, cost nothing here).
+   * Default bound of one client's wildcard levels: the levels of its patterns that have a
+   * {@code +} or {@code #} (up to the {@code #}), summed: about 800 patterns such as {@code
+   * ST/LOC/unit1/+/#}. It bounds the trie nodes one client's patterns create and those a lookup
+   * walks because of them (plain patterns are kept by their text and cost nothing here).
    */
   public static final int DEFAULT_MAX_WILDCARD_LEVELS = 4_096;
 
@@ -345,8 +346,8 @@ public final class ListenerOptions {
   }
 
   /**
-   * Wildcard levels of one client at most: for each subscription and exclusion, its levels from
-   * its first {@code +} on, summed.
+   * Wildcard levels of one client at most: the levels of its subscriptions and exclusions that
+   * have a {@code +} or {@code #} (up to the {@code #}), summed.
    */
   public int getMaxWildcardLevels() {
     return maxWildcardLevels;

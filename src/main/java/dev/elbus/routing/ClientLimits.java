@@ -9,7 +9,7 @@ package dev.elbus.routing;
  *     its UTF-8 length + 1
  * @param maxSubscriptions number of a client's subscriptions and exclusions
  * @param maxWildcardLevels {@link Masks#wildcardLevels} summed over a client's subscriptions and
- *     exclusions: the trie levels every lookup may walk because of this client
+ *     exclusions: the trie nodes its patterns create and a lookup may walk because of them
  * @param maxNameParts parts of a client name or a broadcast mask
  */
 public record ClientLimits(int maxTopicLevels, long maxSubscriptionBytes, int maxSubscriptions,

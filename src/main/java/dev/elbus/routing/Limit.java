@@ -12,7 +12,7 @@ public enum Limit {
   SUBSCRIPTION_BYTES("subscription_bytes", "max_subscription_bytes"),
   /** Number of one client's subscriptions and exclusions. */
   SUBSCRIPTIONS("subscriptions", "max_subscriptions"),
-  /** Levels from the first {@code +} on, summed over one client's patterns. */
+  /** Levels of one client's wildcard patterns (with {@code +} or {@code #}), summed. */
   WILDCARD_LEVELS("wildcard_levels", "max_wildcard_levels"),
   /** Parts of a client name or of a broadcast mask. */
   NAME_PARTS("name_parts", "max_name_parts");

@@ -65,15 +65,15 @@ public final class Masks {
   }
 
   /**
-   * The levels of a topic pattern that a lookup may have to walk besides the published topic's
-   * own path: the levels from its first {@code +} to its end (a pattern ends at its first
-   * {@code #}). 0 for a pattern without {@code +}: its trie path is the literal path of the
-   * topics it matches. Summed over a client's patterns, this bounds the trie nodes one lookup
-   * visits because of that client ({@link TopicIndex}).
+   * The trie levels a topic pattern occupies: for a pattern with a wildcard level ({@code +} or
+   * {@code #}), its levels up to its first {@code #} (where it ends); 0 for a pattern without one
+   * (it is kept by its text, not in the trie). Summed over a client's patterns, this bounds both
+   * the trie nodes the client's patterns create and the nodes one lookup visits because of them
+   * ({@link TopicIndex}).
    */
   public static int wildcardLevels(String pattern) {
     int level = 0;
-    int firstPlus = -1;
+    boolean wildcard = false;
     int pos = 0;
     int n = pattern.length();
     while (true) {
@@ -81,12 +81,13 @@ public final class Masks {
       if (end < 0) {
         end = n;
       }
-      if (isLevel(pattern, pos, end, "+") && firstPlus < 0) {
-        firstPlus = level;
-      }
       level++;
-      if (isLevel(pattern, pos, end, "#") || end == n) {
-        return firstPlus < 0 ? 0 : level - firstPlus;
+      if (isLevel(pattern, pos, end, "#")) {
+        return level;
+      }
+      wildcard |= isLevel(pattern, pos, end, "+");
+      if (end == n) {
+        return wildcard ? level : 0;
       }
       pos = end + 1;
     }

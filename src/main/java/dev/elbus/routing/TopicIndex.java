@@ -25,8 +25,9 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * <p>Every walk is a loop, never a recursion: insert and remove keep their path in an array,
  * a lookup carries the set of nodes matching the topic so far from one level to the next. Input
  * depth costs time and memory in proportion, never stack. A lookup visits at most the topic's
- * levels plus, for each wildcard pattern, its levels from its first {@code +} on ({@link
- * Masks#wildcardLevels}); the listener limits bound that sum per client.
+ * levels plus the trie levels of the wildcard patterns ({@link Masks#wildcardLevels}; in fact
+ * only those from a pattern's first {@code +} on, since the rest lie on the topic's own literal
+ * path); the listener limit {@code max_wildcard_levels} bounds that sum per client.
  *
  * <p>A lookup first consults a per-topic result cache (a concurrent map, so the hot path takes no
  * lock). A change of a literal pattern removes just that topic's entry; a change of a wildcard
@@ -66,11 +67,29 @@ public final class TopicIndex {
      * Literal patterns: the value is the one {@link Session} subscribed (the common case, no
      * further object) or a {@code HashMap<Session, Integer>} of several with their counts.
      */
-    final HashMap<String, Object> literal = new HashMap<>();
+    HashMap<String, Object> literal = new HashMap<>();
+    /** The largest size of {@link #literal} since it was last rebuilt. */
+    int literalPeak;
     final Node trie = new Node();
 
     boolean isEmpty() {
       return literal.isEmpty() && trie.isEmpty();
+    }
+
+    void grew() {
+      literalPeak = Math.max(literalPeak, literal.size());
+    }
+
+    /**
+     * A hash map never shrinks its table: after a client with hundreds of thousands of
+     * subscriptions leaves, the table it grew would stay. Rebuilt once a quarter of the peak is
+     * left (amortised: the copy costs no more than the removals that led to it).
+     */
+    void shrank() {
+      if (literalPeak > 4096 && literal.size() < literalPeak / 4) {
+        literal = new HashMap<>(literal);
+        literalPeak = literal.size();
+      }
     }
   }
 
@@ -133,6 +152,7 @@ public final class TopicIndex {
     try {
       if (!wildcard) {
         kind.literal.put(pattern, plus(kind.literal.get(pattern), s));
+        kind.grew();
         invalidate(pattern);
         return;
       }
@@ -180,6 +200,7 @@ public final class TopicIndex {
         Object left = minus(v, s);
         if (left == null) {
           kind.literal.remove(pattern);
+          kind.shrank();
         } else {
           kind.literal.put(pattern, left);
         }
@@ -239,6 +260,7 @@ public final class TopicIndex {
           e.setValue(left == null ? e.getValue() : left);
           return left == null;
         });
+        kind.shrank();
         ArrayDeque<Node> stack = new ArrayDeque<>();
         stack.push(kind.trie);
         while (!stack.isEmpty()) {

@@ -87,6 +87,7 @@ class HostileClientsIT {
 
   @BeforeEach
   void healthyClients() throws Exception {
+    heap(); // settle what the previous scenario left to collect
     log = LogCapture.on("dev.elbus");
     healthy = List.of(new Healthy(tb, Transport.TCP), new Healthy(tb, Transport.UNIX));
     Thread.sleep(300); // warm: a few round trips before the baseline
@@ -129,16 +130,18 @@ class HostileClientsIT {
       assertThat(s[2]).as("p99 of the healthy %s client (ms)", h.transport)
           .isLessThan(P99_BOUND_MS);
     }
-    long after = heap();
-    Figures.print("HOSTILE %s heap before %s, after the attacker left %s (%+.1f %%)%n", scenario,
-        BrokerMemory.mib(heapBefore), BrokerMemory.mib(after),
-        100.0 * (after - heapBefore) / heapBefore);
     assertThat(tb.broker().stats().closes(CloseReason.INTERNAL_ERROR))
         .as("internal errors").isEqualTo(internalErrorsBefore);
     assertThat(log.events()).as("no stack overflow logged").noneMatch(e ->
         e.getFormattedMessage().contains("StackOverflowError") || (e.getThrowableProxy() != null
             && e.getThrowableProxy().getClassName().contains("StackOverflowError")));
     assertThat(log.aboveWarn()).as("errors logged").isEmpty();
+    // the captured log events are the test's own heap (thousands of refusals in the full run)
+    log.clear();
+    long after = heap();
+    Figures.print("HOSTILE %s heap before %s, after the attacker left %s (%+.1f %%)%n", scenario,
+        BrokerMemory.mib(heapBefore), BrokerMemory.mib(after),
+        100.0 * (after - heapBefore) / heapBefore);
     assertThat(after).as("heap after the attacker left, before: %s", BrokerMemory.mib(heapBefore))
         .isLessThan(heapBefore + heapBefore / 10);
   }
@@ -431,7 +434,9 @@ class HostileClientsIT {
       Figures.print("HOSTILE 5 65,536 a/+ patterns sent in %.0f ms: %d accepted, %d refused "
           + "(max_wildcard_levels)%n", ms(t0), accepted,
           tb.broker().stats().refused(Limit.WILDCARD_LEVELS) - refused);
-      assertThat(accepted).isLessThan(65_536 / 8);
+      // the all-'a' pattern is plain (no wildcard level): it costs no wildcard level
+      assertThat(accepted).isLessThanOrEqualTo(
+          dev.elbus.ListenerOptions.DEFAULT_MAX_WILDCARD_LEVELS / 16 + 1);
       double with = pipelined(c, n, pubs, 20_000);
       Figures.print("HOSTILE 5 %d pipelined publications to distinct topics (every lookup misses "
           + "the cache): %.1f us each without the patterns, %.1f us with them%n", pubs, before,
@@ -442,13 +447,14 @@ class HostileClientsIT {
 
   /**
    * Sends {@code pubs} publications to distinct topics of 16 levels under {@code n} in one write
-   * and waits for their acks: microseconds per publication.
+   * and waits for their acks: microseconds per publication. The same topics each time (a
+   * subscription change in between makes their cached results stale).
    */
   private static double pipelined(RawClient c, String n, int pubs, int firstOp)
       throws IOException {
     ByteBuffer all = ByteBuffer.allocate(pubs * 128);
     for (int i = 0; i < pubs; i++) {
-      String topic = n + "/a".repeat(14) + "/t" + (firstOp + i);
+      String topic = n + "/a".repeat(14) + "/t" + i;
       all.put(frame(firstOp + i, PUBLISH, 1, concat(utf8(topic), new byte[] {0})));
     }
     long p0 = System.nanoTime();
@@ -466,8 +472,8 @@ class HostileClientsIT {
   // ---------------------------------------------------------------- 6. client.list
 
   /**
-   * Scenario 6: with 300 (here 60) clients of 65,535-byte names, ten pipelined {@code
-   * client.list} calls: each reply is at most about 4 MiB ({@code more: true}), and paging with
+   * Scenario 6: with 300 (here 80) clients of 65,535-byte names, ten pipelined {@code
+   * client.list} calls: each reply is at most about 1 MiB ({@code more: true}), and paging with
    * {@code after} lists every client.
    */
   @Test
@@ -502,7 +508,7 @@ class HostileClientsIT {
         }
         Figures.print("HOSTILE 6 10 pipelined client.list with %d clients of 65,535-byte names: "
             + "%.0f ms, largest reply %s%n", n, ms(t0), BrokerMemory.mib(biggest));
-        assertThat(biggest).isLessThan(4 * MIB + 2 * 65_536 + 4_096);
+        assertThat(biggest).isLessThan(MIB + 2 * 65_536 + 4_096);
         // every client, page by page
         List<Object> names = new ArrayList<>();
         String after = null;
@@ -694,6 +700,63 @@ class HostileClientsIT {
       }
       return true;
     }
+  }
+
+  // ---------------------------------------------------------------- legitimate volume
+
+  /**
+   * Hundreds of thousands of plain subscriptions of one client work with the default limits;
+   * what a subscription and a trie level cost the heap is printed (the per-client memory bound
+   * of docs/reliability.md is made of these figures).
+   */
+  @Test
+  void hundredsOfThousandsOfPlainSubscriptionsWork() throws Exception {
+    subscribeMany();
+    verdict("subscriptions");
+  }
+
+  private void subscribeMany() throws Exception {
+    int plain = 300_000;
+    String n = uniq("many");
+    try (RawClient c = tb.registered(Transport.UNIX, n)) {
+      long before = heap();
+      long t0 = System.nanoTime();
+      int opId = 1;
+      for (int base = 0; base < plain; base += 1_000) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = base; i < base + 1_000; i++) {
+          sb.append(i == base ? "" : "\0").append(String.format("%s/area%03d/sensor%07d/value",
+              n, i % 1000, i));
+        }
+        c.send(frame(opId, SUBSCRIBE, 1, utf8(sb.toString())));
+        expectAck(c, opId++, OK);
+      }
+      double subMs = ms(t0);
+      long withPlain = heap();
+      // wildcard patterns up to max_wildcard_levels: 1,024 patterns of 4 levels
+      for (int base = 0; base < 1_024; base += 256) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = base; i < base + 256; i++) {
+          sb.append(i == base ? "" : "\0").append(n).append("/w").append(i).append("/+/#");
+        }
+        c.send(frame(opId, SUBSCRIBE, 1, utf8(sb.toString())));
+        expectAck(c, opId++, OK);
+      }
+      long withWild = heap();
+      String topic = String.format("%s/area%03d/sensor%07d/value", n, 123, 299_123);
+      c.send(frame(opId, PUBLISH, 1, concat(utf8(topic), new byte[] {0}, utf8("v"))));
+      expectFrame(c, publication(n, topic, utf8("v"), false));
+      expectAck(c, opId, OK);
+      int length = topic.length();
+      Figures.print("HOSTILE subscriptions %d plain subscriptions of %d bytes in %.0f ms: heap "
+          + "%.0f bytes per subscription; 1,024 wildcard patterns (4,096 levels): %.0f bytes per "
+          + "level%n", plain, length, subMs, (withPlain - before) / (double) plain,
+          (withWild - withPlain) / 4096.0);
+      assertThat(tb.broker().stats().refused(Limit.SUBSCRIPTIONS)
+          + tb.broker().stats().refused(Limit.SUBSCRIPTION_BYTES)).isZero();
+    }
+    Wire.awaitUnregistered(tb.broker(), n);
+    Wire.await(() -> tb.broker().router().topics().size() < 10, 10_000, "patterns removed");
   }
 
   // ---------------------------------------------------------------- the healthy client

@@ -432,4 +432,26 @@ class TopicIndexTest {
     idx.remove("t", s2);
     assertThat(idx.size()).isZero();
   }
+
+  /** The literal map is rebuilt when most of it left, so its table does not stay at its peak. */
+  @Test
+  void manyLiteralPatternsComeAndGo() {
+    TopicIndex idx = new TopicIndex(true);
+    for (int round = 0; round < 3; round++) {
+      for (int i = 0; i < 50_000; i++) {
+        idx.add("t/" + i, i % 2 == 0 ? s1 : s2);
+      }
+      assertThat(idx.match("t/7")).containsExactly(s2);
+      for (int i = 0; i < 50_000; i++) {
+        if (i != 7) {
+          idx.remove("t/" + i, i % 2 == 0 ? s1 : s2);
+        }
+      }
+      assertThat(idx.size()).isEqualTo(1);
+      assertThat(idx.match("t/7")).containsExactly(s2);
+      assertThat(idx.match("t/8")).isEmpty();
+      idx.remove("t/7", s2);
+    }
+    assertThat(idx.size()).isZero();
+  }
 }
