@@ -624,6 +624,9 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
    * Stops at the first separator past the bound, so its cost is bounded whatever the input.
    */
   static boolean exceeds(ByteBuf b, int from, int to, byte sep, int max) {
+    if (max > to - from) {
+      return false; // fewer bytes than the bound: cannot hold that many separators
+    }
     int seps = 0;
     for (int i = b.indexOf(from, to, sep); i >= 0; i = b.indexOf(i + 1, to, sep)) {
       if (++seps >= max) {

@@ -268,15 +268,7 @@ public final class TopicIndex {
           if (n.subs != null) {
             n.subs.remove(s);
           }
-          if (n.children != null) {
-            n.children.values().forEach(stack::push);
-          }
-          if (n.plus != null) {
-            stack.push(n.plus);
-          }
-          if (n.hash != null) {
-            stack.push(n.hash);
-          }
+          pushChildren(n, stack);
         }
         prune(kind.trie);
       }
@@ -284,6 +276,19 @@ public final class TopicIndex {
       clearCache();
     } finally {
       lock.writeLock().unlock();
+    }
+  }
+
+  /** Pushes every child of {@code n} (literal, {@code +}, {@code #}): one step of a walk. */
+  private static void pushChildren(Node n, ArrayDeque<Node> stack) {
+    if (n.children != null) {
+      n.children.values().forEach(stack::push);
+    }
+    if (n.plus != null) {
+      stack.push(n.plus);
+    }
+    if (n.hash != null) {
+      stack.push(n.hash);
     }
   }
 
@@ -295,15 +300,7 @@ public final class TopicIndex {
     while (!stack.isEmpty()) {
       Node n = stack.pop();
       order.push(n);
-      if (n.children != null) {
-        n.children.values().forEach(stack::push);
-      }
-      if (n.plus != null) {
-        stack.push(n.plus);
-      }
-      if (n.hash != null) {
-        stack.push(n.hash);
-      }
+      pushChildren(n, stack);
     }
     // children come after their parent in the walk, so popping `order` visits them first
     while (!order.isEmpty()) {
@@ -572,15 +569,7 @@ public final class TopicIndex {
       while (!stack.isEmpty()) {
         Node n = stack.pop();
         c += n.subs == null ? 0 : n.subs.size();
-        if (n.children != null) {
-          n.children.values().forEach(stack::push);
-        }
-        if (n.plus != null) {
-          stack.push(n.plus);
-        }
-        if (n.hash != null) {
-          stack.push(n.hash);
-        }
+        pushChildren(n, stack);
       }
       return c;
     } finally {

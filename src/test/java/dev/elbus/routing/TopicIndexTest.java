@@ -299,14 +299,8 @@ class TopicIndexTest {
     }
   }
 
-  /** {@code first} followed by {@code levels - 1} copies of {@code "/" + next}. */
   private static String deep(String first, String next, int levels) {
-    StringBuilder sb = new StringBuilder(first.length() + (next.length() + 1) * levels);
-    sb.append(first);
-    for (int i = 1; i < levels; i++) {
-      sb.append('/').append(next);
-    }
-    return sb.toString();
+    return dev.elbus.support.Deep.levels(first, next, levels);
   }
 
   /**

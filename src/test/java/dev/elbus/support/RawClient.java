@@ -267,31 +267,6 @@ public final class RawClient implements AutoCloseable {
     return ch.isOpen();
   }
 
-  /**
-   * Without waiting: has the broker closed this connection? Reads (and discards) what has
-   * arrived; true at the end of the stream or on a reset.
-   */
-  public boolean peerClosed() throws IOException {
-    ByteBuffer b = ByteBuffer.allocate(4096);
-    selector.selectNow();
-    selector.selectedKeys().clear();
-    while (true) {
-      b.clear();
-      int r;
-      try {
-        r = ch.read(b);
-      } catch (IOException e) {
-        return true;
-      }
-      if (r < 0) {
-        return true;
-      }
-      if (r == 0) {
-        return false;
-      }
-    }
-  }
-
   /** The local address of this socket (for TCP, the {@code ip:port} the broker sees as source). */
   public java.net.SocketAddress localAddress() throws IOException {
     return ch.getLocalAddress();
