@@ -502,6 +502,10 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
    */
   private boolean register(SocketSession s, AaaPolicy policy) {
     int code = router.register(s, opts.isForceRegister());
+    if (code == Protocol.ERR_BUSY && router.registry().get(s.name()) == null) {
+      // the holder left between the attempt and the look-up: the name is free now
+      code = router.register(s, opts.isForceRegister());
+    }
     if (code == Protocol.ERR_BUSY && registrationRetries < REGISTRATION_RETRIES
         && router.registry().get(s.name()) instanceof SocketSession) {
       registrationRetries++;
