@@ -252,7 +252,7 @@ public final class Broker {
     if (closed) {
       throw new ElbusException(Protocol.ERR_OTHER, "broker is closed");
     }
-    InternalClientOptions o = new InternalClientOptions(options);
+    InternalClientOptions o = options.withDefaults(this.options.getInternalClients());
     Context ctx = vertx.getOrCreateContext();
     FrameSink sink = o.getSink();
     String address = null;
@@ -260,7 +260,7 @@ public final class Broker {
       address = o.addressFor(name);
       sink = flow.channel(address, false, o.getWindow(), "internal client " + name);
     }
-    InternalSession s = new InternalSession(name, router, ctx, address, sink);
+    InternalSession s = new InternalSession(name, router, ctx, address, sink, o);
     int code = router.register(s);
     if (code != Protocol.RESPONSE_OK) {
       if (sink != null) {

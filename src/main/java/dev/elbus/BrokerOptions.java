@@ -1,10 +1,13 @@
 package dev.elbus;
 
+import dev.elbus.eventbus.InternalClientOptions;
+
 /** Broker-wide settings. Listener settings live in {@link ListenerOptions}. */
 public final class BrokerOptions {
   private int workers = Runtime.getRuntime().availableProcessors();
   private boolean coreRpc = true;
   private String eventBusAddress = DEFAULT_EVENT_BUS_ADDRESS;
+  private InternalClientOptions internalClients = new InternalClientOptions();
 
   /** Default {@link #getEventBusAddress}. */
   public static final String DEFAULT_EVENT_BUS_ADDRESS = "elbus.broker";
@@ -15,6 +18,7 @@ public final class BrokerOptions {
     this.workers = o.workers;
     this.coreRpc = o.coreRpc;
     this.eventBusAddress = o.eventBusAddress;
+    this.internalClients = new InternalClientOptions(o.internalClients);
   }
 
   /** Verticle instances (event loops) serving the listeners; default: the number of cores. */
@@ -54,6 +58,21 @@ public final class BrokerOptions {
       throw new IllegalArgumentException("event-bus address must not be empty (null: none)");
     }
     this.eventBusAddress = address;
+    return this;
+  }
+
+  /**
+   * The queue bounds and overflow policy of internal clients whose own options leave them unset
+   * (the bridge's, those registered over the event bus, {@code registerClient(name)}): only
+   * {@code queueSize}, {@code queueMaxBytes} and {@code overflow} are read. Default: 65,536 frames,
+   * 64 MiB, {@code REFUSE}.
+   */
+  public InternalClientOptions getInternalClients() {
+    return internalClients;
+  }
+
+  public BrokerOptions setInternalClients(InternalClientOptions defaults) {
+    this.internalClients = new InternalClientOptions(defaults);
     return this;
   }
 }

@@ -17,6 +17,7 @@ public final class ClientInfo {
   private final long wBytes;
   private final int queue;
   private final int instances;
+  private final long dropped;
 
   private ClientInfo(Session s) {
     this.name = s.name();
@@ -29,6 +30,7 @@ public final class ClientInfo {
     this.wBytes = s.wBytes();
     this.queue = s.queued();
     this.instances = 1 + s.secondaryCount();
+    this.dropped = s.dropped();
   }
 
   static ClientInfo of(Session s) {
@@ -73,6 +75,15 @@ public final class ClientInfo {
   /** Frames queued for the client now. */
   public int queue() {
     return queue;
+  }
+
+  /**
+   * Frames the client did not take because its queue was full while it stayed registered (an
+   * internal client refusing frames at its bound, docs/eventbus.md); 0 for network clients, which
+   * are disconnected instead.
+   */
+  public long dropped() {
+    return dropped;
   }
 
   /** 1 + the number of secondaries. */

@@ -173,8 +173,10 @@ final class CoreSession extends Session {
             "r_bytes", broker.stats().rBytes(),
             "w_frames", broker.stats().wFrames(),
             "w_bytes", broker.stats().wBytes(),
-            // additions to elbus' shape (clients ignore unknown keys): disconnects per reason,
-            // inputs refused per client limit
+            // additions to elbus' shape (clients ignore unknown keys): frames internal clients
+            // refused at their queue bound, disconnects per reason, inputs refused per client
+            // limit
+            "dropped", broker.stats().dropped(),
             "disconnects", new LinkedHashMap<>(broker.stats().closeCounts()),
             "refused", new LinkedHashMap<>(broker.stats().refusedCounts())));
       case "client.list":
@@ -297,6 +299,9 @@ final class CoreSession extends Session {
       m.put("w_bytes", c.wBytes());
       m.put("queue", (long) c.queue());
       m.put("instances", (long) c.instances());
+      if (c.kind().equals("internal")) {
+        m.put("dropped", c.dropped()); // an addition: frames refused at the queue bound
+      }
       out.add(m);
       bytes += ENTRY_OVERHEAD + s.nameBytes().length
           + (c.source() == null ? 0 : c.source().length())

@@ -248,6 +248,14 @@ public final class InternalClient implements ElbusClient {
     return session.queued();
   }
 
+  /**
+   * Frames this client refused because its queue was full (overflow policy {@code REFUSE},
+   * docs/eventbus.md "Slow consumers"); they reached neither its handler nor its address.
+   */
+  public long dropped() {
+    return session.dropped();
+  }
+
   private Future<Void> closed() {
     return Future.failedFuture(new ElbusException(Protocol.ERR_CLIENT_NOT_REGISTERED,
         "internal client " + name() + " is closed"));

@@ -3,6 +3,8 @@ package dev.elbus;
 import dev.elbus.client.Frame;
 import dev.elbus.client.FrameKind;
 import dev.elbus.eventbus.FrameSink;
+import dev.elbus.eventbus.InternalClientOptions;
+import dev.elbus.eventbus.InternalClientOptions.Overflow;
 import dev.elbus.protocol.Protocol;
 import dev.elbus.routing.ClientKind;
 import dev.elbus.routing.CloseReason;
@@ -19,21 +21,24 @@ import org.slf4j.LoggerFactory;
 import java.util.Queue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
 
 /**
- * An in-process client's session: frames are queued (unbounded: an internal client is never
- * disconnected for being slow, and a router thread never waits for it) and handed over on the
- * client's Vert.x context, in order, one task per burst: direct messages to the RPC layer when the
- * client is in RPC mode, every other frame to the Java handler and to the sink (the client's
- * event-bus address, or the bridge). A sink that cannot take more (its consumer lags) stops the
- * hand-over and the frames wait here; a queue that grows to {@link #WARN_QUEUED} frames is logged
- * once, and again only after it fell below half of that.
+ * An in-process client's session: frames are queued and handed over on the client's Vert.x
+ * context, in order, one task per burst: direct messages to the RPC layer when the client is in
+ * RPC mode, every other frame to the Java handler and to the sink (the client's event-bus address,
+ * or the bridge). A sink that cannot take more (its consumer lags) stops the hand-over and the
+ * frames wait here.
+ *
+ * <p>The queue is bounded in frames and bytes ({@link InternalClientOptions}); a router thread
+ * never waits for it. A frame past the bound is refused (the client counts it as dropped, a direct
+ * sender gets 77) or disconnects the client, by its {@link Overflow} policy. A refusal episode is
+ * logged once when it starts and once when the queue has fallen below half of its bound again.
  */
 final class InternalSession extends Session {
   private static final Logger LOG = LoggerFactory.getLogger(InternalSession.class);
-  /** Backlog past which a slow internal consumer is reported. */
-  static final int WARN_QUEUED = 65_536;
 
   private final Router router;
   private final Context context;
@@ -41,9 +46,17 @@ final class InternalSession extends Session {
   private final FrameSink sink;
   private final Queue<ByteBuf> queue = PlatformDependent.newMpscQueue();
   private final AtomicInteger queued = new AtomicInteger();
+  private final AtomicLong queuedBytes = new AtomicLong();
   private final AtomicBoolean scheduled = new AtomicBoolean();
-  /** The backlog warning was logged and the queue has not fallen below half the threshold. */
-  private final AtomicBoolean warned = new AtomicBoolean();
+  private final int queueSize;
+  private final long queueMaxBytes;
+  private final Overflow overflow;
+  /** Frames refused at the bound (REFUSE policy). */
+  private final LongAdder dropped = new LongAdder();
+  /** A refusal was logged and the queue has not fallen below half its bound since. */
+  private final AtomicBoolean full = new AtomicBoolean();
+  /** {@link #dropped} when the current refusal episode started. */
+  private volatile long droppedAtEpisode;
   /** The sink refused a frame and will wake the drain: new frames need not schedule it. */
   private volatile boolean sinkBlocked;
   private final Runnable wakeUp = this::wakeUp;
@@ -51,16 +64,25 @@ final class InternalSession extends Session {
   private volatile Handler<Frame> rpcHandler;
   private volatile RpcClient rpc;
   private volatile boolean closed;
+  /** Guards {@link #disconnect}: the first caller does the work. */
+  private final AtomicBoolean closing = new AtomicBoolean();
+  /** What overflowed, for the slow-consumer log line. */
+  private volatile String slowDetail;
   private boolean sinkClosed;
   /** The head frame, parsed, that the sink refused (touched on the client's context only). */
   private Frame held;
 
-  InternalSession(String name, Router router, Context context, String address, FrameSink sink) {
+  /** {@code options} has its bounds and policy set ({@link InternalClientOptions#withDefaults}). */
+  InternalSession(String name, Router router, Context context, String address, FrameSink sink,
+      InternalClientOptions options) {
     super(name, ClientKind.INTERNAL, null, null);
     this.router = router;
     this.context = context;
     this.address = address;
     this.sink = sink;
+    this.queueSize = options.getQueueSize();
+    this.queueMaxBytes = options.getQueueMaxBytes();
+    this.overflow = options.getOverflow();
   }
 
   void handler(Handler<Frame> h) {
@@ -99,15 +121,41 @@ final class InternalSession extends Session {
       frame.release();
       return Protocol.ERR_NOT_DELIVERED;
     }
-    queue.offer(frame);
+    int size = frame.readableBytes() + QUEUED_FRAME_OVERHEAD;
     int q = queued.incrementAndGet();
-    if (q >= WARN_QUEUED && !warned.get() && warned.compareAndSet(false, true)) {
-      LOG.warn("internal client {} is falling behind: {} frames queued", name(), q);
+    long bytes = queuedBytes.addAndGet(size);
+    if (q > queueSize || (bytes > queueMaxBytes && q > 1)) {
+      queued.decrementAndGet();
+      queuedBytes.addAndGet(-size);
+      frame.release();
+      overflow(q - 1, bytes - size);
+      return Protocol.ERR_NOT_DELIVERED;
     }
+    queue.offer(frame);
     if (!sinkBlocked && !scheduled.get() && scheduled.compareAndSet(false, true)) {
       context.runOnContext(v -> drain());
     }
     return Protocol.RESPONSE_OK;
+  }
+
+  /** A frame found the queue full ({@code q} frames, {@code bytes} bytes): apply the policy. */
+  private void overflow(int q, long bytes) {
+    if (overflow == Overflow.DISCONNECT) {
+      if (slowDetail == null) {
+        slowDetail = q + " frames, " + bytes + " bytes queued; bound " + queueSize + " frames, "
+            + queueMaxBytes + " bytes";
+      }
+      disconnect(CloseReason.SLOW_CONSUMER);
+      return;
+    }
+    dropped.increment();
+    router.stats().countDropped();
+    if (!full.get() && full.compareAndSet(false, true)) {
+      droppedAtEpisode = dropped.sum() - 1;
+      LOG.warn("internal client {} is not keeping up: {} frames, {} bytes queued (bound {} frames,"
+          + " {} bytes); refusing frames until it catches up", name(), q, bytes, queueSize,
+          queueMaxBytes);
+    }
   }
 
   private void wakeUp() {
@@ -123,9 +171,10 @@ final class InternalSession extends Session {
 
   private void drain() {
     scheduled.set(false);
-    if (warned.get() && queued.get() < WARN_QUEUED / 2) {
-      warned.set(false);
-      LOG.info("internal client {} caught up: {} frames queued", name(), queued.get());
+    if (full.get() && queued.get() <= queueSize / 2 && queuedBytes.get() <= queueMaxBytes / 2) {
+      full.set(false);
+      LOG.info("internal client {} caught up: {} frames queued, {} frames refused", name(),
+          queued.get(), dropped.sum() - droppedAtEpisode);
     }
     while (true) {
       Frame frame = held;
@@ -134,6 +183,7 @@ final class InternalSession extends Session {
         if (f == null) {
           break;
         }
+        queuedBytes.addAndGet(-(f.readableBytes() + QUEUED_FRAME_OVERHEAD));
         try {
           frame = parse(f);
         } finally {
@@ -207,11 +257,15 @@ final class InternalSession extends Session {
 
   @Override
   public void disconnect(CloseReason reason) {
-    if (!closed) {
+    if (closing.compareAndSet(false, true)) {
       closed = true;
       router.unregister(this);
       router.stats().countClose(reason);
-      LOG.info("internal client {} disconnected: {}", name(), reason.key());
+      if (reason == CloseReason.SLOW_CONSUMER) {
+        LOG.warn("internal client {} disconnected: slow_consumer ({})", name(), slowDetail);
+      } else {
+        LOG.info("internal client {} disconnected: {}", name(), reason.key());
+      }
       // drain releases what is queued and closes the sink, on the client's context
       sinkBlocked = false;
       schedule();
@@ -229,5 +283,10 @@ final class InternalSession extends Session {
   @Override
   public int queued() {
     return Math.max(0, queued.get());
+  }
+
+  @Override
+  public long dropped() {
+    return dropped.sum();
   }
 }

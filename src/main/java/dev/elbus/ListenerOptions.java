@@ -22,6 +22,7 @@ public final class ListenerOptions {
   private long bufTtlUs = Protocol.DEFAULT_BUF_TTL_US;
   private int queueSize = Protocol.DEFAULT_QUEUE_SIZE;
   private long queueMaxBytes = DEFAULT_QUEUE_MAX_BYTES;
+  private long writeTimeoutMs = DEFAULT_WRITE_TIMEOUT_MS;
   private int maxFrameSize = Protocol.DEFAULT_MAX_FRAME_SIZE;
   private int maxNameLength = Protocol.MAX_NAME_LENGTH;
   private String aaaFile;
@@ -83,6 +84,12 @@ public final class ListenerOptions {
    */
   public static final long DEFAULT_QUEUE_MAX_BYTES = 2L * Protocol.DEFAULT_MAX_FRAME_SIZE;
 
+  /**
+   * Default {@link #getWriteTimeoutMs}: long enough for a reader that is descheduled or paused
+   * by its garbage collector, short enough that a client that stopped reading is dropped soon.
+   */
+  public static final long DEFAULT_WRITE_TIMEOUT_MS = 1_000;
+
   public ListenerOptions() {}
 
   public ListenerOptions(ListenerOptions o) {
@@ -92,6 +99,7 @@ public final class ListenerOptions {
     this.bufTtlUs = o.bufTtlUs;
     this.queueSize = o.queueSize;
     this.queueMaxBytes = o.queueMaxBytes;
+    this.writeTimeoutMs = o.writeTimeoutMs;
     this.maxFrameSize = o.maxFrameSize;
     this.maxNameLength = o.maxNameLength;
     this.aaaFile = o.aaaFile;
@@ -164,7 +172,11 @@ public final class ListenerOptions {
     return this;
   }
 
-  /** Per-client queue bound in frames (elbusd --queue-size). */
+  /**
+   * Per-client queue bound in frames (elbusd --queue-size): a frame for a client whose queue
+   * holds this many frames while its socket has taken no bytes for {@link #getWriteTimeoutMs}
+   * drops the client as a slow consumer (docs/protocol-notes.md, "Slow consumers").
+   */
   public int getQueueSize() {
     return queueSize;
   }
@@ -177,7 +189,11 @@ public final class ListenerOptions {
     return this;
   }
 
-  /** Per-client queue bound in bytes. */
+  /**
+   * Per-client queue bound in bytes, each queued frame counted with 64 bytes of bookkeeping: a
+   * frame that would take the queue past it drops the client, whether it reads or not. A single
+   * frame is always accepted into an empty queue whatever its size.
+   */
   public long getQueueMaxBytes() {
     return queueMaxBytes;
   }
@@ -187,6 +203,23 @@ public final class ListenerOptions {
       throw new IllegalArgumentException("queue_max_bytes must be positive: " + queueMaxBytes);
     }
     this.queueMaxBytes = queueMaxBytes;
+    return this;
+  }
+
+  /**
+   * How long a client's socket may take no bytes while more than {@link #getQueueSize} frames
+   * wait for it (default {@value #DEFAULT_WRITE_TIMEOUT_MS} ms). A client that keeps reading is
+   * never dropped for the length of its queue, only for its bytes ({@link #getQueueMaxBytes}).
+   */
+  public long getWriteTimeoutMs() {
+    return writeTimeoutMs;
+  }
+
+  public ListenerOptions setWriteTimeoutMs(long writeTimeoutMs) {
+    if (writeTimeoutMs <= 0) {
+      throw new IllegalArgumentException("write_timeout must be positive: " + writeTimeoutMs);
+    }
+    this.writeTimeoutMs = writeTimeoutMs;
     return this;
   }
 

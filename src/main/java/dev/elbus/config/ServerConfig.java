@@ -2,6 +2,7 @@ package dev.elbus.config;
 
 import dev.elbus.ListenerOptions;
 import dev.elbus.eventbus.BridgeConfig;
+import dev.elbus.eventbus.InternalClientOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -20,8 +21,9 @@ import java.util.Set;
  * timeout: 5             # seconds: handshake deadline, ping interval, mid-frame stall limit
  * buf_size: 16384        # bytes: socket write buffer (writability high-water mark)
  * buf_ttl: 10            # microseconds: upper bound of write coalescing
- * queue_size: 8192       # frames queued per client before it is dropped as a slow consumer
+ * queue_size: 8192       # frames waiting for a client whose socket takes nothing (see below)
  * queue_max_bytes: 134217728
+ * write_timeout: 1       # seconds a socket may take nothing while queue_size frames wait
  * max_frame_size: 67108864
  * max_name_length: 65535
  * max_connections: 10000 # connections per listener; more are closed at once
@@ -45,16 +47,18 @@ import java.util.Set;
  */
 public final class ServerConfig {
   private static final Set<String> LISTENER_KEYS = Set.of("bind", "timeout", "buf_size", "buf_ttl",
-      "queue_size", "queue_max_bytes", "max_frame_size", "max_name_length", "aaa",
+      "queue_size", "queue_max_bytes", "write_timeout", "max_frame_size", "max_name_length", "aaa",
       "aaa_scan_period", "force_register", "idle_timeout", "max_connections", "max_handshakes",
       "max_topic_levels", "max_subscription_bytes", "max_subscriptions", "max_wildcard_levels",
       "max_name_parts");
   private static final Set<String> TOP_KEYS = Set.of("workers", "core_rpc", "timeout", "buf_size",
-      "buf_ttl", "queue_size", "queue_max_bytes", "max_frame_size", "max_name_length",
-      "listeners", "fifo", "pid_file", "aaa", "aaa_scan_period", "force_register",
+      "buf_ttl", "queue_size", "queue_max_bytes", "write_timeout", "max_frame_size",
+      "max_name_length", "listeners", "fifo", "pid_file", "aaa", "aaa_scan_period", "force_register",
       "idle_timeout", "max_connections", "max_handshakes", "max_topic_levels",
       "max_subscription_bytes", "max_subscriptions", "max_wildcard_levels", "max_name_parts",
-      "bridge");
+      "bridge", "internal_clients");
+  private static final Set<String> INTERNAL_KEYS = Set.of("queue_size", "queue_max_bytes",
+      "overflow");
 
   private int workers;
   private boolean coreRpc = true;
@@ -63,6 +67,7 @@ public final class ServerConfig {
   private final List<String> fifos = new ArrayList<>();
   private String pidFile;
   private BridgeConfig bridge = BridgeConfig.defaults();
+  private final InternalClientOptions internalClients = new InternalClientOptions();
 
   /** Workers (0 = number of cores). */
   public int workers() {
@@ -103,6 +108,14 @@ public final class ServerConfig {
   /** The {@code bridge:} section: the broker's event-bus address and the bridge rules. */
   public BridgeConfig bridge() {
     return bridge;
+  }
+
+  /**
+   * The {@code internal_clients:} section: queue bounds and overflow policy of the broker's
+   * internal clients (unset values: the defaults of {@link InternalClientOptions}).
+   */
+  public InternalClientOptions internalClients() {
+    return internalClients;
   }
 
   /**
@@ -178,7 +191,45 @@ public final class ServerConfig {
       c.pidFile = (String) pid;
     }
     c.bridge = BridgeConfig.parse(json.getValue("bridge"), source);
+    parseInternalClients(json.getValue("internal_clients"), c.internalClients, source);
     return c;
+  }
+
+  private static void parseInternalClients(Object section, InternalClientOptions o,
+      String source) {
+    if (section == null) {
+      return;
+    }
+    String w = source + ": internal_clients: ";
+    if (!(section instanceof JsonObject)) {
+      throw new IllegalArgumentException(source + ": internal_clients must be a map");
+    }
+    JsonObject j = (JsonObject) section;
+    for (String k : j.fieldNames()) {
+      if (!INTERNAL_KEYS.contains(k)) {
+        throw new IllegalArgumentException(w + "unknown key '" + k + "'");
+      }
+    }
+    if (j.containsKey("queue_size")) {
+      o.setQueueSize((int) number(j, "queue_size", w, 1, Integer.MAX_VALUE, 0));
+    }
+    if (j.containsKey("queue_max_bytes")) {
+      o.setQueueMaxBytes(number(j, "queue_max_bytes", w, 1, Long.MAX_VALUE, 0));
+    }
+    if (j.containsKey("overflow")) {
+      Object v = j.getValue("overflow");
+      InternalClientOptions.Overflow p = null;
+      for (InternalClientOptions.Overflow c : InternalClientOptions.Overflow.values()) {
+        if (c.key().equals(v)) {
+          p = c;
+        }
+      }
+      if (p == null) {
+        throw new IllegalArgumentException(w + "overflow must be refuse or disconnect, got '" + v
+            + "'");
+      }
+      o.setOverflow(p);
+    }
   }
 
   private static void applyListenerSettings(JsonObject j, ListenerOptions lo, String source,
@@ -203,6 +254,14 @@ public final class ServerConfig {
     }
     if (j.containsKey("queue_max_bytes")) {
       lo.setQueueMaxBytes(number(j, "queue_max_bytes", w, 1, Long.MAX_VALUE, 0));
+    }
+    if (j.containsKey("write_timeout")) {
+      double t = decimal(j, "write_timeout", w);
+      if (!(t > 0) || t > 86_400) {
+        throw new IllegalArgumentException(w + "write_timeout must be more than 0 and at most "
+            + "86400 seconds, got " + t);
+      }
+      lo.setWriteTimeoutMs(Math.max(1, Math.round(t * 1000)));
     }
     if (j.containsKey("max_frame_size")) {
       lo.setMaxFrameSize((int) number(j, "max_frame_size", w, 1, Integer.MAX_VALUE, 0));

@@ -2,7 +2,9 @@ package dev.elbus.net;
 
 import dev.elbus.config.Bind;
 import dev.elbus.routing.Router;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.WriteBufferWaterMark;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -21,6 +23,16 @@ import java.util.List;
  * no state beyond its servers.
  */
 public final class BrokerVerticle extends VerticleBase {
+  /**
+   * Socket reads one connection gets per event-loop turn before the loop serves the others (read
+   * fairness, docs/performance.md). Netty's default is 16; with reads of up to 64 KiB that let one
+   * flooding connection decode 1 MiB, thousands of frames, between two turns of its neighbours.
+   */
+  static final int READS_PER_TURN = 4;
+  /** Read buffers sized to what arrives, 64 KiB at most; shared by every connection. */
+  private static final RecvByteBufAllocator READS = new AdaptiveRecvByteBufAllocator(512,
+      16 * 1024, 64 * 1024).maxMessagesPerRead(READS_PER_TURN);
+
   private final Router router;
   private final List<ListenerRuntime> listeners;
   private final List<NetServer> servers = new ArrayList<>();
@@ -51,6 +63,7 @@ public final class BrokerVerticle extends VerticleBase {
     server.connectHandler(so -> {
       ChannelHandlerContext hctx = ((NetSocketInternal) so).channelHandlerContext();
       hctx.channel().config().setWriteBufferWaterMark(mark);
+      hctx.channel().config().setRecvByteBufAllocator(READS);
       hctx.pipeline().addBefore("handler", "elbus", new ClientConnection(router, l));
     });
     servers.add(server);

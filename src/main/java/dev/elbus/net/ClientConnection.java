@@ -216,8 +216,8 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
 
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-    if (session != null && ctx.channel().isWritable()) {
-      session.drain();
+    if (session != null) {
+      session.writabilityChanged(ctx.channel().isWritable());
     }
     ctx.fireChannelWritabilityChanged();
   }
@@ -372,9 +372,9 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
   }
 
   private String detail() {
-    if (closeReason.get() == CloseReason.SLOW_CONSUMER && session != null) {
-      return " (queue exceeded " + opts.getQueueSize() + " frames or " + opts.getQueueMaxBytes()
-          + " bytes)";
+    if (closeReason.get() == CloseReason.SLOW_CONSUMER && session != null
+        && session.dropDetail() != null) {
+      return " (" + session.dropDetail() + ")";
     }
     return closeDetail == null ? "" : " (" + closeDetail + ")";
   }
@@ -473,7 +473,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
       return false;
     }
     SocketSession s = new SocketSession(name, kind, peer, listener.label(), this, ctx, scheduler,
-        opts.getQueueSize(), opts.getQueueMaxBytes(), listener);
+        listener);
     s.limits(limits);
     // checks in elbus' order: name (72), AAA (79), registration (76 / 71)
     AaaPolicy policy = listener.aaa();

@@ -98,6 +98,19 @@ final class OutboundScheduler {
     }
   }
 
+  /**
+   * {@code s} (a session of this scheduler's loop) has a drain pending and keeps receiving frames:
+   * on its own loop its frames are handed to the socket at once, from another thread its loop is
+   * asked to drain now instead of when the producer's read batch ends. Callable from any thread.
+   */
+  void hurry(SocketSession s) {
+    if (loop.inEventLoop()) {
+      s.drainEarly();
+    } else {
+      offerRemote(s);
+    }
+  }
+
   private void offerRemote(SocketSession s) {
     remote.offer(s);
     if (!remoteTaskPending.get() && remoteTaskPending.compareAndSet(false, true)) {

@@ -16,6 +16,7 @@ public final class BrokerStats {
   final LongAdder rBytes = new LongAdder();
   final LongAdder wFrames = new LongAdder();
   final LongAdder wBytes = new LongAdder();
+  private final LongAdder dropped = new LongAdder();
   private final EnumMap<CloseReason, LongAdder> closes = new EnumMap<>(CloseReason.class);
   private final EnumMap<Limit, LongAdder> refused = new EnumMap<>(Limit.class);
 
@@ -54,6 +55,16 @@ public final class BrokerStats {
   public void countWrite(long bodyBytes) {
     wFrames.increment();
     wBytes.add(bodyBytes);
+  }
+
+  /** Counts a frame an internal client refused at its queue bound (it stays registered). */
+  public void countDropped() {
+    dropped.increment();
+  }
+
+  /** Frames internal clients refused at their queue bound. */
+  public long dropped() {
+    return dropped.sum();
   }
 
   public void countClose(CloseReason reason) {

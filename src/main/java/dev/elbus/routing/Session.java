@@ -14,6 +14,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * handler, an event-bus address). Routing code may call {@link #deliver} from any thread.
  */
 public abstract class Session {
+  /**
+   * Memory a queued frame costs besides its bytes (the buffer object and the queue slot), counted
+   * against a queue's byte bound so that the bound holds for tiny frames too.
+   */
+  public static final int QUEUED_FRAME_OVERHEAD = 64;
+
   private final String name;
   private final byte[] nameBytes;
   private final String primaryName;
@@ -74,6 +80,14 @@ public abstract class Session {
 
   /** Frames accepted for this client and not yet handed to its transport. */
   public abstract int queued();
+
+  /**
+   * Frames this client did not take because its queue was full, while it stayed registered (an
+   * internal client whose overflow policy refuses frames); 0 for every other client.
+   */
+  public long dropped() {
+    return 0;
+  }
 
   /** True when nothing accepted for this client is still waiting to be written (approximate). */
   public boolean flushed() {

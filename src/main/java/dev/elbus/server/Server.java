@@ -40,7 +40,8 @@ final class Server {
     this.vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true)
         .setEventLoopPoolSize(Math.max(workers, 2 * Runtime.getRuntime().availableProcessors())));
     this.broker = Broker.create(vertx, new BrokerOptions().setWorkers(workers)
-        .setCoreRpc(cfg.coreRpc()).setEventBusAddress(cfg.bridge().brokerAddress()));
+        .setCoreRpc(cfg.coreRpc()).setEventBusAddress(cfg.bridge().brokerAddress())
+        .setInternalClients(cfg.internalClients()));
   }
 
   boolean nativeTransport() {

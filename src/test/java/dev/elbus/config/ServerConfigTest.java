@@ -88,6 +88,23 @@ class ServerConfigTest {
     assertThat(h.defaults().getMaxHandshakes()).isEqualTo(7);
   }
 
+  @Test
+  void writeTimeoutAndInternalClientBounds() {
+    ServerConfig c = ServerConfig.parse(new JsonObject("{\"write_timeout\": 0.25,"
+        + "\"listeners\": [{\"bind\": \"a.sock\"}, {\"bind\": \"h:1\", \"write_timeout\": 3}],"
+        + "\"internal_clients\": {\"queue_size\": 100, \"queue_max_bytes\": 4096,"
+        + "\"overflow\": \"disconnect\"}}"), "t.yaml");
+    assertThat(c.listeners().get(0).getWriteTimeoutMs()).isEqualTo(250);
+    assertThat(c.listeners().get(1).getWriteTimeoutMs()).isEqualTo(3000);
+    assertThat(c.internalClients().getQueueSize()).isEqualTo(100);
+    assertThat(c.internalClients().getQueueMaxBytes()).isEqualTo(4096);
+    assertThat(c.internalClients().getOverflow())
+        .isEqualTo(dev.elbus.eventbus.InternalClientOptions.Overflow.DISCONNECT);
+    ServerConfig d = ServerConfig.parse(new JsonObject("{}"), "t.yaml");
+    assertThat(d.defaults().getWriteTimeoutMs()).isEqualTo(1000);
+    assertThat(d.internalClients().getQueueSize()).isZero(); // the broker's default applies
+  }
+
   @ParameterizedTest
   @CsvSource(delimiter = '|', value = {
       "{\"workerz\": 1}|t.yaml: unknown key 'workerz'",
@@ -106,6 +123,11 @@ class ServerConfigTest {
       "{\"max_topic_levels\": 0}|t.yaml: max_topic_levels must be 1..2147483647, got 0",
       "{\"listeners\": [{\"bind\": \"h:1\", \"max_wildcard_levels\": -1}]}|t.yaml: listeners[0]: max_wildcard_levels must be 0..2147483647, got -1",
       "{\"max_subscription_bytes\": 1.5}|t.yaml: max_subscription_bytes must be an integer, got '1.5'",
+      "{\"write_timeout\": 0}|t.yaml: write_timeout must be more than 0 and at most 86400 seconds, got 0.0",
+      "{\"internal_clients\": 3}|t.yaml: internal_clients must be a map",
+      "{\"internal_clients\": {\"size\": 3}}|t.yaml: internal_clients: unknown key 'size'",
+      "{\"internal_clients\": {\"queue_size\": 0}}|t.yaml: internal_clients: queue_size must be 1..2147483647, got 0",
+      "{\"internal_clients\": {\"overflow\": \"block\"}}|t.yaml: internal_clients: overflow must be refuse or disconnect, got 'block'",
   })
   void malformedSettingsNameFileAndEntry(String json, String message) {
     assertThatThrownBy(() -> ServerConfig.parse(new JsonObject(json), "t.yaml"))

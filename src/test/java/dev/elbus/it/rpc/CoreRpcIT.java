@@ -139,8 +139,10 @@ class CoreRpcIT {
       assertAcks(x, ack(1, 1));
       Map<String, Object> m = unpackMap(replyResult(x.other(), 3, false));
       String[] keys = {"uptime", "r_frames", "r_bytes", "w_frames", "w_bytes"};
-      // elbus' keys, plus this broker's per-reason disconnect and per-limit refusal counters
-      assertThat(m).containsOnlyKeys(concatKeys(keys, "disconnects", "refused"));
+      // elbus' keys, plus this broker's frames refused by internal clients at their queue bound,
+      // per-reason disconnect and per-limit refusal counters
+      assertThat(m).containsOnlyKeys(concatKeys(keys, "dropped", "disconnects", "refused"));
+      assertThat(m.get("dropped")).isEqualTo(s.dropped());
       assertThat(new ArrayList<Object>(((Map<?, ?>) m.get("disconnects")).keySet()))
           .contains("slow_consumer", "protocol_error", "access", "handshake_timeout");
       assertThat(new ArrayList<Object>(((Map<?, ?>) m.get("refused")).keySet()))
@@ -427,8 +429,10 @@ class CoreRpcIT {
       assertThat(list).extracting(e -> e.get("name"))
           .containsExactly(".broker", "caller", "cl.int", "cl.tcp", "cl.unix");
       for (Map<String, Object> e : list) {
+        // internal clients also report the frames they refused at their queue bound
         assertThat(e.keySet()).as("keys of %s", e.get("name"))
-            .containsExactlyInAnyOrder(ENTRY_KEYS);
+            .containsExactlyInAnyOrder("internal".equals(e.get("kind"))
+                ? concatKeys(ENTRY_KEYS, "dropped") : ENTRY_KEYS);
         for (String k : List.of("r_frames", "r_bytes", "w_frames", "w_bytes", "queue",
             "instances")) {
           assertThat(e.get(k)).as("%s of %s", k, e.get("name")).isInstanceOf(Long.class);
