@@ -198,9 +198,18 @@ public final class Broker {
     // registry view, which would skip them. Then close secondaries before primaries: a closed
     // primary's connection unregisters it on its own event loop and closes its secondaries as
     // PRIMARY_GONE, which must not pre-empt their own ACCESS close (and count). Unregister last.
-    List<Session> dropped = new ArrayList<>();
+    // Every client of the listener is found through its connection, registered or not (a
+    // session whose unregistration failed halfway must not keep its rights), and through the
+    // registry too.
+    java.util.LinkedHashSet<Session> candidates = new java.util.LinkedHashSet<>(l.sessions());
     for (Session s : List.copyOf(router.registry().all())) {
-      if (s.origin() == l && l.outdated(s)) {
+      if (s.origin() == l) {
+        candidates.add(s);
+      }
+    }
+    List<Session> dropped = new ArrayList<>();
+    for (Session s : candidates) {
+      if (l.outdated(s)) {
         dropped.add(s);
       }
     }
@@ -320,12 +329,9 @@ public final class Broker {
   /** Registered primaries, sorted by name (what {@code client.list} reports). */
   public List<ClientInfo> clients() {
     List<ClientInfo> out = new ArrayList<>();
-    for (Session s : router.registry().all()) {
-      if (!s.isSecondary()) {
-        out.add(ClientInfo.of(s));
-      }
+    for (Session s : router.registry().primaries().values()) {
+      out.add(ClientInfo.of(s));
     }
-    out.sort(Comparator.comparing(ClientInfo::name));
     return out;
   }
 
