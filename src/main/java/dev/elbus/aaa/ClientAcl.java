@@ -118,13 +118,13 @@ public final class ClientAcl implements dev.elbus.aaa.AccessRights {
   /** May it send a direct message to the client with this full name? */
   @Override
   public boolean canSendTo(String targetName) {
-    return matchesLiteral(p2p, p2pParts, Masks.split(targetName, '.'), "?", "*");
+    return matchesLiteral(p2p, p2pParts, targetName, '.', "?", "*");
   }
 
   /** May it publish to this (literal) topic? */
   @Override
   public boolean canPublish(String topic) {
-    return matchesLiteral(publish, publishParts, Masks.split(topic, '/'), "+", "#");
+    return matchesLiteral(publish, publishParts, topic, '/', "+", "#");
   }
 
   /** May it subscribe to this topic pattern? Every topic it can match must be allowed. */
@@ -223,13 +223,14 @@ public final class ClientAcl implements dev.elbus.aaa.AccessRights {
 
   // ---- matching ----
 
-  private static boolean matchesLiteral(Rule r, String[][] masks, String[] subject, String one,
-      String rest) {
+  /** The subject (a target name, a published topic: client input) is read in place. */
+  private static boolean matchesLiteral(Rule r, String[][] masks, String subject, char sep,
+      String one, String rest) {
     if (r.isAny() || r.isDenied()) {
       return r.isAny();
     }
     for (String[] m : masks) {
-      if (matches(m, subject, one, rest)) {
+      if (Masks.matches(m, subject, sep, one, rest)) {
         return true;
       }
     }
@@ -247,20 +248,6 @@ public final class ClientAcl implements dev.elbus.aaa.AccessRights {
       }
     }
     return false;
-  }
-
-  /** {@link Masks#topicMatches} on pre-split levels: the subject's levels are literals. */
-  static boolean matches(String[] mask, String[] subject, String one, String rest) {
-    for (int i = 0; i < mask.length; i++) {
-      String m = mask[i];
-      if (m.equals(rest)) {
-        return subject.length > i;
-      }
-      if (i >= subject.length || (!m.equals(one) && !m.equals(subject[i]))) {
-        return false;
-      }
-    }
-    return subject.length == mask.length;
   }
 
   /** Containment, as the class Javadoc states it. */

@@ -144,11 +144,16 @@ final class RpcCommands {
       return Cli.EXIT_OK;
     }
 
+    /** The method's reply; {@code client.list} follows its pages. */
+    Map<String, Object> fetch(Cli cli, RpcClient rpc, String method) throws Exception {
+      return callMap(cli, rpc, method);
+    }
+
     @Override
     public Action prepare(Cli cli) {
       String method = spec.name();
       return () -> withRpc(cli, rpc -> {
-        Map<String, Object> reply = callMap(cli, rpc, method);
+        Map<String, Object> reply = fetch(cli, rpc, method);
         if (!json) {
           return print(cli, reply);
         }
@@ -179,9 +184,34 @@ final class RpcCommands {
   @Command(name = "stats", description = ".broker stats as 'key: value' lines")
   static final class BrokerStats extends BrokerMethod {}
 
-  /** {@code broker client.list}. */
+  /** {@code broker client.list}: every page (a reply is bounded in size), as one list. */
   @Command(name = "client.list", description = "connected clients as a table")
   static final class BrokerClientList extends BrokerMethod {
+    @Override
+    Map<String, Object> fetch(Cli cli, RpcClient rpc, String method) throws Exception {
+      // follow "more" page by page, "after" the last name
+      List<Object> all = new java.util.ArrayList<>();
+      Buffer params = Buffer.buffer();
+      for (int page = 0; page < MAX_PAGES; page++) {
+        Map<String, Object> m = callMap(cli, rpc, method, params);
+        Object clients = m.get("clients");
+        if (!(clients instanceof List)) {
+          throw new Failure("client.list: the reply has no clients array");
+        }
+        List<?> l = (List<?>) clients;
+        all.addAll(l);
+        if (!Boolean.TRUE.equals(m.get("more")) || l.isEmpty()
+            || !(l.get(l.size() - 1) instanceof Map)) {
+          break;
+        }
+        Object last = ((Map<?, ?>) l.get(l.size() - 1)).get("name");
+        params = MsgPack.encodeBuffer(MsgPack.map("after", String.valueOf(last)));
+      }
+      Map<String, Object> out = new java.util.LinkedHashMap<>();
+      out.put("clients", all);
+      return out;
+    }
+
     @Override
     int print(Cli cli, Map<String, Object> reply) {
       Object clients = reply.get("clients");
@@ -225,7 +255,15 @@ final class RpcCommands {
   /** Calls a {@code .broker} method without params; its result must be a MessagePack map. */
   private static Map<String, Object> callMap(Cli cli, RpcClient rpc, String method)
       throws Exception {
-    Buffer result = Cli.await(rpc.call(BROKER, method, Buffer.buffer()), cli.timeoutMs + 1000);
+    return callMap(cli, rpc, method, Buffer.buffer());
+  }
+
+  /** Pages of {@code client.list} the CLI reads at most (a broker that always says "more"). */
+  private static final int MAX_PAGES = 10_000;
+
+  private static Map<String, Object> callMap(Cli cli, RpcClient rpc, String method,
+      Buffer params) throws Exception {
+    Buffer result = Cli.await(rpc.call(BROKER, method, params), cli.timeoutMs + 1000);
     try {
       return MsgPack.decodeMap(result);
     } catch (IllegalArgumentException e) {

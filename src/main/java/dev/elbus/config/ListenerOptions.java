@@ -7,6 +7,12 @@ import dev.elbus.protocol.Protocol;
 /**
  * Settings of one listener (a TCP address or a Unix socket path). Each listener has its own
  * timeouts, buffer sizes and limits; the defaults are elbusd's where elbusd has one.
+ *
+ * <p>The per-client limits ({@code max_topic_levels}, {@code max_subscription_bytes}, {@code
+ * max_subscriptions}, {@code max_wildcard_levels}, {@code max_name_parts}) bound what one client
+ * can make the broker store and walk; their defaults are far beyond what elbus and BUS/RT
+ * deployments use (docs/reliability.md, "Hostile clients"). Input beyond a limit is refused
+ * with {@code 72}, counted in stats and logged once per client.
  */
 public final class ListenerOptions {
   private Bind bind;
@@ -24,6 +30,12 @@ public final class ListenerOptions {
   private boolean forceRegister;
   private long idleTimeoutMs;
   private int maxConnections = DEFAULT_MAX_CONNECTIONS;
+  private int maxHandshakes = DEFAULT_MAX_HANDSHAKES;
+  private int maxTopicLevels = DEFAULT_MAX_TOPIC_LEVELS;
+  private long maxSubscriptionBytes = DEFAULT_MAX_SUBSCRIPTION_BYTES;
+  private int maxSubscriptions = DEFAULT_MAX_SUBSCRIPTIONS;
+  private int maxWildcardLevels = DEFAULT_MAX_WILDCARD_LEVELS;
+  private int maxNameParts = DEFAULT_MAX_NAME_PARTS;
 
   /**
    * Default connection limit per listener. Each connection costs a file descriptor and a few KiB;
@@ -31,6 +43,36 @@ public final class ListenerOptions {
    * soft limit is 1024, raised in the Docker image and by systemd units).
    */
   public static final int DEFAULT_MAX_CONNECTIONS = 10_000;
+
+  /**
+   * Default bound of connections in their handshake per listener. They count against {@code
+   * max_connections} too; past this bound the oldest of them is closed, so sockets that never
+   * complete a handshake hold at most this many connections and cannot lock clients out.
+   */
+  public static final int DEFAULT_MAX_HANDSHAKES = 2_048;
+
+  /**
+   * Default bound of levels of a published topic or a subscription / exclusion pattern (EMQX
+   * uses the same figure); elbus and BUS/RT topics have a handful.
+   */
+  public static final int DEFAULT_MAX_TOPIC_LEVELS = 128;
+
+  /** Default bound of one client's subscriptions and exclusions in bytes (length + 1 each). */
+  public static final long DEFAULT_MAX_SUBSCRIPTION_BYTES = 32L * 1024 * 1024;
+
+  /** Default bound of one client's subscriptions and exclusions in number. */
+  public static final int DEFAULT_MAX_SUBSCRIPTIONS = 1_000_000;
+
+  /**
+   * Default bound of one client's wildcard levels: the levels of its patterns that have a
+   * {@code +} or {@code #} (up to the {@code #}), summed: about 800 patterns such as {@code
+   * ST/LOC/unit1/+/#}. It bounds the trie nodes one client's patterns create and those a lookup
+   * walks because of them (plain patterns are kept by their text and cost nothing here).
+   */
+  public static final int DEFAULT_MAX_WILDCARD_LEVELS = 4_096;
+
+  /** Default bound of parts of a client name or a broadcast mask. */
+  public static final int DEFAULT_MAX_NAME_PARTS = 128;
 
   /** How often an AAA file is checked for changes by default. */
   public static final long DEFAULT_AAA_SCAN_PERIOD_MS = 1_000;
@@ -65,6 +107,12 @@ public final class ListenerOptions {
     this.forceRegister = o.forceRegister;
     this.idleTimeoutMs = o.idleTimeoutMs;
     this.maxConnections = o.maxConnections;
+    this.maxHandshakes = o.maxHandshakes;
+    this.maxTopicLevels = o.maxTopicLevels;
+    this.maxSubscriptionBytes = o.maxSubscriptionBytes;
+    this.maxSubscriptions = o.maxSubscriptions;
+    this.maxWildcardLevels = o.maxWildcardLevels;
+    this.maxNameParts = o.maxNameParts;
   }
 
   /** A listener on {@code bind} (elbusd syntax, see {@link Bind#parse}). */
@@ -280,6 +328,87 @@ public final class ListenerOptions {
     }
     this.maxConnections = maxConnections;
     return this;
+  }
+
+  /**
+   * Connections in their handshake at most (default {@value #DEFAULT_MAX_HANDSHAKES}); one more
+   * closes the oldest of them ({@code max_handshakes} in stats).
+   */
+  public int getMaxHandshakes() {
+    return maxHandshakes;
+  }
+
+  public ListenerOptions setMaxHandshakes(int maxHandshakes) {
+    this.maxHandshakes = positive("max_handshakes", maxHandshakes);
+    return this;
+  }
+
+  /** Levels of a published topic or a subscription / exclusion pattern at most. */
+  public int getMaxTopicLevels() {
+    return maxTopicLevels;
+  }
+
+  public ListenerOptions setMaxTopicLevels(int maxTopicLevels) {
+    this.maxTopicLevels = positive("max_topic_levels", maxTopicLevels);
+    return this;
+  }
+
+  /** Bytes of one client's subscriptions and exclusions at most, each its UTF-8 length + 1. */
+  public long getMaxSubscriptionBytes() {
+    return maxSubscriptionBytes;
+  }
+
+  public ListenerOptions setMaxSubscriptionBytes(long maxSubscriptionBytes) {
+    if (maxSubscriptionBytes <= 0) {
+      throw new IllegalArgumentException("max_subscription_bytes must be positive: "
+          + maxSubscriptionBytes);
+    }
+    this.maxSubscriptionBytes = maxSubscriptionBytes;
+    return this;
+  }
+
+  /** Subscriptions and exclusions of one client at most. */
+  public int getMaxSubscriptions() {
+    return maxSubscriptions;
+  }
+
+  public ListenerOptions setMaxSubscriptions(int maxSubscriptions) {
+    this.maxSubscriptions = positive("max_subscriptions", maxSubscriptions);
+    return this;
+  }
+
+  /**
+   * Wildcard levels of one client at most: the levels of its subscriptions and exclusions that
+   * have a {@code +} or {@code #} (up to the {@code #}), summed.
+   */
+  public int getMaxWildcardLevels() {
+    return maxWildcardLevels;
+  }
+
+  public ListenerOptions setMaxWildcardLevels(int maxWildcardLevels) {
+    if (maxWildcardLevels < 0) {
+      throw new IllegalArgumentException("max_wildcard_levels must not be negative: "
+          + maxWildcardLevels);
+    }
+    this.maxWildcardLevels = maxWildcardLevels;
+    return this;
+  }
+
+  /** Parts of a client name or a broadcast mask at most. */
+  public int getMaxNameParts() {
+    return maxNameParts;
+  }
+
+  public ListenerOptions setMaxNameParts(int maxNameParts) {
+    this.maxNameParts = positive("max_name_parts", maxNameParts);
+    return this;
+  }
+
+  private static int positive(String option, int v) {
+    if (v <= 0) {
+      throw new IllegalArgumentException(option + " must be positive: " + v);
+    }
+    return v;
   }
 
   @Override

@@ -319,6 +319,11 @@ public final class RpcClient {
         onNotification(f, n);
       } else if (parsed instanceof RpcFrames.Invalid inv) {
         LOG.warn("{}: dropped a direct message from {}: {}", name(), f.sender(), inv.reason());
+        if (inv.callId() > 0) {
+          // a malformed request whose call id could be read: its sender is answered
+          respond(new RpcEvent(f.sender(), null, null, f.realtime(), inv.callId()),
+              Future.failedFuture(new RpcException(RpcErrorCode.INVALID_REQUEST, inv.reason())));
+        }
       }
     } catch (RuntimeException e) {
       LOG.warn("{}: handling {} failed", name(), f, e);

@@ -180,12 +180,14 @@ class CliIT {
     assertThat(stats.out().split("\n"))
         .extracting(l -> l.substring(0, l.indexOf(':')))
         .containsExactly("uptime", "r_frames", "r_bytes", "w_frames", "w_bytes", "dropped",
-            "disconnects");
+            "disconnects", "refused");
     String[] lines = stats.out().split("\n");
     assertThat(java.util.Arrays.copyOf(lines, 6)).allMatch(l -> l.matches("[a-z_]+: \\d+"));
     // the per-reason disconnect counters, rendered as JSON
     assertThat(lines[6]).startsWith("disconnects: {").contains("\"slow_consumer\":")
         .contains("\"protocol_error\":");
+    // inputs refused per client limit
+    assertThat(lines[7]).startsWith("refused: {").contains("\"topic_levels\":");
   }
 
   @ParameterizedTest

@@ -162,6 +162,9 @@ public class MasksTest {
       boolean expected = RefMatch.topic(p, t);
       assertThat(Masks.topicMatches(p, t)).as("seed %d case %d: '%s' vs '%s'", seed, i, p, t)
           .isEqualTo(expected);
+      assertThat(Masks.topicMatches(Masks.split(p, '/'), t)).isEqualTo(expected);
+      assertThat(Masks.topicMatches(Masks.split(p, '/'), Masks.split(t, '/')))
+          .isEqualTo(expected);
       matches += expected ? 1 : 0;
     }
     assertThat(matches).as("both outcomes are exercised").isBetween(3_000, 27_000);
@@ -182,5 +185,41 @@ public class MasksTest {
       matches += expected ? 1 : 0;
     }
     assertThat(matches).as("both outcomes are exercised").isBetween(3_000, 27_000);
+  }
+
+  @ParameterizedTest(name = "''{0}'' -> levels {1}, wildcard levels {2}, wildcard {3}")
+  @CsvSource(delimiter = '|', value = {
+      "''           | 1 | 0 | false",
+      "a            | 1 | 0 | false",
+      "a/b/c        | 3 | 0 | false",
+      "a/b/#        | 3 | 3 | true",
+      "'#'          | 1 | 1 | true",
+      "+            | 1 | 1 | true",
+      "+/a/b        | 3 | 3 | true",
+      "a/+/b        | 3 | 3 | true",
+      "a/b/+        | 3 | 3 | true",
+      "a/+/#        | 3 | 3 | true",
+      "a/+/#/x/y    | 5 | 3 | true",
+      "a/#/+/y      | 4 | 2 | true",
+      "a+/b#        | 2 | 0 | false",
+      "//           | 3 | 0 | false",
+  })
+  void levelsAndWildcardLevels(String pattern, int levels, int wildcardLevels, boolean wildcard) {
+    assertThat(Masks.levels(pattern, '/')).isEqualTo(levels);
+    assertThat(Masks.wildcardLevels(pattern)).isEqualTo(wildcardLevels);
+    assertThat(Masks.isTopicWildcard(pattern)).isEqualTo(wildcard);
+  }
+
+  /** Subjects of many levels are read in place: deep inputs need neither stack nor arrays. */
+  @Test
+  void deepSubjectsAreMatchedInPlace() {
+    String deep = "a" + "/a".repeat(1_000_000);
+    assertThat(Masks.topicMatches("a/#", deep)).isTrue();
+    assertThat(Masks.topicMatches("+/+", deep)).isFalse();
+    assertThat(Masks.topicMatches(deep, deep)).isTrue();
+    assertThat(Masks.topicMatches(deep + "/b", deep)).isFalse();
+    assertThat(Masks.nameMatches(new String[] {"a", "*"}, deep.replace('/', '.'))).isTrue();
+    assertThat(Masks.levels(deep, '/')).isEqualTo(1_000_001);
+    assertThat(Masks.wildcardLevels(deep)).isZero();
   }
 }

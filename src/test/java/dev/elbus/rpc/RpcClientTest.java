@@ -333,6 +333,10 @@ class RpcClientTest {
     assertThat(a.pendingCalls()).isZero();
   }
 
+  /**
+   * Malformed RPC payloads are dropped; a malformed request whose call id could be read (no
+   * method terminator, a method that is not UTF-8) is answered -32600 (issue 17).
+   */
   @Test
   void malformedDirectMessagesAreDropped() throws Exception {
     List<Frame> forwarded = new CopyOnWriteArrayList<>();
@@ -346,10 +350,22 @@ class RpcClientTest {
         "01 01 00 00 00 74 65 73 74", "11 01 00", "12 01 00 00 00 a7", "05 01", "ff")) {
       await(cb.send("a", bad.isEmpty() ? Buffer.buffer() : hex(bad), QoS.PROCESSED));
     }
+    await(cb.send("a", hex("01 02 00 00 00 ff fe 00"), QoS.PROCESSED));
     await(ca.barrier());
-    assertThat(bus.sentBy("a")).isEmpty();
+    assertThat(bus.sentBy("a")).hasSize(2);
+    RpcFrames.ErrorReply e1 = (RpcFrames.ErrorReply) RpcFrames.parse(bus.sentBy("a").get(0)
+        .payload());
+    RpcFrames.ErrorReply e2 = (RpcFrames.ErrorReply) RpcFrames.parse(bus.sentBy("a").get(1)
+        .payload());
+    assertThat(e1.callId()).isEqualTo(1);
+    assertThat(e1.code()).isEqualTo(RpcErrorCode.INVALID_REQUEST);
+    assertThat(e2.callId()).isEqualTo(2);
+    assertThat(e2.code()).isEqualTo(RpcErrorCode.INVALID_REQUEST);
+    assertThat(e2.data().toString()).contains("not valid UTF-8");
     assertThat(forwarded).isEmpty();
     assertThat(seen).isEmpty();
+    // b has taken the two error replies (for calls it never made) before it calls
+    await(cb.barrier());
     // still working
     assertThat(await(b.call("a", "test", null)).length()).isZero();
   }

@@ -182,4 +182,41 @@ class ServerIT {
       o.write(text.getBytes(StandardCharsets.UTF_8));
     }
   }
+
+  /**
+   * Issue 17: bin/elbusd runs the JVM with -XX:+ExitOnOutOfMemoryError, so a broker that runs
+   * out of heap exits (status 3) for its supervisor to restart it, instead of staying up with
+   * dead event loops. Here a 48 MiB heap, the per-client limits lifted, and one client that
+   * subscribes until the heap is gone.
+   */
+  @Test
+  void theScriptExitsWhenTheHeapRunsOut(@TempDir Path dir) throws Exception {
+    Path sock = dir.resolve("elbus.sock");
+    Path conf = dir.resolve("elbus.yaml");
+    Files.writeString(conf, "max_subscriptions: 2000000000\nmax_subscription_bytes: "
+        + Long.MAX_VALUE + "\nlisteners:\n  - bind: " + sock + "\n");
+    try (ServerProcess srv = ServerProcess.startScript("-Xmx48m", "-c", conf.toString(), "-w",
+        "1", "-t", "60")) {
+      assertThat(srv.awaitLine("elbus broker started", 30_000)).as(srv.output().toString())
+          .isTrue();
+      long sent = 0;
+      try (RawClient c = RawClient.unix(sock)) {
+        assertThat(c.handshake("hog")).isEqualTo(1);
+        StringBuilder sb = new StringBuilder();
+        for (int frame = 0; frame < 100_000; frame++) {
+          sb.setLength(0);
+          for (int i = 0; i < 1000; i++) {
+            sb.append(i == 0 ? "" : "\0").append("plant/area/sensor-").append(sent++);
+          }
+          c.frame(frame, 0x02, 0, utf8(sb.toString()));
+        }
+      } catch (IOException e) {
+        // the broker went away mid-flood: expected
+      }
+      assertThat(srv.awaitExit(60_000)).as("exit status (%s patterns sent): %s", sent,
+          srv.output()).isEqualTo(3);
+      assertThat(srv.output()).anyMatch(l -> l.contains("Terminating due to "
+          + "java.lang.OutOfMemoryError"));
+    }
+  }
 }

@@ -78,6 +78,22 @@ final class ServerProcess implements AutoCloseable {
     return start(List.of(), args);
   }
 
+  /** Starts {@code bin/elbusd args...} with {@code ELBUS_JAVA_OPTS=javaOpts}. */
+  static ServerProcess startScript(String javaOpts, String... args) throws IOException {
+    if (!Files.isRegularFile(JAR)) {
+      throw new IllegalStateException(JAR + " missing: run the tests with `mvnw verify`");
+    }
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of("bin", "elbusd").toString());
+    cmd.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+    pb.environment().put("ELBUS_JAVA_OPTS", javaOpts);
+    // the script runs `java` from the PATH: the JDK running the tests comes first
+    pb.environment().put("PATH", Path.of(System.getProperty("java.home"), "bin") + ":"
+        + pb.environment().getOrDefault("PATH", ""));
+    return new ServerProcess(pb.start());
+  }
+
   /** Waits until a line containing {@code text} was printed. */
   boolean awaitLine(String text, long timeoutMs) throws InterruptedException {
     long deadline = System.nanoTime() + timeoutMs * 1_000_000;

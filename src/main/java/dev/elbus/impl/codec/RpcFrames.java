@@ -55,8 +55,18 @@ public final class RpcFrames {
   /** An error reply ({@code 0x12}). */
   public record ErrorReply(long callId, short code, Buffer data) implements Parsed {}
 
-  /** A payload that is not a valid RPC frame, with a human-readable reason. */
-  public record Invalid(String reason) implements Parsed {}
+  /**
+   * A payload that is not a valid RPC frame, with a human-readable reason. {@code callId} is the
+   * call id of a malformed request whose id could be read (a request with no method terminator
+   * or a method that is not valid UTF-8), so that its sender can be answered -32600; otherwise
+   * -1.
+   */
+  public record Invalid(String reason, long callId) implements Parsed {
+    /** An invalid payload without a call id. */
+    public Invalid(String reason) {
+      this(reason, -1);
+    }
+  }
 
   /** Encodes a notification: {@code 00 payload}. */
   public static Buffer notification(Buffer payload) {
@@ -118,7 +128,8 @@ public final class RpcFrames {
   /**
    * Parses a direct-message payload as an RPC frame. Never throws; a malformed payload (empty,
    * too short for its kind, a request without the {@code 00} after the method, a method that is
-   * not valid UTF-8, an unknown first byte) gives an {@link Invalid}.
+   * not valid UTF-8, an unknown first byte) gives an {@link Invalid}, with the call id when one was
+   * read.
    */
   public static Parsed parse(Buffer payload) {
     if (payload == null || payload.length() == 0) {
@@ -136,11 +147,11 @@ public final class RpcFrames {
         long id = payload.getUnsignedIntLE(1);
         int z = indexOfZero(payload, ID_HEADER, len);
         if (z < 0) {
-          return new Invalid("request " + id + " without a method terminator");
+          return new Invalid("request " + id + " without a method terminator", id);
         }
         String method = Utf8.decode(payload.getBytes(ID_HEADER, z));
         if (method == null) {
-          return new Invalid("request " + id + ": method name is not valid UTF-8");
+          return new Invalid("request " + id + ": method name is not valid UTF-8", id);
         }
         return new Request(id, method, payload.getBuffer(z + 1, len));
       }

@@ -28,6 +28,12 @@ import java.util.Set;
  * max_frame_size: 67108864
  * max_name_length: 65535
  * max_connections: 10000 # connections per listener; more are closed at once
+ * max_handshakes: 2048   # connections in their handshake per listener; more close the oldest
+ * max_topic_levels: 128  # per-client limits (docs/protocol-notes.md): input beyond gets 72
+ * max_subscription_bytes: 33554432
+ * max_subscriptions: 1000000
+ * max_wildcard_levels: 4096
+ * max_name_parts: 128
  * aaa: conf/aaa.yaml     # AAA file for every listener (absent: no AAA, everyone allowed)
  * aaa_scan_period: 1     # seconds between checks of the AAA file for changes
  * force_register: false  # BUS/RT: a new client with a taken name replaces the old one
@@ -43,11 +49,15 @@ import java.util.Set;
 public final class ServerConfig {
   private static final Set<String> LISTENER_KEYS = Set.of("bind", "timeout", "buf_size", "buf_ttl",
       "queue_size", "queue_max_bytes", "write_timeout", "max_frame_size", "max_name_length", "aaa",
-      "aaa_scan_period", "force_register", "idle_timeout", "max_connections");
+      "aaa_scan_period", "force_register", "idle_timeout", "max_connections", "max_handshakes",
+      "max_topic_levels", "max_subscription_bytes", "max_subscriptions", "max_wildcard_levels",
+      "max_name_parts");
   private static final Set<String> TOP_KEYS = Set.of("workers", "core_rpc", "timeout", "buf_size",
       "buf_ttl", "queue_size", "queue_max_bytes", "write_timeout", "max_frame_size",
       "max_name_length", "listeners", "fifo", "pid_file", "aaa", "aaa_scan_period", "force_register",
-      "idle_timeout", "max_connections", "bridge", "internal_clients");
+      "idle_timeout", "max_connections", "max_handshakes", "max_topic_levels",
+      "max_subscription_bytes", "max_subscriptions", "max_wildcard_levels", "max_name_parts",
+      "bridge", "internal_clients");
   private static final Set<String> INTERNAL_KEYS = Set.of("queue_size", "queue_max_bytes",
       "overflow");
 
@@ -305,6 +315,25 @@ public final class ServerConfig {
     }
     if (j.containsKey("max_connections")) {
       lo.setMaxConnections((int) number(j, "max_connections", w, 1, Integer.MAX_VALUE, 0));
+    }
+    if (j.containsKey("max_handshakes")) {
+      lo.setMaxHandshakes((int) number(j, "max_handshakes", w, 1, Integer.MAX_VALUE, 0));
+    }
+    if (j.containsKey("max_topic_levels")) {
+      lo.setMaxTopicLevels((int) number(j, "max_topic_levels", w, 1, Integer.MAX_VALUE, 0));
+    }
+    if (j.containsKey("max_subscription_bytes")) {
+      lo.setMaxSubscriptionBytes(number(j, "max_subscription_bytes", w, 1, Long.MAX_VALUE, 0));
+    }
+    if (j.containsKey("max_subscriptions")) {
+      lo.setMaxSubscriptions((int) number(j, "max_subscriptions", w, 1, Integer.MAX_VALUE, 0));
+    }
+    if (j.containsKey("max_wildcard_levels")) {
+      lo.setMaxWildcardLevels((int) number(j, "max_wildcard_levels", w, 0, Integer.MAX_VALUE,
+          0));
+    }
+    if (j.containsKey("max_name_parts")) {
+      lo.setMaxNameParts((int) number(j, "max_name_parts", w, 1, Integer.MAX_VALUE, 0));
     }
     if (j.containsKey("max_name_length")) {
       lo.setMaxNameLength((int) number(j, "max_name_length", w, 1, 65535, 0));

@@ -42,6 +42,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -276,9 +277,18 @@ public final class BrokerImpl {
     // registry view, which would skip them. Then close secondaries before primaries: a closed
     // primary's connection unregisters it on its own event loop and closes its secondaries as
     // PRIMARY_GONE, which must not pre-empt their own ACCESS close (and count). Unregister last.
-    List<Session> dropped = new ArrayList<>();
+    // Every client of the listener is found through its connection, registered or not (a
+    // session whose unregistration failed halfway must not keep its rights), and through the
+    // registry too.
+    LinkedHashSet<Session> candidates = new LinkedHashSet<>(l.sessions());
     for (Session s : List.copyOf(router.registry().all())) {
-      if (s.origin() == l && l.outdated(s)) {
+      if (s.origin() == l) {
+        candidates.add(s);
+      }
+    }
+    List<Session> dropped = new ArrayList<>();
+    for (Session s : candidates) {
+      if (l.outdated(s)) {
         dropped.add(s);
       }
     }
@@ -339,14 +349,7 @@ public final class BrokerImpl {
 
   /** Registered primaries, sorted by name (what {@code client.list} reports). */
   public List<Session> primaries() {
-    List<Session> out = new ArrayList<>();
-    for (Session s : router.registry().all()) {
-      if (!s.isSecondary()) {
-        out.add(s);
-      }
-    }
-    out.sort(Comparator.comparing(Session::name));
-    return out;
+    return List.copyOf(router.registry().primaries().values());
   }
 
   /** The broker's own client {@code .broker}, to send messages and publications as the broker. */

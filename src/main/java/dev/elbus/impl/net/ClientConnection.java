@@ -7,10 +7,14 @@ import dev.elbus.impl.codec.ClientStreamDecoder;
 import dev.elbus.impl.codec.FrameEncoder;
 import dev.elbus.impl.codec.ProtocolException;
 import dev.elbus.impl.codec.Utf8;
+import dev.elbus.impl.routing.CauseLog;
 import dev.elbus.impl.routing.ClientKind;
+import dev.elbus.impl.routing.ClientLimits;
 import dev.elbus.impl.routing.ClientOps;
 import dev.elbus.impl.routing.CloseReason;
+import dev.elbus.impl.routing.Limit;
 import dev.elbus.impl.routing.Router;
+import dev.elbus.impl.routing.Session;
 import dev.elbus.protocol.Protocol;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
@@ -21,7 +25,10 @@ import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -32,8 +39,18 @@ import java.util.concurrent.atomic.AtomicReference;
  * socket's pipeline, so read buffers arrive without a copy and frames are routed on this
  * connection's event loop as they are decoded.
  *
+ * <p>Client input is bounded where it arrives: the parts of a client name are counted on the
+ * received bytes here, before the name is decoded; the levels of topics and patterns and the
+ * parts of broadcast masks are counted by {@link ClientOps} the same way, and the per-client
+ * totals by the {@link Router} before a pattern is stored ({@link ClientLimits}); refused input
+ * is answered {@code 72}.
+ *
+ * <p>The connection's session is unregistered on the path that closes the channel (a listener on
+ * its close future, run as the channel closes, before Netty's later {@code channelInactive}), so
+ * no session outlives its connection, and no connection its session.
+ *
  * <p>All state is accessed only on the connection's event loop, except {@link #disconnect}, which
- * any thread may call.
+ * any thread may call, and the fields marked otherwise.
  */
 final class ClientConnection extends ChannelInboundHandlerAdapter
     implements ClientStreamDecoder.Listener {
@@ -43,13 +60,17 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
   private final ListenerRuntime listener;
   private final ListenerOptions opts;
   private final ClientKind kind;
+  private final ClientLimits limits;
   private final AtomicReference<CloseReason> closeReason = new AtomicReference<>();
+  /** Holds one of the listener's handshake slots ({@link ListenerRuntime#startHandshake}). */
+  private final AtomicBoolean handshakeSlot = new AtomicBoolean();
+  /** The registered session; read by other threads (AAA reloads, registrations). */
+  private volatile SocketSession session;
 
   // accessed only on the connection's event loop
   private ChannelHandlerContext ctx;
   private OutboundScheduler scheduler;
   private ClientStreamDecoder decoder;
-  private SocketSession session;
   private String peer;
   private java.net.InetAddress remoteAddress;
   private String closeDetail;
@@ -66,12 +87,33 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
   private long lastProgressNanos;
   /** The registered client's operations: the body grammar, counters, routing and acks. */
   private ClientOps ops;
+  /**
+   * A session waiting for its name to be free ({@link #onName}): the name's holder is a socket
+   * client whose close this broker may not have processed yet. Frames arriving meanwhile are
+   * held (copied) in {@link #held} and routed once the registration is decided.
+   */
+  private SocketSession pending;
+  private List<HeldFrame> held;
+  private long heldBytes;
+  private int registrationRetries;
+
+  /** A frame received while the registration was pending. */
+  private record HeldFrame(int opId, int flags, ByteBuf body) {}
+
+  /** Waits for a taken name to be released by a closing holder, 1 ms apart. */
+  static final int REGISTRATION_RETRIES = 100;
 
   ClientConnection(Router router, ListenerRuntime listener) {
     this.router = router;
     this.listener = listener;
     this.opts = listener.options();
     this.kind = listener.kind();
+    this.limits = ClientLimits.of(opts);
+  }
+
+  /** The registered session, {@code null} before registration. Any thread. */
+  SocketSession session() {
+    return session;
   }
 
   @Override
@@ -88,12 +130,16 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
       this.peer = (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + ia.getPort();
       this.remoteAddress = ia.getAddress();
     }
+    // unregister as the channel closes, not in the channelInactive Netty fires in a later task
+    ctx.channel().closeFuture().addListener(f -> cleanup());
     if (!accepted) {
       closeDetail = "listener " + listener.label() + " has " + opts.getMaxConnections()
           + " connections";
       disconnect(CloseReason.MAX_CONNECTIONS);
       return;
     }
+    listener.opened(this);
+    listener.startHandshake(this);
     ctx.writeAndFlush(FrameEncoder.greeting(ctx.alloc()), ctx.voidPromise());
     handshakeTimer = ctx.executor().schedule(() -> {
       handshakeTimer = null;
@@ -189,10 +235,11 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
       close(CloseReason.PEER_CLOSED, null);
       return;
     }
-    // anything else escaping the connection code is a bug: never silent
-    LOG.error("{}: internal error, closing the connection",
-        session != null ? "client " + display(session.name()) : "unregistered client", cause);
-    close(CloseReason.INTERNAL_ERROR, String.valueOf(cause));
+    // anything else escaping the connection code is a bug: never silent, but its stack trace
+    // once per cause (a stack overflow's is 62 KB)
+    CauseLog.error(LOG, (session != null ? "client " + display(session.name())
+        : "unregistered client") + ": internal error, closing the connection", cause);
+    close(CloseReason.INTERNAL_ERROR, CauseLog.summary(cause));
   }
 
   @Override
@@ -206,29 +253,89 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
     cleanup();
   }
 
+  /**
+   * Releases everything of this connection, once: its slots, timers and buffers, and its session
+   * (unregistered: subscriptions, exclusions, secondaries). Each step runs whatever an earlier
+   * one threw; the first failure is logged.
+   */
   private void cleanup() {
     if (cleanedUp) {
       return;
     }
     cleanedUp = true;
-    if (accepted) {
-      listener.released();
+    Throwable failure = null;
+    try {
+      if (accepted) {
+        listener.released();
+        listener.closed(this);
+      }
+      endHandshake();
+      endBatch();
+      decoder.stop();
+      cancel(handshakeTimer);
+      cancel(pingTimer);
+      cancel(stallTimer);
+      cancel(idleTimer);
+      releaseHeld();
+    } catch (RuntimeException | Error e) {
+      failure = e;
     }
-    endBatch();
-    decoder.stop();
-    cancel(handshakeTimer);
-    cancel(pingTimer);
-    cancel(stallTimer);
-    cancel(idleTimer);
     closeReason.compareAndSet(null, CloseReason.PEER_CLOSED);
     CloseReason reason = closeReason.get();
     router.stats().countClose(reason);
-    if (session != null) {
-      session.markClosed();
-      router.unregister(session);
-      session.releaseQueued();
+    SocketSession s = session;
+    if (s != null) {
+      s.markClosed();
+      try {
+        router.unregister(s);
+      } catch (RuntimeException | Error e) {
+        failure = failure != null ? failure : e;
+      }
+      try {
+        s.releaseQueued();
+      } catch (RuntimeException | Error e) {
+        failure = failure != null ? failure : e;
+      }
+    }
+    if (pending != null) {
+      pending.markClosed();
     }
     log(reason);
+    if (failure != null) {
+      CauseLog.error(LOG, (s != null ? "client " + display(s.name()) : "unregistered client")
+          + ": a step of the connection's cleanup failed; the others completed", failure);
+    }
+  }
+
+  /** Gives the handshake slot back, if this connection still holds it. */
+  private void endHandshake() {
+    if (handshakeSlot.compareAndSet(true, false)) {
+      listener.endHandshake(this);
+    }
+  }
+
+  /** Takes the handshake slot (by {@link ListenerRuntime#startHandshake}). */
+  void takeHandshakeSlot() {
+    handshakeSlot.set(true);
+  }
+
+  /**
+   * Gives up the handshake slot for a newer connection ({@link ListenerRuntime#startHandshake})
+   * and closes. Any thread.
+   *
+   * @return false when the slot was already released (the handshake completed meanwhile)
+   */
+  boolean evictFromHandshake() {
+    if (!handshakeSlot.compareAndSet(true, false)) {
+      return false;
+    }
+    try {
+      ctx.executor().execute(() -> close(CloseReason.MAX_HANDSHAKES, "the oldest of "
+          + opts.getMaxHandshakes() + " connections in their handshake, closed for a newer one"));
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      disconnect(CloseReason.MAX_HANDSHAKES);
+    }
+    return true;
   }
 
   private void log(CloseReason reason) {
@@ -247,6 +354,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
       case REGISTRATION_REFUSED:
       case SHUTDOWN:
       case MAX_CONNECTIONS:
+      case MAX_HANDSHAKES:
         if (LOG.isDebugEnabled()) {
           LOG.debug("{} ({}) disconnected: {}{}", who, where, reason.key(), detail());
         }
@@ -357,8 +465,19 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
       refuse(Protocol.ERR_DATA, invalid);
       return false;
     }
+    // counted on the bytes: '.' is one byte in UTF-8 and never part of another character
+    if (ClientOps.exceeds(nameBytes, nameBytes.readerIndex(), nameBytes.writerIndex(), (byte) '.',
+        limits.maxNameParts())) {
+      router.stats().countRefused(Limit.NAME_PARTS);
+      LOG.warn("registration of {} from {} refused: a name of more than {} parts ({} {}; "
+          + "answered 72)", display(name), peer != null ? peer : listener.label(),
+          limits.maxNameParts(), Limit.NAME_PARTS.option(), limits.maxNameParts());
+      refuse(Protocol.ERR_DATA, "client name of more than " + limits.maxNameParts() + " parts");
+      return false;
+    }
     SocketSession s = new SocketSession(name, kind, peer, listener.label(), this, ctx, scheduler,
         listener);
+    s.limits(limits);
     // checks in elbus' order: name (72), AAA (79), registration (76 / 71)
     AaaPolicy policy = listener.aaa();
     if (policy != null) {
@@ -372,14 +491,47 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
       }
       s.rights(acl);
     }
+    return register(s, policy);
+  }
+
+  /**
+   * Registers {@code s} and answers. When the name is taken by a socket client of this broker,
+   * that holder may be a connection its client has just closed, whose close this broker has not
+   * processed yet (the client reconnects at once, maybe on another event loop): the registration
+   * is then retried every millisecond for up to {@link #REGISTRATION_RETRIES} ms before {@code 76}
+   * is answered. Frames the client sends meanwhile are held and routed after the answer.
+   *
+   * @return false when refused (the connection is closing)
+   */
+  private boolean register(SocketSession s, AaaPolicy policy) {
     int code = router.register(s, opts.isForceRegister());
+    if (code == Protocol.ERR_BUSY && router.registry().get(s.name()) == null) {
+      // the holder left between the attempt and the look-up: the name is free now
+      code = router.register(s, opts.isForceRegister());
+    }
+    if (code == Protocol.ERR_BUSY && registrationRetries < REGISTRATION_RETRIES
+        && router.registry().get(s.name()) instanceof SocketSession) {
+      registrationRetries++;
+      pending = s;
+      ctx.executor().schedule(() -> {
+        if (pending == s && closeReason.get() == null) {
+          pending = null;
+          register(s, policy);
+        }
+      }, 1, TimeUnit.MILLISECONDS);
+      return true;
+    }
+    pending = null;
     if (code != Protocol.RESPONSE_OK) {
-      refuse(code, "registration of '" + display(name) + "' refused: "
+      refuse(code, "registration of '" + display(s.name()) + "' refused: "
           + Protocol.codeName(code));
+      releaseHeld();
+      decoder.stop();
       return false;
     }
     session = s;
     ops = ClientOps.of(router, s);
+    endHandshake();
     if (listener.aaa() != policy) {
       // the policy was replaced while this client registered: apply the new one now
       listener.recheck(s);
@@ -401,16 +553,83 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
       ctx.close();
     }
     if (LOG.isDebugEnabled()) {
-      LOG.debug("client {} registered ({} {})", name, kind.wireName(),
+      LOG.debug("client {} registered ({} {})", s.name(), kind.wireName(),
           peer != null ? peer : listener.label());
     }
+    replayHeld();
+    return true;
+  }
+
+  /** Routes the frames held while the registration was pending, in order. */
+  private void replayHeld() {
+    List<HeldFrame> h = held;
+    held = null;
+    heldBytes = 0;
+    if (h == null) {
+      return;
+    }
+    int i = 0;
+    try {
+      scheduler.beginBatch();
+      for (; i < h.size(); i++) {
+        HeldFrame f = h.get(i);
+        try {
+          if (!onFrame(f.opId(), f.flags(), f.body(), f.body().readerIndex(),
+              f.body().readableBytes())) {
+            break;
+          }
+        } catch (ProtocolException e) {
+          close(CloseReason.PROTOCOL_ERROR, e.getMessage());
+          break;
+        } catch (RuntimeException | Error e) {
+          exceptionCaught(ctx, e);
+          break;
+        } finally {
+          f.body().release();
+        }
+      }
+    } finally {
+      for (int j = i + 1; j < h.size(); j++) {
+        h.get(j).body().release();
+      }
+      scheduler.endBatch();
+    }
+  }
+
+  private void releaseHeld() {
+    List<HeldFrame> h = held;
+    held = null;
+    heldBytes = 0;
+    if (h != null) {
+      for (HeldFrame f : h) {
+        f.body().release();
+      }
+    }
+  }
+
+  /**
+   * Keeps a copy of a frame that arrived while the registration was pending. A client should
+   * wait for the answer to its name; one that pipelines may have up to {@code max_frame_size}
+   * bytes held.
+   */
+  private boolean hold(int opId, int flags, ByteBuf body, int start, int len) {
+    heldBytes += len;
+    if (heldBytes > opts.getMaxFrameSize()) {
+      throw new ProtocolException("more than max_frame_size (" + opts.getMaxFrameSize()
+          + ") bytes of frames sent before the registration was answered");
+    }
+    if (held == null) {
+      held = new ArrayList<>();
+    }
+    ByteBuf copy = ctx.alloc().buffer(len);
+    copy.writeBytes(body, start, len);
+    held.add(new HeldFrame(opId, flags, copy));
     return true;
   }
 
   /** A client name for a log line: long names (up to 64 KiB) are cut. */
   static String display(String name) {
-    return name.length() <= 80 ? name : name.substring(0, 64) + "...(" + name.length()
-        + " chars)";
+    return Session.display(name);
   }
 
   /** Why a name cannot be registered (section 1), or {@code null} when it is acceptable. */
@@ -460,7 +679,10 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
   @Override
   public boolean onFrame(int opId, int flags, ByteBuf body, int start, int len) {
     SocketSession s = session;
-    if (s == null || s.isClosed()) {
+    if (s == null) {
+      return pending != null && hold(opId, flags, body, start, len);
+    }
+    if (s.isClosed()) {
       return false;
     }
     ops.frame(opId, flags, body, start, len);

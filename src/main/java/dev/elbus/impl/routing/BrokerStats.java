@@ -8,7 +8,7 @@ import java.util.concurrent.atomic.LongAdder;
  * Broker-wide counters (PROTOCOL.md section 6), updated from every event loop: {@code r_*} count
  * frames and body bytes received from clients (not pings), {@code w_*} count one frame and the
  * incoming body length per receiver, and every ack as one frame of six bytes. Disconnects are
- * counted per {@link CloseReason}.
+ * counted per {@link CloseReason}, inputs refused by a client limit per {@link Limit}.
  */
 public final class BrokerStats {
   private final long startNanos = System.nanoTime();
@@ -18,11 +18,33 @@ public final class BrokerStats {
   final LongAdder wBytes = new LongAdder();
   private final LongAdder dropped = new LongAdder();
   private final EnumMap<CloseReason, LongAdder> closes = new EnumMap<>(CloseReason.class);
+  private final EnumMap<Limit, LongAdder> refused = new EnumMap<>(Limit.class);
 
   public BrokerStats() {
     for (CloseReason r : CloseReason.values()) {
       closes.put(r, new LongAdder());
     }
+    for (Limit l : Limit.values()) {
+      refused.put(l, new LongAdder());
+    }
+  }
+
+  /** Counts one input refused by a client limit. */
+  public void countRefused(Limit limit) {
+    refused.get(limit).increment();
+  }
+
+  public long refused(Limit limit) {
+    return refused.get(limit).sum();
+  }
+
+  /** Inputs refused per {@link Limit#key()}. */
+  public Map<String, Long> refusedCounts() {
+    Map<String, Long> m = new java.util.LinkedHashMap<>();
+    for (Map.Entry<Limit, LongAdder> e : refused.entrySet()) {
+      m.put(e.getKey().key(), e.getValue().sum());
+    }
+    return m;
   }
 
   public void countRead(int bodyBytes) {

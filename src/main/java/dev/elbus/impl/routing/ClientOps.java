@@ -33,6 +33,8 @@ public final class ClientOps {
 
   private final Router router;
   private final Session session;
+  /** The session's limits, fixed before it registered ({@link ClientLimits#NONE} in-process). */
+  private final ClientLimits limits;
   private final boolean countReads;
   // the cache of frame(): touched by the client's input thread only
   private byte[] lastKeyBytes = new byte[0];
@@ -41,6 +43,7 @@ public final class ClientOps {
   private ClientOps(Router router, Session session, boolean countReads) {
     this.router = router;
     this.session = session;
+    this.limits = session.limits();
     this.countReads = countReads;
   }
 
@@ -84,6 +87,16 @@ public final class ClientOps {
         if (z < 0) {
           throw new ProtocolException(Protocol.opName(op) + " frame without a 00 separator");
         }
+        if (op == Protocol.OP_PUBLISH
+            && exceeds(body, start, z, (byte) '/', limits.maxTopicLevels())) {
+          code = refuse(len, Limit.TOPIC_LEVELS, "a published topic");
+          break;
+        }
+        if (op == Protocol.OP_BROADCAST
+            && exceeds(body, start, z, (byte) '.', limits.maxNameParts())) {
+          code = refuse(len, Limit.NAME_PARTS, "a broadcast mask");
+          break;
+        }
         String key = key(body, start, z - start, op);
         received(len);
         if (op == Protocol.OP_MESSAGE) {
@@ -102,22 +115,34 @@ public final class ClientOps {
         received(len);
         int from = start;
         int end = start + len;
-        // one ack per frame: 79 if any topic was denied (the allowed ones are subscribed)
+        // one ack per frame: 79 if any topic was denied, else 72 if any exceeded a limit (the
+        // others are applied)
         boolean denied = false;
+        boolean refused = false;
         while (true) {
           int z = body.indexOf(from, end, (byte) 0);
           int stop = z < 0 ? end : z;
-          String topic = Utf8.decode(body, from, stop - from);
-          if (topic == null) {
-            throw new ProtocolException(Protocol.opName(op) + " topic is not valid UTF-8");
+          if (exceeds(body, from, stop, (byte) '/', limits.maxTopicLevels())) {
+            // such a pattern cannot have been subscribed: only a new one is refused
+            if (op == Protocol.OP_SUBSCRIBE || op == Protocol.OP_EXCLUDE) {
+              router.refuse(s, Limit.TOPIC_LEVELS, "a pattern");
+              refused = true;
+            }
+          } else {
+            String topic = Utf8.decode(body, from, stop - from);
+            if (topic == null) {
+              throw new ProtocolException(Protocol.opName(op) + " topic is not valid UTF-8");
+            }
+            int c = topicOp(op, topic);
+            denied |= c == Protocol.ERR_ACCESS;
+            refused |= c == Protocol.ERR_DATA;
           }
-          denied |= !topicOp(op, topic);
           if (z < 0) {
             break;
           }
           from = z + 1;
         }
-        code = denied ? Protocol.ERR_ACCESS : Protocol.RESPONSE_OK;
+        code = denied ? Protocol.ERR_ACCESS : refused ? Protocol.ERR_DATA : Protocol.RESPONSE_OK;
         break;
       }
       case Protocol.OP_PUBLISH_FOR: {
@@ -127,6 +152,10 @@ public final class ClientOps {
         int z2 = z1 < 0 ? -1 : body.indexOf(z1 + 1, end, (byte) 0);
         if (z2 < 0) {
           throw new ProtocolException("publish-for frame without two 00 separators");
+        }
+        if (exceeds(body, start, z1, (byte) '/', limits.maxTopicLevels())) {
+          code = refuse(len, Limit.TOPIC_LEVELS, "a published topic");
+          break;
         }
         String topic = key(body, start, z1 - start, op);
         String receiver = Utf8.decode(body, z1 + 1, z2 - z1 - 1);
@@ -152,21 +181,48 @@ public final class ClientOps {
     }
   }
 
-  /** (Un)subscribes or (un)excludes one topic; false when the client may not subscribe it. */
-  private boolean topicOp(int op, String topic) {
+  /**
+   * (Un)subscribes or (un)excludes one topic: {@code 79} when the client may not subscribe it,
+   * {@code 72} past one of its limits, else OK.
+   */
+  private int topicOp(int op, String topic) {
     switch (op) {
       case Protocol.OP_SUBSCRIBE:
         return router.subscribe(session, topic);
       case Protocol.OP_UNSUBSCRIBE:
         router.unsubscribe(session, topic);
-        return true;
+        return Protocol.RESPONSE_OK;
       case Protocol.OP_EXCLUDE:
-        router.exclude(session, topic);
-        return true;
+        return router.exclude(session, topic);
       default:
         router.unexclude(session, topic);
-        return true;
+        return Protocol.RESPONSE_OK;
     }
+  }
+
+  /** Counts a frame refused by a limit as received, and refuses it ({@code 72}). */
+  private int refuse(int len, Limit limit, String what) {
+    received(len);
+    return router.refuse(session, limit, what);
+  }
+
+  /**
+   * Does the range hold more than {@code max - 1} separators, i.e. more than {@code max} levels?
+   * Counted on the bytes ({@code /} and {@code .} are one byte in UTF-8 and never part of another
+   * character), before anything is decoded; stops at the first separator past the bound, so its
+   * cost is bounded whatever the input.
+   */
+  public static boolean exceeds(ByteBuf b, int from, int to, byte sep, int max) {
+    if (max > to - from) {
+      return false; // fewer bytes than the bound: cannot hold that many separators
+    }
+    int seps = 0;
+    for (int i = b.indexOf(from, to, sep); i >= 0; i = b.indexOf(i + 1, to, sep)) {
+      if (++seps >= max) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Decodes a target / topic / mask, reusing the previous string when the bytes repeat. */
@@ -271,7 +327,10 @@ public final class ClientOps {
     }
   }
 
-  /** Subscribes to {@code topics}, one frame's list: {@code 79} when any was denied. */
+  /**
+   * Subscribes to {@code topics}, one frame's list: {@code 79} when any was denied, else {@code
+   * 72} when any was past a limit.
+   */
   public int subscribe(List<String> topics) {
     return topics(Protocol.OP_SUBSCRIBE, topics);
   }
@@ -302,10 +361,13 @@ public final class ClientOps {
     }
     received(stat);
     boolean denied = false;
+    boolean refused = false;
     for (String t : topics) {
-      denied |= !topicOp(op, t);
+      int c = topicOp(op, t);
+      denied |= c == Protocol.ERR_ACCESS;
+      refused |= c == Protocol.ERR_DATA;
     }
-    return denied ? Protocol.ERR_ACCESS : Protocol.RESPONSE_OK;
+    return denied ? Protocol.ERR_ACCESS : refused ? Protocol.ERR_DATA : Protocol.RESPONSE_OK;
   }
 
   /** A name or topic that cannot be a field of a body: absent, or holding the separator. */

@@ -5,16 +5,22 @@ import dev.elbus.protocol.Protocol;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.NavigableMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
 
 /**
  * Who is registered: every client (primaries and secondaries) by full name, and the primary /
  * secondary links (PROTOCOL.md section 7). Lookups are lock-free; registration and removal are
  * serialised by the registry's monitor so that a secondary can never attach to a primary that is
  * leaving. No lock is held while a client is disconnected or anything is delivered.
+ *
+ * <p>Primaries are also kept sorted by name, so that {@code client.list} reads a page of them in
+ * order without sorting every client on each call.
  */
 public final class ClientRegistry {
   private final ConcurrentHashMap<String, Session> byName = new ConcurrentHashMap<>();
+  private final ConcurrentSkipListMap<String, Session> primaries = new ConcurrentSkipListMap<>();
 
   /**
    * Registers {@code s}.
@@ -35,7 +41,11 @@ public final class ClientRegistry {
       p.secondaries.add(s);
       return Protocol.RESPONSE_OK;
     }
-    return byName.putIfAbsent(s.name(), s) == null ? Protocol.RESPONSE_OK : Protocol.ERR_BUSY;
+    if (byName.putIfAbsent(s.name(), s) != null) {
+      return Protocol.ERR_BUSY;
+    }
+    primaries.put(s.name(), s);
+    return Protocol.RESPONSE_OK;
   }
 
   /**
@@ -55,6 +65,7 @@ public final class ClientRegistry {
       }
       return List.of();
     }
+    primaries.remove(s.name(), s);
     List<Session> orphans = new ArrayList<>(s.secondaries);
     for (Session sec : orphans) {
       byName.remove(sec.name(), sec);
@@ -74,6 +85,11 @@ public final class ClientRegistry {
   /** A weakly consistent view of every registered client. */
   public Collection<Session> all() {
     return byName.values();
+  }
+
+  /** Registered primaries sorted by name: a weakly consistent, read-only view. */
+  public NavigableMap<String, Session> primaries() {
+    return java.util.Collections.unmodifiableNavigableMap(primaries);
   }
 
   public int size() {

@@ -30,6 +30,11 @@ public enum CloseReason {
   /** The listener has reached its connection limit. */
   MAX_CONNECTIONS("max_connections"),
   /**
+   * The listener had {@code max_handshakes} connections in their handshake when a new one came:
+   * the oldest of them was closed to make room.
+   */
+  MAX_HANDSHAKES("max_handshakes"),
+  /**
    * A bug: an unexpected exception escaped the connection code. Logged with its stack trace; the
    * fuzz tests require this count to stay 0.
    */

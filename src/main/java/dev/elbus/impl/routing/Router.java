@@ -7,6 +7,10 @@ import dev.elbus.protocol.Protocol;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.function.BiConsumer;
 
@@ -17,6 +21,7 @@ import java.util.function.BiConsumer;
  * the codes an ack carries.
  */
 public final class Router {
+  private static final Logger LOG = LoggerFactory.getLogger(Router.class);
   private final ClientRegistry registry;
   private final TopicIndex topics;
   private final BrokerStats stats;
@@ -89,48 +94,101 @@ public final class Router {
   }
 
   /**
-   * Removes a client: its subscriptions, its registration, and (for a primary) its secondaries,
-   * which are disconnected. Safe to call more than once; the departure is announced once.
+   * Removes a client: its registration, its subscriptions and exclusions, and (for a primary) its
+   * secondaries, which are disconnected and whose patterns are removed too. Safe to call more
+   * than once; the departure is announced once. Exception-safe: whatever one step throws, the
+   * other steps still run (a pattern that cannot be removed one by one is purged from the whole
+   * index), and the first failure is logged.
    */
   public void unregister(Session s) {
     List<Session> orphans = registry.unregister(s);
-    for (String p : s.subscriptions) {
-      if (s.subscriptions.remove(p)) {
-        topics.remove(p, s);
-      }
-    }
-    for (String p : s.exclusions) {
-      if (s.exclusions.remove(p)) {
-        topics.removeExclusion(p, s);
-      }
-    }
+    Throwable failure = removePatterns(s);
     if (orphans == null) {
+      logFailure(s, failure);
       return;
     }
     for (Session o : orphans) {
-      o.disconnect(CloseReason.PRIMARY_GONE);
+      try {
+        o.disconnect(CloseReason.PRIMARY_GONE);
+      } catch (RuntimeException | Error e) {
+        failure = failure != null ? failure : e;
+      }
+      Throwable f = removePatterns(o);
+      failure = failure != null ? failure : f;
     }
     if (!s.isSecondary()) {
-      registrationListener.accept(s, Boolean.FALSE);
+      try {
+        registrationListener.accept(s, Boolean.FALSE);
+      } catch (RuntimeException | Error e) {
+        failure = failure != null ? failure : e;
+      }
+    }
+    logFailure(s, failure);
+  }
+
+  /** Removes every pattern of {@code s} from the index; returns the first failure, if any. */
+  private Throwable removePatterns(Session s) {
+    Throwable failure = null;
+    for (String p : s.subscriptions) {
+      try {
+        if (s.subscriptions.remove(p)) {
+          topics.remove(p, s);
+        }
+      } catch (RuntimeException | Error e) {
+        failure = failure != null ? failure : e;
+      }
+    }
+    for (String p : s.exclusions) {
+      try {
+        if (s.exclusions.remove(p)) {
+          topics.removeExclusion(p, s);
+        }
+      } catch (RuntimeException | Error e) {
+        failure = failure != null ? failure : e;
+      }
+    }
+    if (failure != null) {
+      try {
+        topics.purge(s);
+      } catch (RuntimeException | Error e) {
+        failure.addSuppressed(e);
+      }
+    }
+    s.patternBytes.set(0);
+    s.wildcardLevels.set(0);
+    return failure;
+  }
+
+  private static void logFailure(Session s, Throwable failure) {
+    if (failure != null) {
+      CauseLog.error(LOG, "client " + Session.display(s.name())
+          + ": a step of its unregistration failed; the others completed", failure);
     }
   }
 
   /**
    * Adds a subscription; subscribing twice to one pattern is one subscription.
    *
-   * @return false when the client's rights do not allow the pattern (nothing is subscribed)
+   * @return {@code RESPONSE_OK}; {@code ERR_ACCESS} when the client's rights do not allow the
+   *     pattern; {@code ERR_DATA} when it exceeds one of the client's {@link ClientLimits}
+   *     (counted and logged, see {@link #refuse}). Nothing is subscribed unless OK.
    */
-  public boolean subscribe(Session s, String pattern) {
+  public int subscribe(Session s, String pattern) {
+    int code = admit(s, pattern, s.subscriptions);
+    if (code != Protocol.RESPONSE_OK) {
+      return code;
+    }
     AccessRights r = s.rights();
     if (r != null && !r.canSubscribe(pattern)) {
-      return false;
+      return Protocol.ERR_ACCESS;
     }
     addSubscription(s, pattern);
-    return true;
+    return Protocol.RESPONSE_OK;
   }
 
   private void addSubscription(Session s, String pattern) {
     if (s.subscriptions.add(pattern)) {
+      account(s, pattern, 1);
       topics.add(pattern, s);
       // lost a race with unregister: undo, so no subscription outlives its client
       if (!registry.isRegistered(s) && s.subscriptions.remove(pattern)) {
@@ -140,22 +198,99 @@ public final class Router {
   }
 
   /**
-   * Adds an exclusion (BUS/RT, section 15): publications matching {@code pattern} are not
-   * delivered to {@code s} even when a subscription matches. Excluding is never denied: it only
-   * narrows what the client receives.
+   * Checks a new pattern of {@code s} against its limits: its levels, and what its patterns
+   * would hold with it (count, bytes, wildcard levels). A pattern it already has costs nothing.
+   *
+   * @return OK or the refusal ({@code ERR_DATA}, counted and logged)
    */
-  public void exclude(Session s, String pattern) {
+  private int admit(Session s, String pattern, java.util.Set<String> mine) {
+    ClientLimits lim = s.limits();
+    if (lim == ClientLimits.NONE || mine.contains(pattern)) {
+      return Protocol.RESPONSE_OK;
+    }
+    int levels = Masks.levels(pattern, '/');
+    if (levels > lim.maxTopicLevels()) {
+      return refuse(s, Limit.TOPIC_LEVELS, "a pattern of " + levels + " levels");
+    }
+    int count = s.subscriptions.size() + s.exclusions.size();
+    if (count >= lim.maxSubscriptions()) {
+      return refuse(s, Limit.SUBSCRIPTIONS, "already " + count + " subscriptions and exclusions");
+    }
+    long bytes = s.patternBytes.get() + patternBytes(pattern);
+    if (bytes > lim.maxSubscriptionBytes()) {
+      return refuse(s, Limit.SUBSCRIPTION_BYTES, "subscriptions and exclusions of " + bytes
+          + " bytes with this one");
+    }
+    long wl = s.wildcardLevels.get() + Masks.wildcardLevels(pattern);
+    if (wl > lim.maxWildcardLevels()) {
+      return refuse(s, Limit.WILDCARD_LEVELS, wl + " wildcard levels with this pattern");
+    }
+    return Protocol.RESPONSE_OK;
+  }
+
+  /** What one pattern counts against {@code max_subscription_bytes}: its UTF-8 length + 1. */
+  static long patternBytes(String pattern) {
+    long n = pattern.length();
+    for (int i = 0; i < pattern.length(); i++) {
+      char c = pattern.charAt(i);
+      if (c >= 0x80) {
+        // 2 bytes up to U+07FF, 3 for the rest of the BMP, 4 for a surrogate pair (2 chars)
+        n += c < 0x800 ? 1 : Character.isSurrogate(c) ? 1 : 2;
+      }
+    }
+    return n + 1;
+  }
+
+  private static void account(Session s, String pattern, int sign) {
+    s.patternBytes.addAndGet(sign * patternBytes(pattern));
+    s.wildcardLevels.addAndGet(sign * (long) Masks.wildcardLevels(pattern));
+  }
+
+  /**
+   * Refuses input of {@code s} that exceeds {@code limit}: counts it in the broker stats and logs
+   * it, once per client and limit.
+   *
+   * @param what the refused input, for the log line (e.g. "a topic of 200 levels")
+   * @return {@code ERR_DATA}, the code the refusal is acknowledged with
+   */
+  public int refuse(Session s, Limit limit, String what) {
+    stats.countRefused(limit);
+    if (s.firstRefusal(limit) && LOG.isWarnEnabled()) {
+      LOG.warn("client {}{}: refused {}: more than {} {} (answered 72; further refusals of this "
+          + "client by this limit are counted in stats, not logged)", Session.display(s.name()),
+          s.source() != null ? " (" + s.source() + ")" : "", what, limit.option(),
+          s.limits().of(limit));
+    }
+    return Protocol.ERR_DATA;
+  }
+
+  /**
+   * Adds an exclusion (BUS/RT, section 15): publications matching {@code pattern} are not
+   * delivered to {@code s} even when a subscription matches. Excluding is never denied by AAA:
+   * it only narrows what the client receives; it counts against the client's limits as a
+   * subscription does.
+   *
+   * @return {@code RESPONSE_OK}, or {@code ERR_DATA} when it exceeds a limit
+   */
+  public int exclude(Session s, String pattern) {
+    int code = admit(s, pattern, s.exclusions);
+    if (code != Protocol.RESPONSE_OK) {
+      return code;
+    }
     if (s.exclusions.add(pattern)) {
+      account(s, pattern, 1);
       topics.addExclusion(pattern, s);
       if (!registry.isRegistered(s) && s.exclusions.remove(pattern)) {
         topics.removeExclusion(pattern, s);
       }
     }
+    return Protocol.RESPONSE_OK;
   }
 
   /** Removes an exclusion; an unknown pattern is not an error. */
   public void unexclude(Session s, String pattern) {
     if (s.exclusions.remove(pattern)) {
+      account(s, pattern, -1);
       topics.removeExclusion(pattern, s);
     }
   }
@@ -163,6 +298,7 @@ public final class Router {
   /** Removes a subscription; an unknown pattern is not an error. */
   public void unsubscribe(Session s, String pattern) {
     if (s.subscriptions.remove(pattern)) {
+      account(s, pattern, -1);
       topics.remove(pattern, s);
     }
   }
@@ -202,7 +338,7 @@ public final class Router {
     ByteBuf frame = null;
     try {
       for (Session to : registry.all()) {
-        if (!Masks.matches(parts, to.nameParts(), "?", "*")) {
+        if (!Masks.nameMatches(parts, to.name())) {
           continue;
         }
         if (frame == null) {
@@ -277,14 +413,16 @@ public final class Router {
 
   /**
    * Publish-for (BUS/RT, section 15): a publication delivered only to the subscribers of {@code
-   * topic} whose primary name is {@code receiver} (secondaries included), exclusions and the
-   * publish rights applied. {@code src} holds the topic at {@code topicIndex} and the payload at
-   * {@code payloadIndex}.
+   * topic} whose primary name is {@code receiver} (secondaries included), exclusions applied. It
+   * is a publication addressed to one client, so both rights govern it: the sender must be
+   * allowed to publish to the topic and to send to the receiver (p2p); either denial gives
+   * {@code ERR_ACCESS} and nothing is delivered. {@code src} holds the topic at {@code topicIndex}
+   * and the payload at {@code payloadIndex}.
    */
   public int publishFor(Session from, String topic, String receiver, ByteBuf src, int topicIndex,
       int topicLen, int payloadIndex, int payloadLen, boolean realtime, int statBytes) {
     AccessRights r = from.rights();
-    if (r != null && !r.canPublish(topic)) {
+    if (r != null && (!r.canPublish(topic) || !r.canSendTo(receiver))) {
       return Protocol.ERR_ACCESS;
     }
     ByteBuf frame = null;

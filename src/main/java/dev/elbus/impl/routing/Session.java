@@ -25,8 +25,6 @@ public abstract class Session {
   private final String name;
   private final byte[] nameBytes;
   private final String primaryName;
-  /** The name split on '.', for broadcast mask matching. */
-  private final String[] nameParts;
   private final ClientKind kind;
   private final String source;
   private final String port;
@@ -42,6 +40,16 @@ public abstract class Session {
   /** Exclusion patterns (BUS/RT) as the client sent them. */
   final Set<String> exclusions = ConcurrentHashMap.newKeySet();
 
+  /** The bounds on this client's input ({@link ClientLimits#NONE}: none). */
+  private volatile ClientLimits limits = ClientLimits.NONE;
+  // what the subscriptions and exclusions hold, against the limits (written by the thread that
+  // handles the client's input)
+  final AtomicLong patternBytes = new AtomicLong();
+  final AtomicLong wildcardLevels = new AtomicLong();
+  /** Bit per {@link Limit} ordinal: this client's first refusal by it was logged. */
+  private final java.util.concurrent.atomic.AtomicInteger refusalsLogged =
+      new java.util.concurrent.atomic.AtomicInteger();
+
   // r_* are written by the thread that handles this client's input; w_* by any router thread
   final AtomicLong rFrames = new AtomicLong();
   final AtomicLong rBytes = new AtomicLong();
@@ -53,7 +61,6 @@ public abstract class Session {
     this.nameBytes = name.getBytes(StandardCharsets.UTF_8);
     int sep = name.indexOf(dev.elbus.protocol.Protocol.SECONDARY_SEP);
     this.primaryName = sep < 0 ? name : name.substring(0, sep);
-    this.nameParts = Masks.split(name, '.');
     this.kind = kind;
     this.source = source;
     this.port = port;
@@ -98,11 +105,6 @@ public abstract class Session {
     return nameBytes;
   }
 
-  /** The name split on {@code .} (shared: do not modify). */
-  final String[] nameParts() {
-    return nameParts;
-  }
-
   /** The name before {@code %%}: the primary's name (this name for a primary). */
   public final String primaryName() {
     return primaryName;
@@ -128,6 +130,35 @@ public abstract class Session {
   /** Sets the rights the client registered with (before it is registered). */
   public final void rights(AccessRights r) {
     this.rights = r;
+  }
+
+  /** The bounds on this client's input. */
+  public final ClientLimits limits() {
+    return limits;
+  }
+
+  /** Sets the bounds on this client's input (before it is registered). */
+  public final void limits(ClientLimits l) {
+    this.limits = java.util.Objects.requireNonNull(l);
+  }
+
+  /** Marks {@code l} as logged for this client; true the first time only. */
+  final boolean firstRefusal(Limit l) {
+    int bit = 1 << l.ordinal();
+    int v;
+    do {
+      v = refusalsLogged.get();
+      if ((v & bit) != 0) {
+        return false;
+      }
+    } while (!refusalsLogged.compareAndSet(v, v | bit));
+    return true;
+  }
+
+  /** A client name for a log line: long names (up to 64 KiB) are cut. */
+  public static String display(String name) {
+    return name.length() <= 80 ? name : name.substring(0, 64) + "...(" + name.length()
+        + " chars)";
   }
 
   /** What the client connected through (its listener), {@code null} for internal clients. */

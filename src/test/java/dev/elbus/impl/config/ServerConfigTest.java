@@ -1,6 +1,7 @@
 package dev.elbus.impl.config;
 
 import dev.elbus.config.ListenerOptions;
+import dev.elbus.impl.routing.ClientLimits;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
@@ -46,6 +47,10 @@ class ServerConfigTest {
     assertThat(l.getMaxFrameSize()).isEqualTo(64 * 1024 * 1024);
     assertThat(l.getAaaFile()).isNull();
     assertThat(c.coreRpc()).isTrue();
+    // the file states the defaults
+    ListenerOptions dflt = new ListenerOptions();
+    assertThat(ClientLimits.of(l)).isEqualTo(ClientLimits.of(dflt));
+    assertThat(l.getMaxHandshakes()).isEqualTo(ListenerOptions.DEFAULT_MAX_HANDSHAKES);
     ServerConfig d = ServerConfig.parse(ConfigFiles.read(vertx, "conf/elbus-docker.yaml"),
         "conf/elbus-docker.yaml");
     assertThat(d.listeners()).extracting(x -> x.getBind().toString())
@@ -66,6 +71,22 @@ class ServerConfigTest {
     assertThat(c.listeners().get(1).getIdleTimeoutMs()).isEqualTo(1500);
     assertThat(c.listeners().get(1).isForceRegister()).isTrue();
     assertThat(c.fifos()).containsExactly("/tmp/f");
+  }
+
+  @Test
+  void clientLimits() {
+    ServerConfig c = ServerConfig.parse(new JsonObject("{\"max_topic_levels\": 16,"
+        + "\"max_subscriptions\": 5, \"listeners\": [{\"bind\": \"a.sock\"}, {\"bind\": "
+        + "\"h:1\", \"max_subscription_bytes\": 4096, \"max_wildcard_levels\": 0,"
+        + "\"max_name_parts\": 3}]}"), "t.yaml");
+    assertThat(ClientLimits.of(c.listeners().get(0)))
+        .isEqualTo(new ClientLimits(16,
+            ListenerOptions.DEFAULT_MAX_SUBSCRIPTION_BYTES, 5,
+            ListenerOptions.DEFAULT_MAX_WILDCARD_LEVELS, ListenerOptions.DEFAULT_MAX_NAME_PARTS));
+    assertThat(ClientLimits.of(c.listeners().get(1)))
+        .isEqualTo(new ClientLimits(16, 4096, 5, 0, 3));
+    ServerConfig h = ServerConfig.parse(new JsonObject("{\"max_handshakes\": 7}"), "t.yaml");
+    assertThat(h.defaults().getMaxHandshakes()).isEqualTo(7);
   }
 
   @Test
@@ -100,6 +121,9 @@ class ServerConfigTest {
       "{\"timeout\": 0}|t.yaml: timeout must be more than 0 and at most 86400 seconds, got 0.0",
       "{\"listeners\": [{\"bind\": \"h:1\", \"aaa\": 3}]}|t.yaml: listeners[0]: aaa must be the path of an AAA file, got '3'",
       "{\"listeners\": [{\"bind\": \"h:1\", \"force_register\": 1}]}|t.yaml: listeners[0]: force_register must be true or false, got '1'",
+      "{\"max_topic_levels\": 0}|t.yaml: max_topic_levels must be 1..2147483647, got 0",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"max_wildcard_levels\": -1}]}|t.yaml: listeners[0]: max_wildcard_levels must be 0..2147483647, got -1",
+      "{\"max_subscription_bytes\": 1.5}|t.yaml: max_subscription_bytes must be an integer, got '1.5'",
       "{\"write_timeout\": 0}|t.yaml: write_timeout must be more than 0 and at most 86400 seconds, got 0.0",
       "{\"internal_clients\": 3}|t.yaml: internal_clients must be a map",
       "{\"internal_clients\": {\"size\": 3}}|t.yaml: internal_clients: unknown key 'size'",

@@ -1,5 +1,6 @@
 package dev.elbus.impl.routing;
 
+import dev.elbus.aaa.AccessRights;
 import dev.elbus.impl.codec.FrameEncoder;
 import dev.elbus.protocol.Protocol;
 import dev.elbus.support.LeakGate;
@@ -464,5 +465,174 @@ class RouterTest {
     assertThat(a.subscriptions()).isEmpty();
     assertThat(topics.match("late/x")).isEmpty();
     assertThat(topics.size()).isZero();
+  }
+
+  // ---------------------------------------------------------------- issue 17
+
+  /** A session whose disconnect throws (a transport failing as it is closed). */
+  private TestSession failing(String name) {
+    TestSession s = new TestSession(name) {
+      @Override
+      public void disconnect(CloseReason reason) {
+        super.disconnect(reason);
+        throw new IllegalStateException("transport failed while closing " + name);
+      }
+    };
+    sessions.add(s);
+    assertThat(router.register(s)).isEqualTo(Protocol.RESPONSE_OK);
+    return s;
+  }
+
+  /**
+   * Whatever fails during an unregistration (a secondary's close, the announcement), the client,
+   * its subscriptions and exclusions and its secondaries (with theirs) are gone, and the
+   * departure is announced once.
+   */
+  @Test
+  void unregistrationCompletesWhateverAStepThrows() {
+    TestSession a = registered("a");
+    TestSession sec = failing("a%%1");
+    router.subscribe(a, "a/#");
+    router.exclude(a, "a/x");
+    router.subscribe(sec, "s/+");
+    router.exclude(sec, "s/1");
+    router.registrationListener((s, reg) -> {
+      announcements.add((reg ? "reg " : "unreg ") + s.name());
+      throw new IllegalStateException("announcement failed");
+    });
+    try (dev.elbus.support.LogCapture log = dev.elbus.support.LogCapture.on(Router.class)) {
+      router.unregister(a);
+      router.unregister(a);
+      assertThat(log.matching(ch.qos.logback.classic.Level.ERROR, "a step of its unregistration"))
+          .hasSize(1);
+    }
+    assertThat(registry.get("a")).isNull();
+    assertThat(registry.get("a%%1")).isNull();
+    assertThat(sec.disconnects).containsExactly(CloseReason.PRIMARY_GONE);
+    assertThat(a.subscriptions()).isEmpty();
+    assertThat(sec.subscriptions()).isEmpty();
+    assertThat(topics.size()).isZero();
+    assertThat(topics.match("s/2")).isEmpty();
+    assertThat(announcements).containsExactly("reg a", "unreg a");
+  }
+
+  private TestSession limited(String name, ClientLimits l) {
+    TestSession s = session(name);
+    s.limits(l);
+    assertThat(router.register(s)).isEqualTo(Protocol.RESPONSE_OK);
+    return s;
+  }
+
+  @Test
+  void patternsBeyondTheClientLimitsAreRefusedWith72AndCounted() {
+    // .broker/warn counts too: 14 bytes (length + 1), no wildcard
+    TestSession a = limited("a", new ClientLimits(4, 22, 3, 2, 8));
+    assertThat(router.subscribe(a, "a/b/c/d/e")).isEqualTo(Protocol.ERR_DATA);
+    assertThat(stats.refused(Limit.TOPIC_LEVELS)).isEqualTo(1);
+    assertThat(router.subscribe(a, "+/b")).isEqualTo(Protocol.RESPONSE_OK); // 18 bytes, 2 levels
+    assertThat(router.subscribe(a, "+/b")).as("already there: free").isEqualTo(Protocol.RESPONSE_OK);
+    assertThat(router.exclude(a, "+/+")).as("wildcard levels 2 + 2").isEqualTo(Protocol.ERR_DATA);
+    assertThat(stats.refused(Limit.WILDCARD_LEVELS)).isEqualTo(1);
+    assertThat(router.subscribe(a, "long1")).as("bytes 18 + 6").isEqualTo(Protocol.ERR_DATA);
+    assertThat(stats.refused(Limit.SUBSCRIPTION_BYTES)).isEqualTo(1);
+    assertThat(router.exclude(a, "c")).isEqualTo(Protocol.RESPONSE_OK); // 3 patterns, 20 bytes
+    assertThat(router.subscribe(a, "d")).as("count").isEqualTo(Protocol.ERR_DATA);
+    assertThat(stats.refused(Limit.SUBSCRIPTIONS)).isEqualTo(1);
+    assertThat(topics.match("z/b")).containsExactly(a);
+    assertThat(topics.match("d")).isEmpty();
+    // removing frees what the pattern held
+    router.unsubscribe(a, "+/b");
+    router.unexclude(a, "c");
+    assertThat(router.exclude(a, "+/+")).isEqualTo(Protocol.RESPONSE_OK);
+    assertThat(router.subscribe(a, "d")).isEqualTo(Protocol.RESPONSE_OK);
+    assertThat(stats.refusedCounts()).containsEntry("topic_levels", 1L)
+        .containsEntry("subscriptions", 1L);
+  }
+
+  @Test
+  void aRefusalIsLoggedOncePerClientAndLimit() {
+    ClientLimits l = new ClientLimits(2, 1 << 20, 100, 100, 8);
+    TestSession a = limited("a", l);
+    TestSession b = limited("b", l);
+    try (dev.elbus.support.LogCapture log = dev.elbus.support.LogCapture.on(Router.class)) {
+      for (int i = 0; i < 5; i++) {
+        router.subscribe(a, "x/y/z" + i);
+        router.exclude(b, "x/y/z" + i);
+      }
+      assertThat(log.matching(ch.qos.logback.classic.Level.WARN, "max_topic_levels 2"))
+          .hasSize(2);
+    }
+    assertThat(stats.refused(Limit.TOPIC_LEVELS)).isEqualTo(10);
+  }
+
+  /** Hundreds of thousands of plain subscriptions of one client fit the default limits. */
+  @Test
+  void threeHundredThousandPlainSubscriptionsFitTheDefaultLimits() {
+    TestSession a = limited("a", ClientLimits.of(dev.elbus.config.ListenerOptions.of("127.0.0.1:1")));
+    for (int i = 0; i < 300_000; i++) {
+      assertThat(router.subscribe(a, "plant/area" + (i % 100) + "/sensor" + i + "/value"))
+          .isEqualTo(Protocol.RESPONSE_OK);
+    }
+    assertThat(topics.match("plant/area7/sensor12307/value")).containsExactly(a);
+    assertThat(stats.refusedCounts().values()).containsOnly(0L);
+    router.unregister(a);
+    assertThat(topics.size()).isZero();
+  }
+
+  /**
+   * Publish-for is a publication addressed to one client: the sender's p2p rights must allow the
+   * receiver, as its publish rights must allow the topic.
+   */
+  @Test
+  void publishForNeedsThePublishAndTheP2pRights() {
+    TestSession pub = registered("pub");
+    TestSession plc = registered("plc");
+    TestSession hmi = registered("hmi");
+    router.subscribe(plc, "cmd/#");
+    router.subscribe(hmi, "cmd/#");
+    pub.rights(new AccessRights() {
+      @Override
+      public boolean canSendTo(String target) {
+        return target.equals("hmi");
+      }
+
+      @Override
+      public boolean canPublish(String topic) {
+        return topic.startsWith("cmd/");
+      }
+
+      @Override
+      public boolean canSubscribe(String pattern) {
+        return false;
+      }
+
+      @Override
+      public boolean canBroadcast(String mask) {
+        return false;
+      }
+    });
+    byte[] body = ascii("cmd/go\0plc\0x");
+    ByteBuf b = src(body);
+    int ri = b.readerIndex();
+    assertThat(router.publishFor(pub, "cmd/go", "plc", b, ri, 6, ri + 11, 1, false, body.length))
+        .isEqualTo(Protocol.ERR_ACCESS);
+    assertThat(router.publishFor(pub, "cmd/go", "hmi", b, ri, 6, ri + 11, 1, false, body.length))
+        .isEqualTo(Protocol.RESPONSE_OK);
+    assertThat(router.publishFor(pub, "other", "hmi", b, ri, 6, ri + 11, 1, false, body.length))
+        .isEqualTo(Protocol.ERR_ACCESS);
+    assertThat(plc.frames).isEmpty();
+    assertThat(hmi.frames).hasSize(1);
+  }
+
+  @Test
+  void broadcastMatchesNamesInPlace() {
+    TestSession deep = registered("g." + "a.".repeat(5000) + "z");
+    TestSession other = registered("g.b");
+    ByteBuf b = src(ascii("x"));
+    router.broadcast(other, "g.*", b, b.readerIndex(), 1, false, 5);
+    router.broadcast(other, "g." + "?.".repeat(5000) + "z", b, b.readerIndex(), 1, false, 5);
+    router.broadcast(other, "g.?", b, b.readerIndex(), 1, false, 5);
+    assertThat(deep.frames).hasSize(2);
+    assertThat(other.frames).hasSize(2);
   }
 }

@@ -1,5 +1,6 @@
 package dev.elbus.impl.routing;
 
+import dev.elbus.protocol.Masks;
 import dev.elbus.protocol.MasksTest;
 import dev.elbus.protocol.RefMatch;
 import org.junit.jupiter.api.Test;
@@ -299,5 +300,155 @@ class TopicIndexTest {
     synchronized (done) {
       return done[0];
     }
+  }
+
+  private static String deep(String first, String next, int levels) {
+    return dev.elbus.support.Deep.levels(first, next, levels);
+  }
+
+  /**
+   * Issue 17, scenarios 1 and 7: patterns and topics of 200,000 levels (a recursive walk
+   * overflowed the stack from about 20,000) are added, matched and removed by loops, and nothing
+   * is left behind.
+   */
+  @Test
+  void deepPatternsAreWalkedWithoutRecursion() {
+    int n = 200_000;
+    TopicIndex idx = new TopicIndex(true);
+    String plusses = deep("+", "+", n);
+    String slashes = deep("r0", "", n);
+    String literal = deep("a", "a", n);
+    idx.add(plusses, s1);
+    idx.add(slashes + "/#", s2);
+    idx.add(literal, s3);
+    idx.addExclusion(deep("+", "+", n - 1) + "/#", s2);
+    assertThat(idx.match(deep("a", "a", n))).containsExactlyInAnyOrder(s1, s3);
+    assertThat(idx.match(slashes + "/x")).as("s2 excluded by its own exclusion").isEmpty();
+    idx.removeExclusion(deep("+", "+", n - 1) + "/#", s2);
+    assertThat(idx.match(slashes + "/x")).containsExactly(s2);
+    idx.remove(plusses, s1);
+    idx.remove(slashes + "/#", s2);
+    idx.remove(literal, s3);
+    assertThat(idx.size()).isZero();
+    assertThat(idx.match(deep("a", "a", n))).isEmpty();
+    // purge walks the whole trie too
+    idx.add(plusses, s1);
+    idx.add(deep("b", "+", n), s1);
+    idx.purge(s1);
+    assertThat(idx.size()).isZero();
+  }
+
+  /**
+   * Issue 17, scenario 5: a lookup visits at most the topic's levels plus each wildcard
+   * pattern's levels from its first '+' on ({@link Masks#wildcardLevels}), however the patterns
+   * are arranged; patterns without '+' add nothing.
+   */
+  @Test
+  void aLookupVisitsAtMostTheTopicLevelsPlusTheWildcardLevels() {
+    TopicIndex idx = new TopicIndex(false);
+    int depth = 12;
+    int wildcardLevels = 0;
+    // every a/+ mix of the first 8 levels, then literal levels: 256 patterns, distinct paths
+    for (int mix = 0; mix < 256; mix++) {
+      StringBuilder p = new StringBuilder();
+      for (int i = 0; i < depth; i++) {
+        p.append(i == 0 ? "" : "/").append(i < 8 && (mix >> i & 1) == 1 ? "+" : "a");
+      }
+      idx.add(p.toString(), s1);
+      wildcardLevels += Masks.wildcardLevels(p.toString());
+    }
+    String topic = deep("a", "a", depth);
+    int visits = idx.visits(topic);
+    assertThat(visits).isLessThanOrEqualTo(depth + 1 + wildcardLevels)
+        .as("the a/+ mixes are all walked").isGreaterThan(256);
+    assertThat(idx.match(topic)).containsExactly(s1);
+
+    TopicIndex literal = new TopicIndex(false);
+    for (int i = 0; i < 1000; i++) {
+      literal.add("a/a/a/lit" + i + "/#", s2);
+      literal.add("a/a/a/a/a/a/a/a/lit/" + i, s2);
+      literal.add("a/a/a/a/a/a/a/a/lit/x" + i, s2);
+    }
+    assertThat(literal.visits("a/a/a/lit7/x")).as("one node per level").isLessThanOrEqualTo(6);
+    assertThat(literal.visits(deep("a", "a", 200))).isLessThanOrEqualTo(9);
+    assertThat(literal.match("a/a/a/lit7/x")).containsExactly(s2);
+  }
+
+  @Test
+  void theCacheIsBoundedInBytesAndSkipsLongTopics() {
+    TopicIndex idx = new TopicIndex(true);
+    idx.add("#", s1);
+    String pad = "x".repeat(TopicIndex.CACHE_TOPIC_MAX - 16);
+    for (int i = 0; i < 3 * TopicIndex.CACHE_MAX; i++) {
+      assertThat(idx.match(pad + "/" + i)).containsExactly(s1);
+      assertThat(idx.cacheBytes()).isLessThanOrEqualTo(TopicIndex.CACHE_MAX_BYTES);
+      assertThat(idx.cacheSize()).isLessThanOrEqualTo(TopicIndex.CACHE_MAX);
+    }
+    idx.purge(s1);
+    assertThat(idx.cacheSize()).isZero();
+    assertThat(idx.cacheBytes()).isZero();
+    idx.add("#", s1);
+    String longTopic = "y".repeat(TopicIndex.CACHE_TOPIC_MAX + 1);
+    for (int i = 0; i < 100; i++) {
+      assertThat(idx.match(longTopic + i)).containsExactly(s1);
+    }
+    assertThat(idx.cacheSize()).as("long topics are not cached").isZero();
+  }
+
+  /** A change of a literal pattern drops only its own topic's cached result. */
+  @Test
+  void aLiteralChangeKeepsTheOtherCachedResults() {
+    TopicIndex idx = new TopicIndex(true);
+    idx.add("a/+", s1);
+    idx.add("b", s2);
+    Session[] a = idx.match("a/x");
+    Session[] b = idx.match("b");
+    idx.add("c", s3);
+    assertThat(idx.match("a/x")).as("still the cached array").isSameAs(a);
+    idx.add("b", s3);
+    assertThat(idx.match("b")).containsExactlyInAnyOrder(s2, s3).isNotSameAs(b);
+    idx.add("a/#", s3);
+    assertThat(idx.match("a/x")).as("a wildcard change is seen").containsExactlyInAnyOrder(s1, s3);
+    idx.addExclusion("b", s2);
+    assertThat(idx.match("b")).containsExactly(s3);
+    idx.removeExclusion("b", s2);
+    assertThat(idx.match("b")).containsExactlyInAnyOrder(s2, s3);
+  }
+
+  @Test
+  void literalPatternsCountSeparatelyPerSession() {
+    TopicIndex idx = new TopicIndex(true);
+    idx.add("t", s1);
+    idx.add("t", s1); // a caller bug, kept consistent: two adds need two removes
+    idx.add("t", s2);
+    assertThat(idx.size()).isEqualTo(2);
+    idx.remove("t", s1);
+    assertThat(idx.match("t")).containsExactlyInAnyOrder(s1, s2);
+    idx.remove("t", s1);
+    assertThat(idx.match("t")).containsExactly(s2);
+    idx.remove("t", s2);
+    assertThat(idx.size()).isZero();
+  }
+
+  /** The literal map is rebuilt when most of it left, so its table does not stay at its peak. */
+  @Test
+  void manyLiteralPatternsComeAndGo() {
+    TopicIndex idx = new TopicIndex(true);
+    for (int round = 0; round < 3; round++) {
+      for (int i = 0; i < 50_000; i++) {
+        idx.add("t/" + i, i % 2 == 0 ? s1 : s2);
+      }
+      assertThat(idx.match("t/7")).containsExactly(s2);
+      for (int i = 0; i < 50_000; i++) {
+        if (i != 7) {
+          idx.remove("t/" + i, i % 2 == 0 ? s1 : s2);
+        }
+      }
+      assertThat(idx.size()).isEqualTo(1);
+      assertThat(idx.match("t/7")).containsExactly(s2);
+      assertThat(idx.match("t/8")).isEmpty();
+      idx.remove("t/7", s2);
+    }
+    assertThat(idx.size()).isZero();
   }
 }

@@ -170,8 +170,13 @@ class ClientListFilterIT {
       String msg = invalidParams(call(c, 1, filter(bad)));
       assertThat(msg).startsWith("client.list: invalid filter regex: ").contains(bad);
 
-      msg = invalidParams(call(c, 2, MsgPack.encode(MsgPack.map("filter", "x", "limit", 1L))));
-      assertThat(msg).isEqualTo("client.list: unknown param 'limit' (only 'filter' is accepted)");
+      msg = invalidParams(call(c, 2, MsgPack.encode(MsgPack.map("filter", "x", "colour", 1L))));
+      assertThat(msg).isEqualTo("client.list: unknown param 'colour' (accepted: filter, after, "
+          + "limit)");
+      msg = invalidParams(call(c, 7, MsgPack.encode(MsgPack.map("limit", 0L))));
+      assertThat(msg).isEqualTo("client.list: limit must be a positive integer");
+      msg = invalidParams(call(c, 8, MsgPack.encode(MsgPack.map("after", 1L))));
+      assertThat(msg).isEqualTo("client.list: after must be a string");
 
       msg = invalidParams(call(c, 3, MsgPack.encode(MsgPack.map("filter", 5L))));
       assertThat(msg).isEqualTo("client.list: filter must be a string");
@@ -211,5 +216,46 @@ class ClientListFilterIT {
           .containsExactly(victim);
     }
     BusRt.awaitUnregistered(tb.broker(), caller);
+  }
+
+  /**
+   * Pages (issue 17): {@code limit} entries at most, from the name after {@code after}; a reply
+   * that left entries out says {@code more: true}. Reading page by page gives every client once,
+   * in order.
+   */
+  @ParameterizedTest
+  @EnumSource(Transport.class)
+  void pagesWithAfterAndLimit(Transport t) throws Exception {
+    String ns = uniq("page");
+    java.util.List<RawClient> cs = new java.util.ArrayList<>();
+    try (RawClient c = tb.registered(t, ns + "-caller")) {
+      for (int i = 0; i < 7; i++) {
+        cs.add(tb.registered(t, ns + "-" + i));
+      }
+      List<Object> all = new java.util.ArrayList<>();
+      String after = null;
+      for (int page = 0; page < 10; page++) {
+        byte[] rpc = call(c, 10 + page, MsgPack.encode(after == null
+            ? MsgPack.map("filter", "^" + ns + "-[0-9]", "limit", 3L)
+            : MsgPack.map("filter", "^" + ns + "-[0-9]", "limit", 3L, "after", after)));
+        assertThat(rpc[0]).isEqualTo((byte) 0x11);
+        Map<String, Object> m = MsgPack.decodeMap(Arrays.copyOfRange(rpc, 5, rpc.length));
+        @SuppressWarnings("unchecked")
+        List<Object> names = names((List<Map<String, Object>>) m.get("clients"));
+        assertThat(names.size()).isLessThanOrEqualTo(3);
+        all.addAll(names);
+        if (!Boolean.TRUE.equals(m.get("more"))) {
+          assertThat(m.keySet()).containsExactly("clients");
+          break;
+        }
+        after = (String) names.get(names.size() - 1);
+      }
+      assertThat(all).containsExactly(ns + "-0", ns + "-1", ns + "-2", ns + "-3", ns + "-4",
+          ns + "-5", ns + "-6");
+    } finally {
+      for (RawClient x : cs) {
+        x.close();
+      }
+    }
   }
 }

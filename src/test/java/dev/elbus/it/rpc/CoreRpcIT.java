@@ -139,12 +139,15 @@ class CoreRpcIT {
       assertAcks(x, ack(1, 1));
       Map<String, Object> m = unpackMap(replyResult(x.other(), 3, false));
       String[] keys = {"uptime", "r_frames", "r_bytes", "w_frames", "w_bytes"};
-      // elbus' keys, plus this broker's frames refused by internal clients at their queue bound
-      // and per-reason disconnect counters
-      assertThat(m).containsOnlyKeys(concatKeys(concatKeys(keys, "dropped"), "disconnects"));
+      // elbus' keys, plus this broker's frames refused by internal clients at their queue bound,
+      // per-reason disconnect and per-limit refusal counters
+      assertThat(m).containsOnlyKeys(concatKeys(keys, "dropped", "disconnects", "refused"));
       assertThat(m.get("dropped")).isEqualTo(s.dropped());
       assertThat(new ArrayList<Object>(((Map<?, ?>) m.get("disconnects")).keySet()))
           .contains("slow_consumer", "protocol_error", "access", "handshake_timeout");
+      assertThat(new ArrayList<Object>(((Map<?, ?>) m.get("refused")).keySet()))
+          .containsExactly("topic_levels", "subscription_bytes", "subscriptions",
+              "wildcard_levels", "name_parts");
       for (int i = 0; i < keys.length; i++) {
         assertThat(m.get(keys[i])).as(keys[i]).isInstanceOf(Long.class);
         long v = (Long) m.get(keys[i]);
@@ -156,9 +159,9 @@ class CoreRpcIT {
     }
   }
 
-  private static String[] concatKeys(String[] keys, String extra) {
-    String[] out = Arrays.copyOf(keys, keys.length + 1);
-    out[keys.length] = extra;
+  private static String[] concatKeys(String[] keys, String... extra) {
+    String[] out = Arrays.copyOf(keys, keys.length + extra.length);
+    System.arraycopy(extra, 0, out, keys.length, extra.length);
     return out;
   }
 
@@ -296,9 +299,7 @@ class CoreRpcIT {
       out.add(Arguments.of(t, "empty payload", ""));
       out.add(Arguments.of(t, "request type only", "01"));
       out.add(Arguments.of(t, "request, call id only", "01 05 00 00 00"));
-      out.add(Arguments.of(t, "request without terminator", "01 05 00 00 00 74 65 73 74"));
       out.add(Arguments.of(t, "request, short call id", "01 05 00 74 00"));
-      out.add(Arguments.of(t, "method not UTF-8", "01 05 00 00 00 FF 00"));
       out.add(Arguments.of(t, "reply to .broker", "11 05 00 00 00 81 A2 6F 6B C3"));
       out.add(Arguments.of(t, "short reply", "11 05 00"));
       out.add(Arguments.of(t, "error reply to .broker", "12 05 00 00 00 A5 82 61"));
@@ -318,6 +319,36 @@ class CoreRpcIT {
       Exchange x = exchange(c, 2, 1);
       assertAcks(x, ack(1, 1), ack(3, 1));
       assertFrame(x.other(), reply(5, OK, false));
+      assertThat(c.isOpen()).isTrue();
+    }
+  }
+
+  static Stream<Arguments> malformedWithCallId() {
+    List<Arguments> out = new ArrayList<>();
+    for (Transport t : Transport.values()) {
+      out.add(Arguments.of(t, "request without terminator", "01 05 00 00 00 74 65 73 74"));
+      out.add(Arguments.of(t, "method not UTF-8", "01 05 00 00 00 FF 00"));
+      out.add(Arguments.of(t, "method not UTF-8, params", "01 05 00 00 00 C3 28 00 80"));
+    }
+    return out.stream();
+  }
+
+  /**
+   * A malformed request whose call id could be read is answered -32600 (invalid request), with
+   * call id 0 nothing (issue 17, scenario 8); the connection stays.
+   */
+  @ParameterizedTest(name = "{0} {1}")
+  @MethodSource("malformedWithCallId")
+  void malformedRequestWithACallIdGetsInvalidRequest(Transport t, String what, String payload)
+      throws Exception {
+    try (RawClient c = client(t, "bad-id-" + what.replace(' ', '_').replace(',', '_'))) {
+      message(c, 1, 1, BROKER, hex(payload));
+      message(c, 2, 0, BROKER, hex(payload.replaceFirst("01 05", "01 00")));
+      call(c, 3, 1, 6, "test", new byte[0]);
+      Exchange x = exchange(c, 2, 2);
+      assertAcks(x, ack(1, 1), ack(3, 1));
+      assertThat(assertError(x.others().get(0), 5, -32600, false)).contains("request 5");
+      assertFrame(x.others().get(1), reply(6, OK, false));
       assertThat(c.isOpen()).isTrue();
     }
   }
