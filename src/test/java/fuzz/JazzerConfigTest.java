@@ -3,7 +3,7 @@ package fuzz;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.elbus.aaa.AaaParser;
 import dev.elbus.aaa.AaaPolicy;
-import dev.elbus.config.ServerConfig;
+import dev.elbus.impl.config.ServerConfig;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 

@@ -1,7 +1,7 @@
 package fuzz;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import dev.elbus.protocol.DecoderOracle;
+import dev.elbus.impl.codec.DecoderOracle;
 
 import java.util.Arrays;
 

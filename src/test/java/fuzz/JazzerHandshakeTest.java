@@ -1,8 +1,8 @@
 package fuzz;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import dev.elbus.net.ConnectionHarness;
-import dev.elbus.protocol.DecoderOracle;
+import dev.elbus.impl.codec.DecoderOracle;
+import dev.elbus.impl.net.ConnectionHarness;
 
 import java.io.ByteArrayOutputStream;
 

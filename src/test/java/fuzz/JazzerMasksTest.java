@@ -2,7 +2,7 @@ package fuzz;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.elbus.aaa.ClientAcl;
-import dev.elbus.routing.Masks;
+import dev.elbus.protocol.Masks;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;

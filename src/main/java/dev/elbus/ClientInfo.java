@@ -1,6 +1,6 @@
 package dev.elbus;
 
-import dev.elbus.routing.Session;
+import dev.elbus.impl.routing.Session;
 
 /**
  * A snapshot of one registered primary client, as {@code client.list} reports it (PROTOCOL.md
@@ -19,7 +19,7 @@ public final class ClientInfo {
   private final int instances;
   private final long dropped;
 
-  private ClientInfo(Session s) {
+  ClientInfo(Session s) {
     this.name = s.name();
     this.kind = s.kind().wireName();
     this.source = s.source();
@@ -33,10 +33,7 @@ public final class ClientInfo {
     this.dropped = s.dropped();
   }
 
-  static ClientInfo of(Session s) {
-    return new ClientInfo(s);
-  }
-
+  /** The client's name. */
   public String name() {
     return name;
   }
@@ -56,18 +53,22 @@ public final class ClientInfo {
     return port;
   }
 
+  /** Frames received from the client (not pings). */
   public long rFrames() {
     return rFrames;
   }
 
+  /** Body bytes received from the client. */
   public long rBytes() {
     return rBytes;
   }
 
+  /** Frames written to the client (acks included). */
   public long wFrames() {
     return wFrames;
   }
 
+  /** Body bytes written to the client. */
   public long wBytes() {
     return wBytes;
   }
@@ -89,5 +90,10 @@ public final class ClientInfo {
   /** 1 + the number of secondaries. */
   public int instances() {
     return instances;
+  }
+
+  @Override
+  public String toString() {
+    return name + " (" + kind + (port != null ? " " + port : "") + ")";
   }
 }

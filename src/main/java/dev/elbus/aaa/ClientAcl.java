@@ -1,6 +1,6 @@
 package dev.elbus.aaa;
 
-import dev.elbus.routing.Masks;
+import dev.elbus.protocol.Masks;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -65,7 +65,7 @@ import java.util.Set;
  * pattern that only the union of two masks would cover (allowed {@code +} and {@code +/#},
  * request {@code #}) is refused, which errs on the safe side.
  */
-public final class ClientAcl implements dev.elbus.routing.AccessRights {
+public final class ClientAcl implements dev.elbus.aaa.AccessRights {
   /** The entry with every right and no address restriction ({@code {}} in the file). */
   public static final ClientAcl ALLOW_ALL = builder().build();
 

@@ -221,9 +221,9 @@ final class BusCommands {
     }
   }
 
-  /** Whether and how a payload shows as text: see {@link dev.elbus.protocol.Utf8#printable}. */
+  /** Whether and how a payload shows as text: see {@link dev.elbus.impl.codec.Utf8#printable}. */
   static String printable(byte[] bytes) {
-    return dev.elbus.protocol.Utf8.printable(bytes);
+    return dev.elbus.impl.codec.Utf8.printable(bytes);
   }
 
 }

@@ -1,7 +1,7 @@
 package dev.elbus.client;
 
-import dev.elbus.protocol.ProtocolException;
-import dev.elbus.protocol.Utf8;
+import dev.elbus.impl.codec.ProtocolException;
+import dev.elbus.impl.codec.Utf8;
 import io.netty.buffer.ByteBuf;
 import io.vertx.core.buffer.Buffer;
 

@@ -1,14 +1,13 @@
 package dev.elbus.client;
 
-import dev.elbus.config.Bind;
-import dev.elbus.protocol.BrokerStreamDecoder;
-import dev.elbus.protocol.FrameEncoder;
+import dev.elbus.impl.codec.BrokerStreamDecoder;
+import dev.elbus.impl.codec.Buffers;
+import dev.elbus.impl.codec.FrameEncoder;
+import dev.elbus.impl.codec.ProtocolException;
 import dev.elbus.protocol.Protocol;
-import dev.elbus.protocol.ProtocolException;
 import dev.elbus.protocol.QoS;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.Unpooled;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.collection.IntObjectHashMap;
 import io.vertx.core.Future;
@@ -18,7 +17,6 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.VertxInternal;
-import io.vertx.core.internal.buffer.BufferInternal;
 import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetClientOptions;
@@ -383,7 +381,7 @@ public final class NetworkClient implements ElbusClient {
       return context.failedFuture(new ElbusException(Protocol.ERR_DATA,
           Protocol.opName(op) + " target contains a NUL character"));
     }
-    ByteBuf p = payload == null ? Unpooled.EMPTY_BUFFER : ((BufferInternal) payload).getByteBuf();
+    ByteBuf p = Buffers.byteBuf(payload);
     ByteBuf frame = FrameEncoder.clientFrame(ALLOC, 0, op, qos,
         key.getBytes(StandardCharsets.UTF_8), p);
     return submit(frame, true, qos.needsAck());

@@ -1,5 +1,6 @@
 package dev.elbus.eventbus;
 
+import dev.elbus.config.InternalClientOptions;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -76,11 +77,16 @@ public final class BridgeOptions {
   }
 
   /** The client a rule naming {@code client} runs under. */
-  String clientOf(String ruleClient) {
+  public String clientOf(String ruleClient) {
     return ruleClient != null ? ruleClient : client;
   }
 
-  static void checkClientName(String name) {
+  /**
+   * Checks a bridge client name: not empty, no NUL character, not a secondary.
+   *
+   * @throws IllegalArgumentException saying what is wrong
+   */
+  public static void checkClientName(String name) {
     if (name == null || name.isEmpty() || name.indexOf('\0') >= 0) {
       throw new IllegalArgumentException("client name is missing or contains a NUL character");
     }

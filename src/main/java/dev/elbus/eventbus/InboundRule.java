@@ -1,6 +1,6 @@
 package dev.elbus.eventbus;
 
-import dev.elbus.routing.Masks;
+import dev.elbus.protocol.Masks;
 
 /**
  * A bridge rule from elbus to the event bus: publications matching the topic {@code mask} (MQTT

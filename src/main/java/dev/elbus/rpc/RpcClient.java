@@ -4,6 +4,7 @@ import dev.elbus.client.ElbusClient;
 import dev.elbus.client.ElbusException;
 import dev.elbus.client.Frame;
 import dev.elbus.client.FrameKind;
+import dev.elbus.impl.codec.RpcFrames;
 import dev.elbus.protocol.QoS;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
@@ -383,7 +384,7 @@ public final class RpcClient {
       return;
     }
     Buffer frame = error == null ? RpcFrames.reply(ev.callId(), ar.result())
-        : RpcFrames.error(ev.callId(), error);
+        : RpcFrames.error(ev.callId(), error.code(), error.data());
     // section 9: replies go with QoS 1, or 3 when the request arrived realtime
     QoS qos = ev.realtime() ? QoS.REALTIME_PROCESSED : QoS.PROCESSED;
     send(ev.sender(), frame, qos).onFailure(e ->

@@ -111,9 +111,9 @@ public class RpcException extends RuntimeException {
     return sb.toString();
   }
 
-  /** Whether and how a payload shows as text: see {@link dev.elbus.protocol.Utf8#printable}. */
+  /** Whether and how a payload shows as text: see {@link dev.elbus.impl.codec.Utf8#printable}. */
   private static String printable(byte[] bytes) {
-    return dev.elbus.protocol.Utf8.printable(bytes);
+    return dev.elbus.impl.codec.Utf8.printable(bytes);
   }
 
 }

@@ -1,12 +1,14 @@
 package dev.elbus.server;
 
 import ch.qos.logback.classic.Level;
-import dev.elbus.ListenerOptions;
+import dev.elbus.ElbusVerticle;
 import dev.elbus.cli.CommandLines;
-import dev.elbus.config.Bind;
-import dev.elbus.config.ConfigFiles;
-import dev.elbus.config.ServerConfig;
+import dev.elbus.client.Bind;
+import dev.elbus.impl.config.ConfigFiles;
+import dev.elbus.impl.config.ServerConfig;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -24,7 +26,9 @@ import java.util.List;
  * The stand-alone broker, compatible with elbusd's flags (PROTOCOL.md section 13):
  * {@code java -jar elbus.jar [-c conf/elbus.yaml] [-B ADDR ...] [options]}. Flags override the
  * configuration file; {@code -B} flags replace the file's listeners. The flags are parsed by
- * picocli ({@link Flags}); bad flags print one line and exit 2.
+ * picocli ({@link Flags}); bad flags print one line and exit 2. The result is the configuration
+ * file's JSON with the flags applied, which the server deploys {@link ElbusVerticle} with: the
+ * same configuration path as an embedding application's.
  */
 public final class Main {
   private static final Logger LOG = LoggerFactory.getLogger(Main.class);
@@ -100,59 +104,75 @@ public final class Main {
     @Option(names = "--verbose", description = "debug logging (twice: trace)")
     boolean[] verbose = new boolean[0];
 
-    /** The effective configuration: the file (if any), then the flags over it. */
-    ServerConfig config(Vertx vertx) {
-      ServerConfig cfg = configFile == null ? new ServerConfig()
-          : ServerConfig.parse(ConfigFiles.read(vertx, configFile), configFile);
-      List<ListenerOptions> targets = new ArrayList<>(cfg.listeners());
-      targets.add(cfg.defaults());
-      for (ListenerOptions lo : targets) {
-        override(lo);
+    /**
+     * The effective configuration as JSON (the schema of {@code conf/elbus.yaml}): the file (if
+     * any), then the flags over it. A listener flag sets its key at the top level and removes it
+     * from every listener entry; {@code -B} replaces the listeners (a FIFO too).
+     *
+     * @throws IllegalArgumentException for a bad value or configuration file, one line
+     */
+    JsonObject json(Vertx vertx) {
+      JsonObject json = configFile == null ? new JsonObject()
+          : ConfigFiles.read(vertx, configFile);
+      // the file as it is first, so that its errors name its own entries
+      ServerConfig.parse(json, source());
+      if (timeoutMs != null) {
+        override(json, "timeout", timeoutMs / 1000.0);
+      }
+      if (bufSize != null) {
+        override(json, "buf_size", checked("--buf-size", bufSize, 1, Integer.MAX_VALUE));
+      }
+      if (bufTtlUs != null) {
+        override(json, "buf_ttl", checked("--buf-ttl", bufTtlUs, 0, Integer.MAX_VALUE));
+      }
+      if (queueSize != null) {
+        override(json, "queue_size", checked("--queue-size", queueSize, 1, Integer.MAX_VALUE));
+      }
+      if (writeTimeoutMs != null) {
+        override(json, "write_timeout", writeTimeoutMs / 1000.0);
+      }
+      if (forceRegister) {
+        override(json, "force_register", true);
       }
       if (!binds.isEmpty()) {
-        cfg.listeners().clear();
-        cfg.fifos().clear();
+        JsonArray listeners = new JsonArray();
         for (String b : binds) {
-          Bind bind = Bind.parse(b);
-          if (bind.type() == Bind.Type.FIFO) {
-            cfg.fifos().add(bind.path());
-          } else {
-            cfg.listeners().add(new ListenerOptions(cfg.defaults()).setBind(bind));
-          }
+          Bind.parse(b); // a bad address is the flag's error, not the file's
+          listeners.add(new JsonObject().put("bind", b));
         }
+        json.put("listeners", listeners);
+        json.remove("fifo");
       }
-      if (cfg.listeners().isEmpty()) {
+      if (workers != null) {
+        json.put("workers", checked("--workers", workers, 1, 1024));
+      }
+      if (pidFile != null) {
+        json.put("pid_file", pidFile);
+      }
+      if (ServerConfig.parse(json, source()).listeners().isEmpty()) {
         throw new IllegalArgumentException(
             "no listener: give -B ADDR or a config file with listeners");
       }
-      if (workers != null) {
-        cfg.workers(checked("--workers", workers, 1, 1024));
-      }
-      if (pidFile != null) {
-        cfg.pidFile(pidFile);
-      }
-      return cfg;
+      return json;
     }
 
-    /** Applies the listener flags that were given to {@code lo}. */
-    private void override(ListenerOptions lo) {
-      if (timeoutMs != null) {
-        lo.setTimeoutMs(timeoutMs);
-      }
-      if (bufSize != null) {
-        lo.setBufSize(checked("--buf-size", bufSize, 1, Integer.MAX_VALUE));
-      }
-      if (bufTtlUs != null) {
-        lo.setBufTtlUs(checked("--buf-ttl", bufTtlUs, 0, Integer.MAX_VALUE));
-      }
-      if (queueSize != null) {
-        lo.setQueueSize(checked("--queue-size", queueSize, 1, Integer.MAX_VALUE));
-      }
-      if (writeTimeoutMs != null) {
-        lo.setWriteTimeoutMs(writeTimeoutMs);
-      }
-      if (forceRegister) {
-        lo.setForceRegister(true);
+    /** The effective configuration, parsed (what {@link ElbusVerticle} makes of the JSON). */
+    ServerConfig config(Vertx vertx) {
+      return ServerConfig.parse(json(vertx), source());
+    }
+
+    private String source() {
+      return configFile == null ? "command line" : configFile;
+    }
+
+    private static void override(JsonObject json, String key, Object value) {
+      json.put(key, value);
+      if (json.getValue("listeners") instanceof JsonArray) {
+        for (Object l : json.getJsonArray("listeners")) {
+          if (l instanceof JsonObject) {
+            ((JsonObject) l).remove(key);
+          }
+        }
       }
     }
 
@@ -204,18 +224,18 @@ public final class Main {
       ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("dev.elbus"))
           .setLevel(flags.verbose.length > 1 ? Level.TRACE : Level.DEBUG);
     }
-    ServerConfig cfg;
+    JsonObject config;
     Vertx boot = Vertx.vertx();
     try {
-      cfg = flags.config(boot);
+      config = flags.json(boot);
     } catch (IllegalArgumentException e) {
       err.println("elbusd: " + e.getMessage());
       return EXIT_USAGE;
     } finally {
       boot.close();
     }
-    int workers = cfg.workers() > 0 ? cfg.workers() : Runtime.getRuntime().availableProcessors();
-    Server server = new Server(cfg, workers);
+    Server server = new Server(config);
+    int workers = server.workers();
     try {
       server.start();
     } catch (Exception e) {

@@ -1,12 +1,11 @@
 package dev.elbus.server;
 
-import dev.elbus.Broker;
-import dev.elbus.BrokerOptions;
-import dev.elbus.ListenerOptions;
-import dev.elbus.config.Bind;
-import dev.elbus.config.ServerConfig;
+import dev.elbus.ElbusVerticle;
+import dev.elbus.impl.config.ServerConfig;
+import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -14,64 +13,45 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The stand-alone server's lifecycle: Vert.x, the broker and its listeners, FIFO channels and the
- * pid file; {@link #stop} announces the shutdown, lets it flush, and removes the socket, FIFO and
- * pid files.
+ * The stand-alone server's lifecycle: its Vert.x, the {@link ElbusVerticle} deployed with the
+ * effective configuration, and the pid file. {@link #stop} undeploys the verticle (which
+ * announces the shutdown, lets it flush, closes every client and removes the socket and FIFO
+ * files), closes Vert.x and removes the pid file.
  */
 final class Server {
   private static final Logger LOG = LoggerFactory.getLogger(Server.class);
 
+  private final JsonObject config;
   private final ServerConfig cfg;
-  private final int workers;
   private final Vertx vertx;
-  private final Broker broker;
-  private final List<FifoChannel> fifos = new ArrayList<>();
-  private final List<Path> ownedFiles = new ArrayList<>();
+  private String deploymentId;
+  private Path pidFile;
   private boolean stopped;
 
-  Server(ServerConfig cfg, int workers) {
-    this.cfg = cfg;
-    this.workers = workers;
+  /** {@code config} is valid ({@link Main#parseArgs} checked it). */
+  Server(JsonObject config) {
+    this.config = config;
+    this.cfg = ServerConfig.parse(config, "configuration");
+    int workers = cfg.effectiveWorkers();
     this.vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true)
         .setEventLoopPoolSize(Math.max(workers, 2 * Runtime.getRuntime().availableProcessors())));
-    this.broker = Broker.create(vertx, new BrokerOptions().setWorkers(workers)
-        .setCoreRpc(cfg.coreRpc()).setEventBusAddress(cfg.bridge().brokerAddress())
-        .setInternalClients(cfg.internalClients()));
+  }
+
+  int workers() {
+    return cfg.effectiveWorkers();
   }
 
   boolean nativeTransport() {
     return vertx.isNativeTransportEnabled();
   }
 
-  Broker broker() {
-    return broker;
-  }
-
-  /** Deploys the listeners, opens the FIFOs, writes the pid file. */
+  /** Deploys the broker verticle, writes the pid file. */
   void start() throws Exception {
-    broker.deploy(cfg.listeners(), workers).await(30, TimeUnit.SECONDS);
-    if (!cfg.bridge().options().isEmpty()) {
-      try {
-        broker.bridge(cfg.bridge().options()).await(30, TimeUnit.SECONDS);
-      } catch (Exception e) {
-        throw new IllegalStateException("the event-bus bridge: " + Main.rootMessage(e), e);
-      }
-    }
-    for (ListenerOptions l : cfg.listeners()) {
-      if (l.getBind().type() == Bind.Type.UNIX) {
-        ownedFiles.add(Path.of(l.getBind().path()));
-      }
-    }
-    for (String f : cfg.fifos()) {
-      FifoChannel c = new FifoChannel(Path.of(f), broker.coreClient());
-      c.start();
-      fifos.add(c);
-    }
+    deploymentId = vertx.deployVerticle(new ElbusVerticle(),
+        new DeploymentOptions().setConfig(config)).await(30, TimeUnit.SECONDS);
     if (cfg.pidFile() != null) {
       Path pid = Path.of(cfg.pidFile());
       try {
@@ -79,33 +59,34 @@ final class Server {
       } catch (IOException e) {
         throw new IOException("cannot write pid file " + pid + ": " + e.getMessage(), e);
       }
-      ownedFiles.add(pid);
+      pidFile = pid;
     }
   }
 
-  /** Shuts down once: shutdown announcement, flush, close, remove files. Idempotent. */
+  /** Shuts down once: undeploy (shutdown announcement, flush, close), remove the pid file. */
   synchronized void stop() {
     if (stopped) {
       return;
     }
     stopped = true;
     LOG.info("shutting down");
-    fifos.forEach(FifoChannel::stop);
-    try {
-      broker.close().await(10, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      LOG.warn("shutdown: {}", Main.rootMessage(e));
+    if (deploymentId != null) {
+      try {
+        vertx.undeploy(deploymentId).await(10, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        LOG.warn("shutdown: {}", Main.rootMessage(e));
+      }
     }
     try {
       vertx.close().await(10, TimeUnit.SECONDS);
     } catch (Exception e) {
       LOG.warn("shutdown: {}", Main.rootMessage(e));
     }
-    for (Path p : ownedFiles) {
+    if (pidFile != null) {
       try {
-        Files.deleteIfExists(p);
+        Files.deleteIfExists(pidFile);
       } catch (IOException e) {
-        LOG.warn("cannot remove {}: {}", p, e.getMessage());
+        LOG.warn("cannot remove {}: {}", pidFile, e.getMessage());
       }
     }
   }

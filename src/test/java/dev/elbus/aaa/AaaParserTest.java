@@ -1,7 +1,7 @@
 package dev.elbus.aaa;
 
 import dev.elbus.aaa.ClientAcl.Rule;
-import dev.elbus.config.ConfigFiles;
+import dev.elbus.impl.config.ConfigFiles;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;

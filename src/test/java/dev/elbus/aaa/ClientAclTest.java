@@ -1,7 +1,7 @@
 package dev.elbus.aaa;
 
 import dev.elbus.aaa.ClientAcl.Rule;
-import dev.elbus.routing.Masks;
+import dev.elbus.protocol.Masks;
 import org.junit.jupiter.api.Test;
 
 import java.net.InetAddress;

@@ -1,6 +1,6 @@
 package dev.elbus.aaa;
 
-import dev.elbus.routing.Masks;
+import dev.elbus.protocol.Masks;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;

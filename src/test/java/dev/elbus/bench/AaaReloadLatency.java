@@ -1,8 +1,9 @@
 package dev.elbus.bench;
 
 import dev.elbus.Broker;
-import dev.elbus.ListenerOptions;
-import dev.elbus.config.Bind;
+import dev.elbus.Internals;
+import dev.elbus.client.Bind;
+import dev.elbus.config.ListenerOptions;
 import dev.elbus.support.RawClient;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -49,7 +50,7 @@ public final class AaaReloadLatency {
     List<Double> ms = new ArrayList<>();
     try {
       for (int i = 1; i <= runs; i++) {
-        while (broker.router().registry().get("a") != null) {
+        while (Internals.router(broker).registry().get("a") != null) {
           Thread.sleep(1);
         }
         RawClient a = RawClient.unix(sock);

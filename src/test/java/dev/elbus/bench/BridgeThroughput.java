@@ -1,8 +1,8 @@
 package dev.elbus.bench;
 
 import dev.elbus.Broker;
-import dev.elbus.BrokerOptions;
-import dev.elbus.ListenerOptions;
+import dev.elbus.config.BrokerOptions;
+import dev.elbus.config.ListenerOptions;
 import dev.elbus.eventbus.BridgeOptions;
 import dev.elbus.eventbus.InboundRule;
 import io.vertx.core.Vertx;

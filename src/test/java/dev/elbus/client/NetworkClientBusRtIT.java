@@ -197,7 +197,7 @@ class NetworkClientBusRtIT {
 
   private static void awaitGone(TestBroker b, String name) throws InterruptedException {
     long deadline = System.nanoTime() + 5_000_000_000L;
-    while (b.broker().router().registry().get(name) != null) {
+    while (b.router().registry().get(name) != null) {
       assertThat(System.nanoTime()).as(name + " unregistered within 5 s").isLessThan(deadline);
       Thread.sleep(10);
     }

@@ -1,5 +1,6 @@
 package dev.elbus.eventbus;
 
+import dev.elbus.config.InternalClientOptions;
 import static dev.elbus.eventbus.Eb.await;
 import static dev.elbus.eventbus.Eb.failure;
 import static dev.elbus.eventbus.Eb.req;

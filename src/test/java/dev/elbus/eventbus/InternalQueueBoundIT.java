@@ -1,5 +1,6 @@
 package dev.elbus.eventbus;
 
+import dev.elbus.config.InternalClientOptions;
 import static dev.elbus.eventbus.Eb.await;
 import static dev.elbus.support.RawClient.brokerFrame;
 import static dev.elbus.support.RawClient.concat;
@@ -8,11 +9,11 @@ import static dev.elbus.support.RawClient.utf8;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ch.qos.logback.classic.Level;
-import dev.elbus.BrokerOptions;
+import dev.elbus.config.BrokerOptions;
 import dev.elbus.ClientInfo;
 import dev.elbus.InternalClient;
-import dev.elbus.eventbus.InternalClientOptions.Overflow;
-import dev.elbus.routing.CloseReason;
+import dev.elbus.config.InternalClientOptions.Overflow;
+import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.support.BrokerMemory;
 import dev.elbus.support.Figures;
 import dev.elbus.support.LeakGate;
@@ -53,7 +54,7 @@ class InternalQueueBoundIT {
     int n = 100_000;
     int chunk = 1_000;
     try (TestBroker tb = broker();
-         LogCapture log = LogCapture.on("dev.elbus.InternalSession")) {
+         LogCapture log = LogCapture.on("dev.elbus.impl.eventbus.InternalSession")) {
       InternalClient slow = tb.broker().registerClient("slow");
       await(slow.subscribe("load/#"));
       Eb.Inbox in = Eb.Inbox.on(tb.vertx(), "elbus.client.slow");
@@ -104,7 +105,7 @@ class InternalQueueBoundIT {
         ClientInfo ci = tb.broker().clients().stream().filter(x -> x.name().equals("slow"))
             .findFirst().orElseThrow();
         assertThat(ci.dropped()).isEqualTo(dropped);
-        assertThat(tb.broker().stats().dropped()).isEqualTo(dropped);
+        assertThat(tb.router().stats().dropped()).isEqualTo(dropped);
         assertThat(log.matching(Level.WARN, "slow")).as("warnings").hasSize(1);
         assertThat(log.matching(Level.WARN, "slow").get(0).getFormattedMessage())
             .contains("not keeping up");
@@ -140,7 +141,7 @@ class InternalQueueBoundIT {
   @Test
   void theDisconnectPolicyUnregistersTheClientOnce() throws Exception {
     try (TestBroker tb = broker();
-         LogCapture log = LogCapture.on("dev.elbus.InternalSession")) {
+         LogCapture log = LogCapture.on("dev.elbus.impl.eventbus.InternalSession")) {
       InternalClient gone = tb.broker().registerClient("gone", new InternalClientOptions()
           .setQueueSize(100).setOverflow(Overflow.DISCONNECT));
       await(gone.subscribe("load/#"));
@@ -155,8 +156,8 @@ class InternalQueueBoundIT {
         a.send(flood.toByteArray());
         a.expectAck(1_999, 0x01);
         assertThat(gone.isConnected()).isFalse();
-        assertThat(tb.broker().router().registry().get("gone")).isNull();
-        assertThat(tb.broker().stats().closes(CloseReason.SLOW_CONSUMER)).isEqualTo(1);
+        assertThat(tb.router().registry().get("gone")).isNull();
+        assertThat(tb.router().stats().closes(CloseReason.SLOW_CONSUMER)).isEqualTo(1);
         assertThat(log.matching(Level.WARN, "slow_consumer")).hasSize(1);
         assertThat(gone.dropped()).isZero();
         // the publisher is unaffected

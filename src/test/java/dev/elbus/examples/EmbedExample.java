@@ -2,7 +2,7 @@ package dev.elbus.examples;
 
 import dev.elbus.Broker;
 import dev.elbus.InternalClient;
-import dev.elbus.ListenerOptions;
+import dev.elbus.config.ListenerOptions;
 import dev.elbus.protocol.QoS;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;

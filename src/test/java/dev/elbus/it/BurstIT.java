@@ -1,10 +1,10 @@
 package dev.elbus.it;
 
 import ch.qos.logback.classic.Level;
-import dev.elbus.routing.CloseReason;
-import dev.elbus.routing.Session;
-import dev.elbus.support.Bursts;
+import dev.elbus.impl.routing.CloseReason;
+import dev.elbus.impl.routing.Session;
 import dev.elbus.support.Bursts.Kind;
+import dev.elbus.support.Bursts;
 import dev.elbus.support.Figures;
 import dev.elbus.support.LeakGate;
 import dev.elbus.support.LogCapture;
@@ -110,13 +110,13 @@ class BurstIT {
   void aPythonReaderGetsTheWholeBurst(Transport t, Kind k) throws Exception {
     TestBroker b = oneLoop;
     String ns = uniq("py");
-    long slowBefore = b.broker().router().stats().closes(CloseReason.SLOW_CONSUMER);
+    long slowBefore = b.router().stats().closes(CloseReason.SLOW_CONSUMER);
     try (SocketChannel tx = StreamReceiver.connect(b, t, ns + "-tx")) {
       String addr = t == Transport.TCP ? "127.0.0.1:" + b.port() : b.socket().toString();
       assertThat(Bursts.pythonReader(addr, tx, k, ns, 10_000, PADDING)).as("python reader")
           .isEqualTo("OK 10000");
     }
-    assertThat(b.broker().router().stats().closes(CloseReason.SLOW_CONSUMER))
+    assertThat(b.router().stats().closes(CloseReason.SLOW_CONSUMER))
         .as("slow-consumer drops").isEqualTo(slowBefore);
   }
 
@@ -144,7 +144,7 @@ class BurstIT {
     long maxBytes = 4L << 20;
     try (TestBroker b = TestBroker.start(1, Wire.QUIET.andThen(l -> l.setQueueSize(queueSize)
         .setQueueMaxBytes(maxBytes).setWriteTimeoutMs(200)));
-         LogCapture log = LogCapture.on("dev.elbus.net.ClientConnection")) {
+         LogCapture log = LogCapture.on("dev.elbus.impl.net.ClientConnection")) {
       String ns = uniq("slow");
       String rxName = ns + ".rx";
       String topic = ns + "/s";
@@ -163,7 +163,7 @@ class BurstIT {
       try (SocketChannel tx = StreamReceiver.connect(b, t, ns + "-tx")) {
         tx.configureBlocking(false);
         ByteBuffer pending = ByteBuffer.allocate(0);
-        while (b.broker().router().registry().get(rxName) != null) {
+        while (b.router().registry().get(rxName) != null) {
           assertThat(System.nanoTime() - t0).as("dropped within 30 s")
               .isLessThan(TimeUnit.SECONDS.toNanos(30));
           long due = (System.nanoTime() - t0) * senderRate / 1_000_000_000L / (payload + 40);
@@ -189,7 +189,7 @@ class BurstIT {
       }
       Wire.await(() -> !log.matching(Level.WARN, "slow_consumer").isEmpty(), 5_000,
           "the slow_consumer log line");
-      assertThat(b.broker().router().stats().closes(CloseReason.SLOW_CONSUMER)).isEqualTo(1);
+      assertThat(b.router().stats().closes(CloseReason.SLOW_CONSUMER)).isEqualTo(1);
       List<String> lines = log.matching(Level.WARN, "slow_consumer").stream()
           .map(e -> e.getFormattedMessage()).collect(Collectors.toList());
       assertThat(lines).as("log lines").hasSize(1);
@@ -226,7 +226,7 @@ class BurstIT {
     String rxName = ns + ".rx";
     String txName = ns + "-tx";
     String topic = ns + "/b";
-    long slowBefore = b.broker().router().stats().closes(CloseReason.SLOW_CONSUMER);
+    long slowBefore = b.router().stats().closes(CloseReason.SLOW_CONSUMER);
     SocketChannel rxCh = StreamReceiver.connect(b, t, rxName);
     if (k == Kind.PUBLICATION) {
       Bursts.subscribe(rxCh, topic);
@@ -262,7 +262,7 @@ class BurstIT {
       assertThat(rx.closedByBroker()).as("receiver closed by the broker after %d frames",
           rx.received()).isFalse();
       assertThat(rx.received()).isEqualTo(frames);
-      assertThat(b.broker().router().registry().get(rxName)).as("receiver registered")
+      assertThat(b.router().registry().get(rxName)).as("receiver registered")
           .isNotNull();
       if (frames >= 100_000 || payload > PADDING) {
         Figures.print("BURST %s %s %d frames of %d B: whole in %d ms%n", t, k, frames,
@@ -276,13 +276,13 @@ class BurstIT {
         c.close();
       }
     }
-    assertThat(b.broker().router().stats().closes(CloseReason.SLOW_CONSUMER))
+    assertThat(b.router().stats().closes(CloseReason.SLOW_CONSUMER))
         .as("slow-consumer drops").isEqualTo(slowBefore);
   }
 
   /** The event loop serving a socket client (test-only reflection into the net package). */
   private static Executor loopOf(TestBroker b, String name) throws Exception {
-    Session s = b.broker().router().registry().get(name);
+    Session s = b.router().registry().get(name);
     Field f = s.getClass().getDeclaredField("ctx");
     f.setAccessible(true);
     return ((ChannelHandlerContext) f.get(s)).executor();

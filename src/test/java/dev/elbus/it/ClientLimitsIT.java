@@ -1,8 +1,8 @@
 package dev.elbus.it;
 
 import ch.qos.logback.classic.Level;
-import dev.elbus.routing.BrokerStats;
-import dev.elbus.routing.Limit;
+import dev.elbus.impl.routing.BrokerStats;
+import dev.elbus.impl.routing.Limit;
 import dev.elbus.support.LeakGate;
 import dev.elbus.support.LogCapture;
 import dev.elbus.support.RawClient;
@@ -54,7 +54,7 @@ class ClientLimitsIT {
   }
 
   private static long refused(Limit l) {
-    return tb.broker().stats().refused(l);
+    return tb.router().stats().refused(l);
   }
 
   private static String levels(String prefix, int n) {
@@ -66,7 +66,7 @@ class ClientLimitsIT {
   void topicsAndPatternsOfTooManyLevelsAreRefusedWith72(Transport t) throws Exception {
     String n = uniq("levels");
     long before = refused(Limit.TOPIC_LEVELS);
-    try (LogCapture log = LogCapture.on("dev.elbus.routing.Router");
+    try (LogCapture log = LogCapture.on("dev.elbus.impl.routing.Router");
         RawClient c = tb.registered(t, n)) {
       // the allowed pattern of the frame is subscribed, the deep one refused: one ack, 72
       c.send(clientFrame(1, SUBSCRIBE, 1, topicsBody(levels(n, 8), levels(n, 9))));
@@ -113,7 +113,7 @@ class ClientLimitsIT {
   @EnumSource(Transport.class)
   void perClientTotalsAreBounded(Transport t) throws Exception {
     String n = uniq("totals");
-    BrokerStats s = tb.broker().stats();
+    BrokerStats s = tb.router().stats();
     long count = s.refused(Limit.SUBSCRIPTIONS);
     long wild = s.refused(Limit.WILDCARD_LEVELS);
     long bytes = s.refused(Limit.SUBSCRIPTION_BYTES);

@@ -1,6 +1,6 @@
 package dev.elbus.it;
 
-import dev.elbus.routing.CloseReason;
+import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.support.LeakGate;
 import dev.elbus.support.RawClient;
 import dev.elbus.support.TestBroker;
@@ -119,7 +119,7 @@ class HandshakeIT {
         }
       }
       Wire.marker(first, name, first, name, 7);
-      assertThat(tb.broker().router().registry().get(name)).isNotNull();
+      assertThat(tb.router().registry().get(name)).isNotNull();
     }
   }
 
@@ -128,7 +128,7 @@ class HandshakeIT {
   void secondaryWithoutPrimaryIsNotRegistered(Transport t) throws Exception {
     String p = uniq("noprim");
     refusedName(t, utf8(p + "%%1"), NOT_REGISTERED);
-    assertThat(tb.broker().router().registry().get(p + "%%1")).isNull();
+    assertThat(tb.router().registry().get(p + "%%1")).isNull();
   }
 
   @ParameterizedTest
@@ -145,7 +145,7 @@ class HandshakeIT {
       // the primary part is what precedes the first %%: a different suffix is another secondary
       try (RawClient other = tb.raw(t)) {
         assertThat(other.handshake(p + "%%2")).isEqualTo(OK);
-        assertThat(tb.broker().router().registry().get(p + "%%2").primary().name()).isEqualTo(p);
+        assertThat(tb.router().registry().get(p + "%%2").primary().name()).isEqualTo(p);
       }
       Wire.marker(primary, p, sec, p + "%%1", 3);
     }
@@ -171,7 +171,7 @@ class HandshakeIT {
   @EnumSource(Transport.class)
   void silentSocketIsClosedAfterTheHandshakeTimeout(Transport t) throws Exception {
     try (TestBroker b = TestBroker.start(1, l -> l.setTimeoutMs(500))) {
-      long before = b.broker().stats().closes(CloseReason.HANDSHAKE_TIMEOUT);
+      long before = b.router().stats().closes(CloseReason.HANDSHAKE_TIMEOUT);
       long t0 = System.nanoTime();
       try (RawClient c = b.raw(t)) {
         c.expect(0xEB, 0x01, 0x00);
@@ -179,7 +179,7 @@ class HandshakeIT {
         long ms = (System.nanoTime() - t0) / 1_000_000;
         assertThat(ms).as("closed after %d ms", ms).isGreaterThanOrEqualTo(400);
       }
-      Wire.await(() -> b.broker().stats().closes(CloseReason.HANDSHAKE_TIMEOUT) > before, 3_000,
+      Wire.await(() -> b.router().stats().closes(CloseReason.HANDSHAKE_TIMEOUT) > before, 3_000,
           "handshake timeout counted");
     }
   }
@@ -207,7 +207,7 @@ class HandshakeIT {
         assertThat((System.nanoTime() - t0) / 1_000_000).isGreaterThanOrEqualTo(400);
       }
       // only the broker's own client .broker is registered
-      assertThat(b.broker().router().registry().size()).isEqualTo(1);
+      assertThat(b.router().registry().size()).isEqualTo(1);
     }
   }
 
@@ -237,7 +237,7 @@ class HandshakeIT {
         // a per-step deadline would let the handshake complete (after ~2.3 s) and stay open
         assertThat(ms).as("closed after %d ms", ms).isGreaterThanOrEqualTo(400);
       }
-      assertThat(b.broker().router().registry().get("abcdefghijklmnopqrst")).isNull();
+      assertThat(b.router().registry().get("abcdefghijklmnopqrst")).isNull();
     }
   }
 

@@ -3,10 +3,10 @@ package dev.elbus.it;
 import ch.qos.logback.classic.Level;
 import dev.elbus.aaa.AaaPolicy;
 import dev.elbus.aaa.ClientAcl;
-import dev.elbus.config.Bind;
-import dev.elbus.net.ListenerRuntime;
-import dev.elbus.routing.CloseReason;
-import dev.elbus.routing.Limit;
+import dev.elbus.client.Bind;
+import dev.elbus.impl.net.ListenerRuntime;
+import dev.elbus.impl.routing.CloseReason;
+import dev.elbus.impl.routing.Limit;
 import dev.elbus.rpc.MsgPack;
 import dev.elbus.support.BrokerMemory;
 import dev.elbus.support.Figures;
@@ -92,7 +92,7 @@ class HostileClientsIT {
     healthy = List.of(new Healthy(tb, Transport.TCP), new Healthy(tb, Transport.UNIX));
     Thread.sleep(300); // warm: a few round trips before the baseline
     heapBefore = heap();
-    internalErrorsBefore = tb.broker().stats().closes(CloseReason.INTERNAL_ERROR);
+    internalErrorsBefore = tb.router().stats().closes(CloseReason.INTERNAL_ERROR);
   }
 
   @AfterEach
@@ -134,7 +134,7 @@ class HostileClientsIT {
       assertThat(s[2]).as("p99 of the healthy %s client (ms)", h.transport)
           .isLessThan(p99BoundMs);
     }
-    assertThat(tb.broker().stats().closes(CloseReason.INTERNAL_ERROR))
+    assertThat(tb.router().stats().closes(CloseReason.INTERNAL_ERROR))
         .as("internal errors").isEqualTo(internalErrorsBefore);
     assertThat(log.events()).as("no stack overflow logged").noneMatch(e ->
         e.getFormattedMessage().contains("StackOverflowError") || (e.getThrowableProxy() != null
@@ -174,7 +174,7 @@ class HostileClientsIT {
   void deepPatternsAreRefusedOrWalkedWithoutRecursion() throws Exception {
     int levels = FULL ? 8_000_000 : 200_000;
     String n = uniq("deep");
-    long refused = tb.broker().stats().refused(Limit.TOPIC_LEVELS);
+    long refused = tb.router().stats().refused(Limit.TOPIC_LEVELS);
     try (RawClient c = tb.registered(Transport.TCP, n)) {
       long t0 = System.nanoTime();
       c.send(frame(1, SUBSCRIBE, 1, utf8(repeat("r0", "", levels))));
@@ -183,7 +183,7 @@ class HostileClientsIT {
           levels + 1, ms(t0));
       c.send(frame(2, EXCLUDE, 1, utf8(repeat("x", "", 20_000))));
       expectAck(c, 2, DATA);
-      assertThat(tb.broker().stats().refused(Limit.TOPIC_LEVELS) - refused).isEqualTo(2);
+      assertThat(tb.router().stats().refused(Limit.TOPIC_LEVELS) - refused).isEqualTo(2);
     }
     Wire.awaitUnregistered(tb.broker(), n);
 
@@ -221,10 +221,10 @@ class HostileClientsIT {
           Wire.awaitUnregistered(open.broker(), d + "%%s");
         }
         watcher.expectSilence(200);
-        assertThat(open.broker().router().topics().size()).as("watcher's two, .broker's one")
+        assertThat(open.router().topics().size()).as("watcher's two, .broker's one")
             .isEqualTo(3);
       }
-      assertThat(open.broker().stats().closes(CloseReason.INTERNAL_ERROR)).isZero();
+      assertThat(open.router().stats().closes(CloseReason.INTERNAL_ERROR)).isZero();
     }
     verdict("1");
   }
@@ -243,7 +243,7 @@ class HostileClientsIT {
     AaaPolicy policy = AaaPolicy.builder()
         .client("plc1", ClientAcl.builder().publish(ClientAcl.Rule.only("plc1/#")).build())
         .client("sniffer", ClientAcl.ALLOW_ALL).build();
-    for (int maxLevels : new int[] {dev.elbus.ListenerOptions.DEFAULT_MAX_TOPIC_LEVELS,
+    for (int maxLevels : new int[] {dev.elbus.config.ListenerOptions.DEFAULT_MAX_TOPIC_LEVELS,
         Integer.MAX_VALUE}) {
       try (TestBroker aaa = TestBroker.start(2, l -> Wire.QUIET.accept(
           l.setAaa(policy).setMaxTopicLevels(maxLevels)));
@@ -263,7 +263,7 @@ class HostileClientsIT {
         sec = aaa.registered(Transport.UNIX, "plc1%%z");
         ListenerRuntime tcp = null;
         ListenerRuntime unix = null;
-        for (ListenerRuntime l : aaa.broker().listeners()) {
+        for (ListenerRuntime l : aaa.listeners()) {
           if (l.bind().type() == Bind.Type.TCP) {
             tcp = l;
           } else {
@@ -290,7 +290,7 @@ class HostileClientsIT {
           String sender = senderOf(f);
           assertThat(sender).as("a frame to the sniffer").isIn(".broker", "sniffer");
         }
-        assertThat(aaa.broker().stats().closes(CloseReason.INTERNAL_ERROR)).isZero();
+        assertThat(aaa.router().stats().closes(CloseReason.INTERNAL_ERROR)).isZero();
       }
     }
     verdict("2");
@@ -319,7 +319,7 @@ class HostileClientsIT {
 
   private void registerLongNames() throws Exception {
     int dotted = FULL ? 3_400 : 200;
-    long refused = tb.broker().stats().refused(Limit.NAME_PARTS);
+    long refused = tb.router().stats().refused(Limit.NAME_PARTS);
     String tail = ".a".repeat((65_535 - 6) / 2);
     long t0 = System.nanoTime();
     for (int i = 0; i < dotted; i++) {
@@ -329,7 +329,7 @@ class HostileClientsIT {
     }
     Figures.print("HOSTILE 3 %d dotted names of %d bytes refused in %.0f ms%n", dotted,
         6 + tail.length(), ms(t0));
-    assertThat(tb.broker().stats().refused(Limit.NAME_PARTS) - refused).isEqualTo(dotted);
+    assertThat(tb.router().stats().refused(Limit.NAME_PARTS) - refused).isEqualTo(dotted);
     // long names with few parts: registered; their cost is their size
     int n = FULL ? 300 : 50;
     List<RawClient> cs = new ArrayList<>();
@@ -349,7 +349,7 @@ class HostileClientsIT {
       }
       cs.clear(); // the test's own client objects must not count as broker heap
     }
-    Wire.await(() -> tb.broker().router().registry().size() <= 3, 10_000, "all left");
+    Wire.await(() -> tb.router().registry().size() <= 3, 10_000, "all left");
   }
 
   // ---------------------------------------------------------------- 4. large topics
@@ -409,7 +409,7 @@ class HostileClientsIT {
   @Test
   void aWildcardBlowUpIsBoundedPerClient() throws Exception {
     String n = uniq("mix");
-    long refused = tb.broker().stats().refused(Limit.WILDCARD_LEVELS);
+    long refused = tb.router().stats().refused(Limit.WILDCARD_LEVELS);
     int pubs = FULL ? 2_000 : 500;
     try (RawClient c = tb.registered(Transport.TCP, n);
         RawClient churn = tb.registered(Transport.UNIX, n + "-churn")) {
@@ -430,13 +430,13 @@ class HostileClientsIT {
         assertThat(ack).isIn(Wire.hex(Wire.ack(opId, OK)), Wire.hex(Wire.ack(opId, DATA)));
         opId++;
       }
-      long accepted = tb.broker().router().registry().get(n).subscriptions().size() - 1;
+      long accepted = tb.router().registry().get(n).subscriptions().size() - 1;
       Figures.print("HOSTILE 5 65,536 a/+ patterns sent in %.0f ms: %d accepted, %d refused "
           + "(max_wildcard_levels)%n", ms(t0), accepted,
-          tb.broker().stats().refused(Limit.WILDCARD_LEVELS) - refused);
+          tb.router().stats().refused(Limit.WILDCARD_LEVELS) - refused);
       // the all-'a' pattern is plain (no wildcard level): it costs no wildcard level
       assertThat(accepted).isLessThanOrEqualTo(
-          dev.elbus.ListenerOptions.DEFAULT_MAX_WILDCARD_LEVELS / 16 + 1);
+          dev.elbus.config.ListenerOptions.DEFAULT_MAX_WILDCARD_LEVELS / 16 + 1);
       double with = pipelined(c, churn, n, pubs, 20_000);
       Figures.print("HOSTILE 5 %d pipelined publications to distinct topics (every lookup misses "
           + "the cache; fastest of 3 rounds): %.1f us each without the patterns, %.1f us with "
@@ -545,7 +545,7 @@ class HostileClientsIT {
       }
       cs.clear(); // the test's own client objects must not count as broker heap
     }
-    Wire.await(() -> tb.broker().router().registry().size() <= 3, 10_000, "all left");
+    Wire.await(() -> tb.router().registry().size() <= 3, 10_000, "all left");
   }
 
   private static byte[] rpcRequest(int callId, String method, byte[] params) {
@@ -608,7 +608,7 @@ class HostileClientsIT {
       c.send(frame(2, PUBLISH, 1, concat(utf8(deep), new byte[] {0}, utf8("p"))));
       expectFrame(c, publication("deep", deep, utf8("p"), false));
       expectAck(c, 2, OK);
-      assertThat(open.broker().stats().closes(CloseReason.INTERNAL_ERROR)).isZero();
+      assertThat(open.router().stats().closes(CloseReason.INTERNAL_ERROR)).isZero();
     }
     verdict("7");
   }
@@ -639,7 +639,7 @@ class HostileClientsIT {
   private void floodSilentSockets(String n) throws Exception {
     int silent = FULL ? 10_050 : 3_000;
     ListenerRuntime tcp = null;
-    for (ListenerRuntime l : tb.broker().listeners()) {
+    for (ListenerRuntime l : tb.listeners()) {
       if (l.bind().type() == Bind.Type.TCP) {
         tcp = l;
       }
@@ -668,9 +668,9 @@ class HostileClientsIT {
       }
       Figures.print("HOSTILE 8 %d silent sockets in %.0f ms: at most %d connections open, %d "
           + "closed for newer ones; a new client registered in %.1f ms%n", silent, floodMs,
-          maxOpen, tb.broker().stats().closes(CloseReason.MAX_HANDSHAKES), ms(r0));
+          maxOpen, tb.router().stats().closes(CloseReason.MAX_HANDSHAKES), ms(r0));
       assertThat(tcp.handshakes()).isLessThanOrEqualTo(
-          dev.elbus.ListenerOptions.DEFAULT_MAX_HANDSHAKES);
+          dev.elbus.config.ListenerOptions.DEFAULT_MAX_HANDSHAKES);
     } finally {
       for (java.nio.channels.SocketChannel ch : flood) {
         ch.close();
@@ -778,11 +778,11 @@ class HostileClientsIT {
           + "%.0f bytes per subscription; 1,024 wildcard patterns (4,096 levels): %.0f bytes per "
           + "level%n", plain, length, subMs, (withPlain - before) / (double) plain,
           (withWild - withPlain) / 4096.0);
-      assertThat(tb.broker().stats().refused(Limit.SUBSCRIPTIONS)
-          + tb.broker().stats().refused(Limit.SUBSCRIPTION_BYTES)).isZero();
+      assertThat(tb.router().stats().refused(Limit.SUBSCRIPTIONS)
+          + tb.router().stats().refused(Limit.SUBSCRIPTION_BYTES)).isZero();
     }
     Wire.awaitUnregistered(tb.broker(), n);
-    Wire.await(() -> tb.broker().router().topics().size() < 10, 10_000, "patterns removed");
+    Wire.await(() -> tb.router().topics().size() < 10, 10_000, "patterns removed");
   }
 
   // ---------------------------------------------------------------- the healthy client

@@ -1,6 +1,6 @@
 package dev.elbus.it;
 
-import dev.elbus.routing.CloseReason;
+import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.support.BrokerMemory;
 import dev.elbus.support.Figures;
 import dev.elbus.support.LeakGate;
@@ -75,9 +75,9 @@ class KillMidFrameIT {
     // the clients of earlier cases are gone (their departures may still be in flight)
     // only the broker's own client .broker stays registered
     int baseline = 1;
-    Wire.await(() -> tb.broker().router().registry().size() == baseline, 5_000,
+    Wire.await(() -> tb.router().registry().size() == baseline, 5_000,
         "registry back to .broker only");
-    int baseSubs = tb.broker().router().topics().size();
+    int baseSubs = tb.router().topics().size();
     // .broker's own .broker/warn subscription
     assertThat(baseSubs).isEqualTo(1);
     try (RawClient witness = tb.registered(t, wn); LogCapture log = LogCapture.on("dev.elbus")) {
@@ -128,11 +128,11 @@ class KillMidFrameIT {
         }
       }
       marker(witness, wn, witness, wn, 99);
-      Wire.await(() -> tb.broker().router().registry().size() == baseline + 1, 5_000,
+      Wire.await(() -> tb.router().registry().size() == baseline + 1, 5_000,
           "registry back to baseline");
-      Wire.await(() -> tb.broker().router().topics().size() == baseSubs + 1, 5_000,
+      Wire.await(() -> tb.router().topics().size() == baseSubs + 1, 5_000,
           "subscriptions back to baseline");
-      assertThat(tb.broker().router().topics().match(ns + "/x")).isEmpty();
+      assertThat(tb.router().topics().match(ns + "/x")).isEmpty();
       // both ends of every killed connection live in this JVM: none may stay open (small slack
       // for descriptors the JVM opens on its own)
       Wire.await(() -> openFds() <= fds + 3, 5_000,
@@ -189,12 +189,12 @@ class KillMidFrameIT {
         assertThat(ms).as("closed after %d ms", ms).isBetween(400L, 2_500L);
         ticks.get(10, java.util.concurrent.TimeUnit.SECONDS);
         Wire.awaitUnregistered(b.broker(), "stall");
-        assertThat(b.broker().stats().closes(CloseReason.FRAME_TIMEOUT)).isEqualTo(1);
+        assertThat(b.router().stats().closes(CloseReason.FRAME_TIMEOUT)).isEqualTo(1);
         // the idle client sent nothing for longer than the timeout and is still served
         Thread.sleep(700);
         marker(idle, "idle", idle, "idle", 2);
         marker(slowly, "slowly", idle, "idle", 3);
-        assertThat(b.broker().stats().closes(CloseReason.FRAME_TIMEOUT)).isEqualTo(1);
+        assertThat(b.router().stats().closes(CloseReason.FRAME_TIMEOUT)).isEqualTo(1);
       }
     }
   }

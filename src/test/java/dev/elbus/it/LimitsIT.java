@@ -1,6 +1,6 @@
 package dev.elbus.it;
 
-import dev.elbus.routing.CloseReason;
+import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.support.BrokerMemory;
 import dev.elbus.support.Figures;
 import dev.elbus.support.LeakGate;
@@ -83,7 +83,7 @@ class LimitsIT {
   @MethodSource("oversized")
   void declaredLengthAboveMaxFrameSizeClosesPromptly(Transport t, long len) throws Exception {
     String n = uniq("oversize");
-    long before = tb.broker().stats().closes(CloseReason.PROTOCOL_ERROR);
+    long before = tb.router().stats().closes(CloseReason.PROTOCOL_ERROR);
     try (RawClient c = tb.registered(t, n)) {
       long t0 = System.nanoTime();
       c.send(header(1, MESSAGE | 0x40, len));
@@ -94,13 +94,13 @@ class LimitsIT {
       assertThat(ms).as("time to close").isLessThan(500);
     }
     Wire.awaitUnregistered(tb.broker(), n);
-    Wire.await(() -> tb.broker().stats().closes(CloseReason.PROTOCOL_ERROR) == before + 1, 5_000,
+    Wire.await(() -> tb.router().stats().closes(CloseReason.PROTOCOL_ERROR) == before + 1, 5_000,
         "protocol error counted");
   }
 
   @Test
   void hundredSocketsClaimingHugeFramesAtOnceBarelyMoveBrokerMemory() throws Exception {
-    long before = tb.broker().stats().closes(CloseReason.PROTOCOL_ERROR);
+    long before = tb.router().stats().closes(CloseReason.PROTOCOL_ERROR);
     List<RawClient> cs = register("huge");
     byte[] body = new byte[256 * 1024];
     Peak peak = new Peak();
@@ -118,7 +118,7 @@ class LimitsIT {
       peak.stop();
       closeAll(cs);
     }
-    Wire.await(() -> tb.broker().stats().closes(CloseReason.PROTOCOL_ERROR) == before + SOCKETS,
+    Wire.await(() -> tb.router().stats().closes(CloseReason.PROTOCOL_ERROR) == before + SOCKETS,
         5_000, "100 protocol errors counted");
     Figures.print("LIMITS %d sockets each claiming 0xFFFFFFFF bytes and sending 256 KiB: broker"
         + " buffer memory %s before, peak growth %s (samples %d)%n", SOCKETS,
@@ -242,7 +242,7 @@ class LimitsIT {
               + " after 0 of 1 bytes");
         }
         double ms = (System.nanoTime() - t0) / 1e6;
-        Wire.await(() -> b.broker().stats().closes(CloseReason.MAX_CONNECTIONS) == 1, 5_000,
+        Wire.await(() -> b.router().stats().closes(CloseReason.MAX_CONNECTIONS) == 1, 5_000,
             "max_connections close counted");
         // the limit is per listener: the Unix socket listener still accepts
         try (RawClient u = b.registered(Transport.UNIX, "mc-unix")) {

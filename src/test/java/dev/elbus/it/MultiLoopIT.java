@@ -1,6 +1,6 @@
 package dev.elbus.it;
 
-import dev.elbus.routing.Session;
+import dev.elbus.impl.routing.Session;
 import dev.elbus.support.LeakGate;
 import dev.elbus.support.RawClient;
 import dev.elbus.support.TestBroker;
@@ -53,7 +53,7 @@ class MultiLoopIT {
 
   /** The event loop serving a socket client (test-only reflection into the net package). */
   private static Executor loopOf(String name) throws Exception {
-    Session s = tb.broker().router().registry().get(name);
+    Session s = tb.router().registry().get(name);
     Field f = s.getClass().getDeclaredField("ctx");
     f.setAccessible(true);
     return ((ChannelHandlerContext) f.get(s)).executor();
@@ -203,7 +203,7 @@ class MultiLoopIT {
         String vn = ns + "-" + victim;
         assertThat(tb.broker().forceDisconnect(vn)).isTrue();
         cs.get(victim).expectClosed(5_000);
-        assertThat(tb.broker().router().registry().get(vn)).isNull();
+        assertThat(tb.router().registry().get(vn)).isNull();
         int witness = (victim + 1) % 4;
         String wn = ns + "-" + witness;
         cs.get(witness).frame(1, MESSAGE, 1, vn, utf8("gone"));

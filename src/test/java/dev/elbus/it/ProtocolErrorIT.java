@@ -1,6 +1,6 @@
 package dev.elbus.it;
 
-import dev.elbus.routing.CloseReason;
+import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.support.LeakGate;
 import dev.elbus.support.RawClient;
 import dev.elbus.support.TestBroker;
@@ -106,7 +106,7 @@ class ProtocolErrorIT {
     String on = uniq("offender");
     String c1n = uniq("ctl1");
     String c2n = uniq("ctl2");
-    long errorsBefore = tb.broker().stats().closes(CloseReason.PROTOCOL_ERROR);
+    long errorsBefore = tb.router().stats().closes(CloseReason.PROTOCOL_ERROR);
     try (RawClient c1 = tb.registered(other, c1n); RawClient c2 = tb.registered(t, c2n);
          RawClient o = tb.registered(t, on)) {
       exchange(c1, c1n, c2, c2n, 0);
@@ -120,7 +120,7 @@ class ProtocolErrorIT {
       o.expectClosed(2_000);
       expectFrame(c2, Wire.message(on, before, false));
       Wire.awaitUnregistered(tb.broker(), on);
-      Wire.await(() -> tb.broker().stats().closes(CloseReason.PROTOCOL_ERROR) > errorsBefore,
+      Wire.await(() -> tb.router().stats().closes(CloseReason.PROTOCOL_ERROR) > errorsBefore,
           2_000, "protocol error counted");
       // the control pair is unaffected and the offender is gone
       exchange(c1, c1n, c2, c2n, 100);
@@ -150,13 +150,13 @@ class ProtocolErrorIT {
   void opZeroWithQosBitsAndSeparatorIsIgnored(Transport t) throws Exception {
     String n = uniq("op0");
     try (RawClient c = tb.registered(t, n)) {
-      long rFrames = tb.broker().router().registry().get(n).rFrames();
+      long rFrames = tb.router().registry().get(n).rFrames();
       c.send(concat(raw(0x40, utf8("x\0y")), raw(0x80, new byte[] {0}), raw(0xC0, utf8("\0")),
           raw(0xC0, utf8("abc\0def"))));
       // no ack for any of them; the next frames are those of the marker
       Wire.marker(c, n, c, n, 42);
       c.expectSilence(50);
-      assertThat(tb.broker().router().registry().get(n).rFrames()).isEqualTo(rFrames + 1);
+      assertThat(tb.router().registry().get(n).rFrames()).isEqualTo(rFrames + 1);
     }
   }
 

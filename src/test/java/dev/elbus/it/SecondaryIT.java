@@ -1,7 +1,7 @@
 package dev.elbus.it;
 
 import dev.elbus.ClientInfo;
-import dev.elbus.routing.CloseReason;
+import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.support.LeakGate;
 import dev.elbus.support.RawClient;
 import dev.elbus.support.TestBroker;
@@ -123,7 +123,7 @@ class SecondaryIT {
   @EnumSource(Transport.class)
   void closingThePrimaryClosesItsSecondariesAndFreesTheNames(Transport t) throws Exception {
     String pn = uniq("owner");
-    long goneBefore = tb.broker().stats().closes(CloseReason.PRIMARY_GONE);
+    long goneBefore = tb.router().stats().closes(CloseReason.PRIMARY_GONE);
     RawClient p = tb.registered(t, pn);
     try (RawClient s0 = tb.registered(t, pn + "%%0");
          RawClient s1 = tb.registered(other(t), pn + "%%1");
@@ -132,21 +132,21 @@ class SecondaryIT {
       s2.close();
       Wire.awaitUnregistered(tb.broker(), pn + "%%2");
       marker(s0, pn + "%%0", s1, pn + "%%1", 1);
-      assertThat(tb.broker().router().registry().get(pn)).isNotNull();
+      assertThat(tb.router().registry().get(pn)).isNotNull();
       p.close();
       s0.expectClosed(5_000);
       s1.expectClosed(5_000);
       Wire.awaitUnregistered(tb.broker(), pn);
       Wire.awaitUnregistered(tb.broker(), pn + "%%0");
       Wire.awaitUnregistered(tb.broker(), pn + "%%1");
-      Wire.await(() -> tb.broker().stats().closes(CloseReason.PRIMARY_GONE) >= goneBefore + 2,
+      Wire.await(() -> tb.router().stats().closes(CloseReason.PRIMARY_GONE) >= goneBefore + 2,
           5_000, "two secondaries closed for primary_gone");
     } finally {
       p.close();
     }
     // unregistering takes the registry entry first, then the subscriptions (Router.unregister):
     // seen from this thread, the subscriptions may go a moment after the name
-    Wire.await(() -> java.util.Arrays.stream(tb.broker().router().topics().match(".broker/warn"))
+    Wire.await(() -> java.util.Arrays.stream(tb.router().topics().match(".broker/warn"))
         .noneMatch(s -> s.name().startsWith(pn)), 5_000, "no subscription of " + pn + " left");
     // the names are free again, primary first; a secondary before its primary is refused
     try (RawClient early = tb.raw(other(t))) {
@@ -166,7 +166,7 @@ class SecondaryIT {
       p.expectClosed(5_000);
       s0.expectClosed(5_000);
       Wire.awaitUnregistered(tb.broker(), pn + "%%0");
-      assertThat(tb.broker().router().registry().get(pn)).isNull();
+      assertThat(tb.router().registry().get(pn)).isNull();
       assertThat(tb.broker().forceDisconnect(pn)).isFalse();
     }
     try (RawClient p = tb.registered(t, pn)) {

@@ -1,8 +1,8 @@
 package dev.elbus.it;
 
 import ch.qos.logback.classic.Level;
-import dev.elbus.routing.CloseReason;
-import dev.elbus.routing.Session;
+import dev.elbus.impl.routing.CloseReason;
+import dev.elbus.impl.routing.Session;
 import dev.elbus.support.BrokerMemory;
 import dev.elbus.support.Figures;
 import dev.elbus.support.LeakGate;
@@ -150,7 +150,7 @@ class SlowConsumerIT {
         }
         Wire.awaitUnregistered(b.broker(), "slow");
         slow.expectClosed(10_000);
-        Wire.await(() -> b.broker().stats().closes(CloseReason.SLOW_CONSUMER) >= 1, 5_000,
+        Wire.await(() -> b.router().stats().closes(CloseReason.SLOW_CONSUMER) >= 1, 5_000,
             "slow consumer counted");
         s.frame(op, MESSAGE, 1, "slow", payload);
         expectAck(s, op, NOT_REGISTERED);
@@ -158,10 +158,10 @@ class SlowConsumerIT {
         for (int i = 0; i < 20; i++) {
           ctl.round();
         }
-        assertThat(b.broker().stats().closes(CloseReason.SLOW_CONSUMER)).isEqualTo(1);
-        assertThat(b.broker().router().registry().get("ctl1")).isNotNull();
-        assertThat(b.broker().router().registry().get("ctl2")).isNotNull();
-        assertThat(b.broker().router().registry().get("sender")).isNotNull();
+        assertThat(b.router().stats().closes(CloseReason.SLOW_CONSUMER)).isEqualTo(1);
+        assertThat(b.router().registry().get("ctl1")).isNotNull();
+        assertThat(b.router().registry().get("ctl2")).isNotNull();
+        assertThat(b.router().registry().get("sender")).isNotNull();
       } finally {
         ctl.close();
       }
@@ -184,7 +184,7 @@ class SlowConsumerIT {
         byte[] payload = new byte[1000];
         int op = 0;
         long deadline = System.nanoTime() + FLOOD_MS * 1_000_000;
-        while (b.broker().router().registry().get("slow") != null) {
+        while (b.router().registry().get("slow") != null) {
           assertThat(System.nanoTime()).as("slow subscriber still connected after %d frames", op)
               .isLessThan(deadline);
           ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -202,13 +202,13 @@ class SlowConsumerIT {
           ctl.round();
         }
         slow.expectClosed(10_000);
-        Wire.await(() -> b.broker().stats().closes(CloseReason.SLOW_CONSUMER) >= 1, 5_000,
+        Wire.await(() -> b.router().stats().closes(CloseReason.SLOW_CONSUMER) >= 1, 5_000,
             "slow consumer counted");
         for (int i = 0; i < 20; i++) {
           ctl.round();
         }
-        assertThat(b.broker().stats().closes(CloseReason.SLOW_CONSUMER)).isEqualTo(1);
-        assertThat(b.broker().router().topics().match("load/x")).extracting(s -> s.name())
+        assertThat(b.router().stats().closes(CloseReason.SLOW_CONSUMER)).isEqualTo(1);
+        assertThat(b.router().topics().match("load/x")).extracting(s -> s.name())
             .containsExactly("fast");
       } finally {
         ctl.close();
@@ -276,7 +276,7 @@ class SlowConsumerIT {
   @Test
   void slowSubscriberEpisode() throws Exception {
     try (TestBroker b = TestBroker.start(1, Wire.QUIET);
-         LogCapture log = LogCapture.on("dev.elbus.net.ClientConnection")) {
+         LogCapture log = LogCapture.on("dev.elbus.impl.net.ClientConnection")) {
       int queueSize = b.broker().listeners().get(0).options().getQueueSize();
       ControlPubSub ctl = new ControlPubSub(b);
       try (RawClient p = b.registered(Transport.TCP, "publisher")) {
@@ -313,7 +313,7 @@ class SlowConsumerIT {
         assertThat(slow.handshake("slow")).isEqualTo(OK);
         slow.frame(1, SUBSCRIBE, 1, utf8("load/#"));
         expectAck(slow, 1, OK);
-        Session slowSession = b.broker().router().registry().get("slow");
+        Session slowSession = b.router().registry().get("slow");
         // watcher: when the queue is (nearly) full and when the client is gone
         AtomicLong fullAt = new AtomicLong();
         AtomicLong goneAt = new AtomicLong();
@@ -327,7 +327,7 @@ class SlowConsumerIT {
             if (q >= queueSize - queueSize / 100) {
               fullAt.compareAndSet(0, now);
             }
-            if (b.broker().router().registry().get("slow") == null) {
+            if (b.router().registry().get("slow") == null) {
               goneAt.compareAndSet(0, now);
               return;
             }
@@ -350,13 +350,13 @@ class SlowConsumerIT {
             maxQueued.get(), queueSize).isNotZero();
         slow.expectClosed(10_000);
         slow.close();
-        Wire.await(() -> b.broker().stats().closes(CloseReason.SLOW_CONSUMER) == 1, 5_000,
+        Wire.await(() -> b.router().stats().closes(CloseReason.SLOW_CONSUMER) == 1, 5_000,
             "slow consumer counted");
         double episodeMs = (goneAt.get() - t0) / 1e6;
         double overflowToGoneMs = fullAt.get() == 0 ? -1 : (goneAt.get() - fullAt.get()) / 1e6;
         // the control pair goes on, without loss
         ctl.runFor(500);
-        assertThat(b.broker().stats().closes(CloseReason.SLOW_CONSUMER)).isEqualTo(1);
+        assertThat(b.router().stats().closes(CloseReason.SLOW_CONSUMER)).isEqualTo(1);
         List<String> lines = log.matching(Level.TRACE, "slow_consumer").stream()
             .map(e -> e.getFormattedMessage()).collect(java.util.stream.Collectors.toList());
         assertThat(lines).as("slow consumer log lines").hasSize(1);

@@ -1,7 +1,7 @@
 package dev.elbus.it;
 
-import dev.elbus.net.ListenerRuntime;
-import dev.elbus.routing.CloseReason;
+import dev.elbus.impl.net.ListenerRuntime;
+import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.support.BrokerMemory;
 import dev.elbus.support.Figures;
 import dev.elbus.support.LeakGate;
@@ -46,7 +46,7 @@ class SlowlorisIT {
   @EnumSource(Transport.class)
   void silentAndTricklingSocketsAreClosedAtTheHandshakeTimeout(Transport t) throws Exception {
     try (TestBroker b = TestBroker.start(1, l -> l.setTimeoutMs(T))) {
-      long before = b.broker().stats().closes(CloseReason.HANDSHAKE_TIMEOUT);
+      long before = b.router().stats().closes(CloseReason.HANDSHAKE_TIMEOUT);
       // a valid handshake of 10 bytes: at one byte a second it would take 10 s
       byte[] handshake = concat(RawClient.bytes(0xEB, 0x01, 0x00), le16(5), utf8("slowl"));
       try (RawClient silent = b.raw(t); RawClient trickler = b.raw(t)) {
@@ -77,9 +77,9 @@ class SlowlorisIT {
         assertThat(silentMs).as("silent socket closed after").isBetween(500L, 5_000L);
         assertThat(trickleMs).as("trickling socket closed after").isBetween(500L, 5_000L);
       }
-      Wire.await(() -> b.broker().stats().closes(CloseReason.HANDSHAKE_TIMEOUT) == before + 2,
+      Wire.await(() -> b.router().stats().closes(CloseReason.HANDSHAKE_TIMEOUT) == before + 2,
           5_000, "two handshake timeouts counted");
-      assertThat(b.broker().router().registry().get("slowl")).isNull();
+      assertThat(b.router().registry().get("slowl")).isNull();
     }
   }
 
@@ -100,8 +100,8 @@ class SlowlorisIT {
     assumeTrue(limit > 2L * SILENT + 1_000, "open files limit " + limit + " is too low");
     // a long handshake timeout keeps the silent sockets open for the whole measurement
     try (TestBroker b = TestBroker.start(1, l -> l.setTimeoutMs(120_000))) {
-      ListenerRuntime tcp = b.broker().listeners().stream()
-          .filter(l -> l.kind() == dev.elbus.routing.ClientKind.TCP).findFirst().orElseThrow();
+      ListenerRuntime tcp = b.listeners().stream()
+          .filter(l -> l.kind() == dev.elbus.impl.routing.ClientKind.TCP).findFirst().orElseThrow();
       List<SocketChannel> silent = new ArrayList<>();
       try {
         long t0 = System.nanoTime();

@@ -1,7 +1,7 @@
 package dev.elbus.it;
 
 import dev.elbus.ClientInfo;
-import dev.elbus.routing.BrokerStats;
+import dev.elbus.impl.routing.BrokerStats;
 import dev.elbus.support.LeakGate;
 import dev.elbus.support.RawClient;
 import dev.elbus.support.TestBroker;
@@ -133,7 +133,7 @@ class StatsIT {
       }, 5_000, () -> "per-client counters: expected stat-a " + ca + ", stat-b " + cb
           + ", .broker w_frames=1 w_bytes=4; got "
           + tb.broker().clients().stream().map(StatsIT::show).toList());
-      BrokerStats s = tb.broker().stats();
+      BrokerStats s = tb.router().stats();
       assertThat(show(s)).isEqualTo("broker: r_frames=" + (ca.rf + cb.rf) + " r_bytes="
           + (ca.rb + cb.rb) + " w_frames=" + (ca.wf + cb.wf + 1) + " w_bytes="
           + (ca.wb + cb.wb + 4));

@@ -3,8 +3,8 @@ package dev.elbus.reliability;
 import ch.qos.logback.classic.Level;
 import dev.elbus.client.Frame;
 import dev.elbus.client.NetworkClient;
+import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.protocol.QoS;
-import dev.elbus.routing.CloseReason;
 import dev.elbus.support.Figures;
 import dev.elbus.support.LeakGate;
 import dev.elbus.support.LogCapture;
@@ -103,7 +103,7 @@ class AaaReloadIT {
     AtomicBoolean running = new AtomicBoolean(true);
     try (TestBroker b = TestBroker.start(1, l -> l.setTimeoutMs(60_000)
              .setAaaFile(aaa.toString()).setAaaScanPeriodMs(50));
-         LogCapture log = LogCapture.on("dev.elbus.AaaWatcher")) {
+         LogCapture log = LogCapture.on("dev.elbus.impl.core.AaaWatcher")) {
       Vertx cv = Vertx.vertx();
       try {
         String tcp = "127.0.0.1:" + b.port();
@@ -178,7 +178,7 @@ class AaaReloadIT {
             errors.size(), disconnects);
         Figures.print("AAA-RELOAD churn clients %d: %d registrations, %d disconnected by"
             + " reloads (access closes %d)%n", CHURN, churnConnects.get(), churnDrops.get(),
-            b.broker().stats().closes(CloseReason.ACCESS));
+            b.router().stats().closes(CloseReason.ACCESS));
         assertThat(errors).as("errors of clients whose rights did not change").isEmpty();
         assertThat(disconnects).isZero();
         assertThat(invalid).as("reload errors").isZero();

@@ -86,7 +86,7 @@ class ConnectionScaleIT {
             break;
           }
         }
-        int registry = b.broker().router().registry().size();
+        int registry = b.router().registry().size();
         long fdsConnected = BrokerMemory.openFds();
         long heap = BrokerMemory.heapUsedAfterGc();
         long allocator = BrokerMemory.allocatorUsed();
@@ -119,11 +119,11 @@ class ConnectionScaleIT {
         Await.until(() -> BrokerMemory.openFds() <= fdBase + 10, 10_000,
             () -> "file descriptors back to " + fdBase + " +-10: " + BrokerMemory.openFds());
         long fdMs = Await.msSince(t0);
-        Await.until(() -> b.broker().router().registry().size() == 1, 10_000,
-            () -> "registry back to .broker: " + b.broker().router().registry().size());
+        Await.until(() -> b.router().registry().size() == 1, 10_000,
+            () -> "registry back to .broker: " + b.router().registry().size());
         Figures.print("SCALE after they left: file descriptors %d (baseline %d) after %d ms,"
             + " registry %d%n", BrokerMemory.openFds(), fdBase, fdMs,
-            b.broker().router().registry().size());
+            b.router().registry().size());
         assertThat(BrokerMemory.openFds()).isBetween(fdBase - 10, fdBase + 10);
       } finally {
         p.destroyForcibly();

@@ -2,8 +2,8 @@ package dev.elbus.reliability;
 
 import dev.elbus.client.Frame;
 import dev.elbus.client.NetworkClient;
+import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.protocol.QoS;
-import dev.elbus.routing.CloseReason;
 import dev.elbus.support.BrokerMemory;
 import dev.elbus.support.Figures;
 import dev.elbus.support.LeakGate;
@@ -209,13 +209,13 @@ class SoakIT {
         }
         Figures.print("SOAK p99 per %d s window (ms):%s%n", SAMPLE_MS / 1000, series);
         Figures.print("SOAK broker closes: %s; load average %s%n",
-            b.broker().stats().closeCounts(), loadAverage());
+            b.router().stats().closeCounts(), loadAverage());
         assertThat(errors).as("errors").isEmpty();
         // a run that could not offer the target rate (more than MAX_IN_FLIGHT outstanding: the
         // machine, shared with other work, could not keep up) measures overload, not drift
         assertThat(skipped).as("operations skipped: the target rate could not be sustained (load"
             + " average %s)", loadAverage()).isZero();
-        assertThat(b.broker().stats().closes(CloseReason.SLOW_CONSUMER)).isZero();
+        assertThat(b.router().stats().closes(CloseReason.SLOW_CONSUMER)).isZero();
         assertThat(after.size()).as("samples after the warm-up").isGreaterThanOrEqualTo(4);
         assertThat(heapSlope).as("heap slope, MiB/min").isLessThan(1.0);
         assertThat(directSlope).as("direct memory slope, MiB/min").isLessThan(1.0);

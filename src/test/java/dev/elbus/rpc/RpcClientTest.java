@@ -2,6 +2,7 @@ package dev.elbus.rpc;
 
 import dev.elbus.client.Frame;
 import dev.elbus.client.FrameKind;
+import dev.elbus.impl.codec.RpcFrames;
 import dev.elbus.protocol.QoS;
 import dev.elbus.support.LeakGate;
 import io.vertx.core.Future;

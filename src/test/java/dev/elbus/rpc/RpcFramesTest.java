@@ -1,5 +1,6 @@
 package dev.elbus.rpc;
 
+import dev.elbus.impl.codec.RpcFrames;
 import dev.elbus.support.LeakGate;
 import io.vertx.core.buffer.Buffer;
 import org.junit.jupiter.api.Test;
@@ -102,7 +103,8 @@ class RpcFramesTest {
         .isEqualTo("12 01 00 00 00 8f 82");
     // a positive application code
     assertThat(hexOf(RpcFrames.error(1, (short) 5, null))).isEqualTo("12 01 00 00 00 05 00");
-    assertThat(hexOf(RpcFrames.error(2, RpcException.internal("boom"))))
+    assertThat(hexOf(RpcFrames.error(2, RpcException.internal("boom").code(),
+        RpcException.internal("boom").data())))
         .isEqualTo("12 02 00 00 00 a5 80 62 6f 6f 6d");
 
     RpcFrames.ErrorReply e = (RpcFrames.ErrorReply) RpcFrames.parse(

@@ -2,9 +2,9 @@ package dev.elbus.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.elbus.ListenerOptions;
-import dev.elbus.config.Bind;
-import dev.elbus.config.ServerConfig;
+import dev.elbus.client.Bind;
+import dev.elbus.config.ListenerOptions;
+import dev.elbus.impl.config.ServerConfig;
 import io.vertx.core.Vertx;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

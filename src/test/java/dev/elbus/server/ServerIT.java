@@ -1,5 +1,6 @@
 package dev.elbus.server;
 
+import dev.elbus.impl.net.FifoChannel;
 import dev.elbus.rpc.MsgPack;
 import dev.elbus.support.RawClient;
 import org.junit.jupiter.api.Test;

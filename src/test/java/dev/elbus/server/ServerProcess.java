@@ -53,6 +53,27 @@ final class ServerProcess implements AutoCloseable {
     return new ServerProcess(new ProcessBuilder(cmd).redirectErrorStream(true).start());
   }
 
+  /**
+   * Starts {@code java -cp target/elbus.jar:extra... mainClass args...}: another entry point
+   * run with the fat jar's classes.
+   */
+  static ServerProcess startMain(List<Path> extraClasspath, String mainClass, String... args)
+      throws IOException {
+    if (!Files.isRegularFile(JAR)) {
+      throw new IllegalStateException(JAR + " missing: run the tests with `mvnw verify`");
+    }
+    List<String> cp = new ArrayList<>();
+    cp.add(JAR.toString());
+    extraClasspath.forEach(p -> cp.add(p.toString()));
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.add("-cp");
+    cmd.add(String.join(java.io.File.pathSeparator, cp));
+    cmd.add(mainClass);
+    cmd.addAll(List.of(args));
+    return new ServerProcess(new ProcessBuilder(cmd).redirectErrorStream(true).start());
+  }
+
   static ServerProcess start(String... args) throws IOException {
     return start(List.of(), args);
   }

@@ -1,10 +1,12 @@
 package dev.elbus.support;
 
 import dev.elbus.Broker;
-import dev.elbus.BrokerOptions;
-import dev.elbus.ListenerOptions;
-import dev.elbus.config.Bind;
-import dev.elbus.net.ListenerRuntime;
+import dev.elbus.Internals;
+import dev.elbus.client.Bind;
+import dev.elbus.config.BrokerOptions;
+import dev.elbus.config.ListenerOptions;
+import dev.elbus.impl.net.ListenerRuntime;
+import dev.elbus.impl.routing.Router;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 
@@ -40,7 +42,7 @@ public final class TestBroker implements AutoCloseable {
     customize.accept(unix);
     broker.deploy(List.of(tcp, unix), instances).await(20, TimeUnit.SECONDS);
     int p = -1;
-    for (ListenerRuntime l : broker.listeners()) {
+    for (ListenerRuntime l : Internals.listeners(broker)) {
       if (l.bind().type() == Bind.Type.TCP) {
         p = l.actualPort();
       }
@@ -74,6 +76,16 @@ public final class TestBroker implements AutoCloseable {
 
   public Broker broker() {
     return broker;
+  }
+
+  /** The broker's routing core (registry, topic index, counters). */
+  public Router router() {
+    return Internals.router(broker);
+  }
+
+  /** The broker's listeners as the connections see them. */
+  public List<ListenerRuntime> listeners() {
+    return Internals.listeners(broker);
   }
 
   public int port() {

@@ -1,8 +1,8 @@
 package dev.elbus.it.aaa;
 
 import dev.elbus.aaa.AaaPolicy;
-import dev.elbus.aaa.ClientAcl;
 import dev.elbus.aaa.ClientAcl.Rule;
+import dev.elbus.aaa.ClientAcl;
 import dev.elbus.support.LeakGate;
 import dev.elbus.support.RawClient;
 import dev.elbus.support.TestBroker;
@@ -212,7 +212,7 @@ class AaaDenyMatrixIT {
   @ParameterizedTest(name = "{0} via {1}, QoS {2}, secondary {3}")
   @MethodSource("matrix")
   void restrictedOperation(Case c, Transport t, int qos, boolean secondary) throws Exception {
-    AaaWire.await(() -> broker.broker().router().registry().get(c.principal()) == null,
+    AaaWire.await(() -> broker.router().registry().get(c.principal()) == null,
         AaaWire.EVENT_MS, "the previous " + c.principal() + " to be gone");
     RawClient primary = broker.registered(t, c.principal());
     RawClient sec = secondary ? broker.registered(t, c.principal() + "%%1") : null;

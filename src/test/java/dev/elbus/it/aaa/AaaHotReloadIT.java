@@ -1,8 +1,8 @@
 package dev.elbus.it.aaa;
 
 import ch.qos.logback.classic.Level;
-import dev.elbus.net.ListenerRuntime;
-import dev.elbus.routing.CloseReason;
+import dev.elbus.impl.net.ListenerRuntime;
+import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.support.LeakGate;
 import dev.elbus.support.RawClient;
 import dev.elbus.support.TestBroker;
@@ -128,7 +128,7 @@ class AaaHotReloadIT {
   }
 
   private RawClient connect(Transport t, String name) throws Exception {
-    AaaWire.await(() -> broker.broker().router().registry().get(name) == null, EVENT_MS,
+    AaaWire.await(() -> broker.router().registry().get(name) == null, EVENT_MS,
         name + " to be unregistered");
     RawClient c = broker.registered(t, name);
     open.add(c);
@@ -137,7 +137,7 @@ class AaaHotReloadIT {
 
   /** A registration attempt's answer; a refused socket must then be closed. */
   private int register(Transport t, String name) throws Exception {
-    AaaWire.await(() -> broker.broker().router().registry().get(name) == null, EVENT_MS,
+    AaaWire.await(() -> broker.router().registry().get(name) == null, EVENT_MS,
         name + " to be unregistered");
     RawClient c = broker.raw(t);
     open.add(c);
@@ -171,14 +171,14 @@ class AaaHotReloadIT {
     RawClient as = connect(t, "a%%1");
     RawClient b = connect(t, "b");
     publish(a, 1, "x", ACCESS);
-    long access = broker.broker().stats().closes(CloseReason.ACCESS);
+    long access = broker.router().stats().closes(CloseReason.ACCESS);
 
     write(how, V1_A_CHANGED);
     a.expectClosed(EVENT_MS);
     as.expectClosed(EVENT_MS);
     publish(b, 1, "x", OK);
-    assertThat(broker.broker().router().registry().get("b")).isNotNull();
-    AaaWire.await(() -> broker.broker().stats().closes(CloseReason.ACCESS) == access + 2,
+    assertThat(broker.router().registry().get("b")).isNotNull();
+    AaaWire.await(() -> broker.router().stats().closes(CloseReason.ACCESS) == access + 2,
         EVENT_MS, "closes(ACCESS) == +2");
 
     // a comes back with its new rights
@@ -217,7 +217,7 @@ class AaaHotReloadIT {
     start(V0);
     RawClient a = connect(Transport.UNIX, "a");
     RawClient b = connect(Transport.TCP, "b");
-    try (AaaWire.LogCapture log = new AaaWire.LogCapture("dev.elbus.AaaWatcher")) {
+    try (AaaWire.LogCapture log = new AaaWire.LogCapture("dev.elbus.impl.core.AaaWatcher")) {
       // a and b have equal entries, c (nobody connected as c) changed: the reload is logged
       write(Write.ATOMIC, V0_REWRITTEN);
       AaaWire.await(() -> log.count(Level.INFO, "reloaded", "0 clients disconnected") >= 2,
@@ -242,13 +242,13 @@ class AaaHotReloadIT {
     sub.frame(1, SUBSCRIBE, 1, utf8("stream"));
     expectAck(sub, 1, OK);
     List<String> labels = new ArrayList<>();
-    for (ListenerRuntime l : broker.broker().listeners()) {
+    for (ListenerRuntime l : broker.listeners()) {
       labels.add(l.label());
     }
 
     QosStream stream = new QosStream(b, sub);
     stream.start();
-    try (AaaWire.LogCapture log = new AaaWire.LogCapture("dev.elbus.AaaWatcher")) {
+    try (AaaWire.LogCapture log = new AaaWire.LogCapture("dev.elbus.impl.core.AaaWatcher")) {
       stream.awaitProgress(100);
 
       // 1. a YAML syntax error, written in place
@@ -290,10 +290,10 @@ class AaaHotReloadIT {
     start(V0);
     RawClient a = connect(Transport.UNIX, "a");
     List<String> labels = new ArrayList<>();
-    for (ListenerRuntime l : broker.broker().listeners()) {
+    for (ListenerRuntime l : broker.listeners()) {
       labels.add(l.label());
     }
-    try (AaaWire.LogCapture log = new AaaWire.LogCapture("dev.elbus.AaaWatcher",
+    try (AaaWire.LogCapture log = new AaaWire.LogCapture("dev.elbus.impl.core.AaaWatcher",
         "io.vertx.config.impl.ConfigRetrieverImpl")) {
       write(Write.IN_PLACE, BROKEN_SYNTAX);
       for (String label : labels) {
@@ -327,7 +327,7 @@ class AaaHotReloadIT {
   void deletedFileKeepsThePolicy() throws Exception {
     start(V0);
     RawClient a = connect(Transport.TCP, "a");
-    try (AaaWire.LogCapture log = new AaaWire.LogCapture("dev.elbus.AaaWatcher")) {
+    try (AaaWire.LogCapture log = new AaaWire.LogCapture("dev.elbus.impl.core.AaaWatcher")) {
       java.nio.file.Files.delete(file);
       AaaWire.await(() -> log.count(Level.ERROR, "cannot read: no such file") >= 2, EVENT_MS,
           "both listeners to report the missing file: " + log.dump());

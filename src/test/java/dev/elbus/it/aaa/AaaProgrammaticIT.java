@@ -1,12 +1,12 @@
 package dev.elbus.it.aaa;
 
 import dev.elbus.aaa.AaaPolicy;
-import dev.elbus.aaa.ClientAcl;
 import dev.elbus.aaa.ClientAcl.Rule;
-import dev.elbus.config.Bind;
-import dev.elbus.net.ListenerRuntime;
-import dev.elbus.routing.BrokerStats;
-import dev.elbus.routing.CloseReason;
+import dev.elbus.aaa.ClientAcl;
+import dev.elbus.client.Bind;
+import dev.elbus.impl.net.ListenerRuntime;
+import dev.elbus.impl.routing.BrokerStats;
+import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.support.LeakGate;
 import dev.elbus.support.RawClient;
 import dev.elbus.support.TestBroker;
@@ -75,7 +75,7 @@ class AaaProgrammaticIT {
   }
 
   private String label(Transport t) {
-    for (ListenerRuntime l : broker.broker().listeners()) {
+    for (ListenerRuntime l : broker.listeners()) {
       if ((l.bind().type() == Bind.Type.TCP) == (t == Transport.TCP)) {
         return l.label();
       }
@@ -101,7 +101,7 @@ class AaaProgrammaticIT {
   @ValueSource(ints = {1, 2})
   void changedEntriesDisconnectExactlyTheirClients(int instances) throws Exception {
     broker = TestBroker.start(instances, l -> l.setAaa(P0).setTimeoutMs(60_000));
-    BrokerStats stats = broker.broker().stats();
+    BrokerStats stats = broker.router().stats();
     Map<String, RawClient> tcp = new LinkedHashMap<>();
     for (String n : List.of("a", "b", "b%%1", "b%%2", "b%%3", "b%%4", "c")) {
       tcp.put(n, connect(Transport.TCP, n));
@@ -128,7 +128,7 @@ class AaaProgrammaticIT {
     // b re-registers under its new rights
     RawClient b = broker.raw(Transport.TCP);
     open.add(b);
-    AaaWire.await(() -> broker.broker().router().registry().get("b") == null, EVENT_MS,
+    AaaWire.await(() -> broker.router().registry().get("b") == null, EVENT_MS,
         "b to be unregistered");
     assertThat(register(b, "b")).isEqualTo(OK);
     b.frame(2, PUBLISH, 1, "x", utf8("now allowed"));
@@ -141,7 +141,7 @@ class AaaProgrammaticIT {
     works(d, 2);
     assertThat(broker.broker().setAaa(label(Transport.UNIX), P1)).isEqualTo(1);
     d.expectClosed(EVENT_MS);
-    AaaWire.await(() -> broker.broker().router().registry().get("d") == null, EVENT_MS,
+    AaaWire.await(() -> broker.router().registry().get("d") == null, EVENT_MS,
         "d to be unregistered");
     for (Transport t : Transport.values()) {
       RawClient again = broker.raw(t);
@@ -172,8 +172,8 @@ class AaaProgrammaticIT {
     y.expectClosed(EVENT_MS);
     ys.expectClosed(EVENT_MS);
     works(z, 1);
-    AaaWire.await(() -> broker.broker().router().registry().get("x") == null
-        && broker.broker().router().registry().get("y") == null, EVENT_MS, "x and y to go");
+    AaaWire.await(() -> broker.router().registry().get("x") == null
+        && broker.router().registry().get("y") == null, EVENT_MS, "x and y to go");
     RawClient x2 = broker.raw(Transport.TCP);
     open.add(x2);
     assertThat(register(x2, "x")).isEqualTo(ACCESS);

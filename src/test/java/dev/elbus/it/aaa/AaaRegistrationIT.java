@@ -2,13 +2,13 @@ package dev.elbus.it.aaa;
 
 import ch.qos.logback.classic.Level;
 import dev.elbus.Broker;
-import dev.elbus.ListenerOptions;
 import dev.elbus.aaa.AaaPolicy;
-import dev.elbus.aaa.ClientAcl;
 import dev.elbus.aaa.ClientAcl.Rule;
-import dev.elbus.config.Bind;
+import dev.elbus.aaa.ClientAcl;
+import dev.elbus.client.Bind;
+import dev.elbus.config.ListenerOptions;
+import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.protocol.QoS;
-import dev.elbus.routing.CloseReason;
 import dev.elbus.support.LeakGate;
 import dev.elbus.support.RawClient;
 import dev.elbus.support.TestBroker;
@@ -80,7 +80,7 @@ class AaaRegistrationIT {
       throws IOException, InterruptedException {
     if (code == OK && !name.contains("%%")) {
       // a previous test's client of that name may still be leaving
-      AaaWire.await(() -> broker.broker().router().registry().get(name) == null, EVENT_MS,
+      AaaWire.await(() -> broker.router().registry().get(name) == null, EVENT_MS,
           name + " to be unregistered");
     }
     int got = c.handshake(name);
@@ -96,8 +96,8 @@ class AaaRegistrationIT {
   @ParameterizedTest
   @EnumSource(Transport.class)
   void nameNotInTheMapIsRefusedWith79AndClosed(Transport t) throws Exception {
-    long before = broker.broker().stats().closes(CloseReason.ACCESS);
-    try (AaaWire.LogCapture log = new AaaWire.LogCapture("dev.elbus.net.ClientConnection")) {
+    long before = broker.router().stats().closes(CloseReason.ACCESS);
+    try (AaaWire.LogCapture log = new AaaWire.LogCapture("dev.elbus.impl.net.ClientConnection")) {
       RawClient c = broker.raw(t);
       expectRegistration(c, "stranger", ACCESS);
       // one WARN naming the client and where it came from
@@ -105,9 +105,9 @@ class AaaRegistrationIT {
       AaaWire.await(() -> log.count(Level.WARN, "stranger", where, "not in the AAA map") == 1,
           EVENT_MS, "the refusal WARN: " + log.dump());
     }
-    assertThat(broker.broker().router().registry().get("stranger")).isNull();
+    assertThat(broker.router().registry().get("stranger")).isNull();
     // the refusal is an AAA close, as CloseReason.ACCESS documents
-    AaaWire.await(() -> broker.broker().stats().closes(CloseReason.ACCESS) == before + 1,
+    AaaWire.await(() -> broker.router().stats().closes(CloseReason.ACCESS) == before + 1,
         EVENT_MS, "closes(ACCESS) to count the refusal");
   }
 
@@ -122,7 +122,7 @@ class AaaRegistrationIT {
 
   @Test
   void hostOutsideHostsAllowIsRefusedOverTcp() throws Exception {
-    try (AaaWire.LogCapture log = new AaaWire.LogCapture("dev.elbus.net.ClientConnection")) {
+    try (AaaWire.LogCapture log = new AaaWire.LogCapture("dev.elbus.impl.net.ClientConnection")) {
       expectRegistration(broker.raw(Transport.TCP), "far", ACCESS);
       AaaWire.await(() -> log.count(Level.WARN, "far", "127.0.0.1:", "host not allowed") == 1,
           EVENT_MS, "the refusal WARN: " + log.dump());

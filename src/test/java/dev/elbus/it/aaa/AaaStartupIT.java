@@ -1,8 +1,8 @@
 package dev.elbus.it.aaa;
 
 import dev.elbus.Broker;
-import dev.elbus.ListenerOptions;
-import dev.elbus.config.Bind;
+import dev.elbus.client.Bind;
+import dev.elbus.config.ListenerOptions;
 import dev.elbus.support.LeakGate;
 import io.vertx.core.Vertx;
 import org.junit.jupiter.api.AfterEach;

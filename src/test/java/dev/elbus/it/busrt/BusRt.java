@@ -1,7 +1,8 @@
 package dev.elbus.it.busrt;
 
 import dev.elbus.Broker;
-import dev.elbus.ListenerOptions;
+import dev.elbus.Internals;
+import dev.elbus.config.ListenerOptions;
 import dev.elbus.support.RawClient;
 
 import java.io.IOException;
@@ -142,7 +143,7 @@ final class BusRt {
   }
 
   static void awaitUnregistered(Broker b, String name) throws InterruptedException {
-    await(() -> b.router().registry().get(name) == null, 5_000, name + " unregistered");
+    await(() -> Internals.router(b).registry().get(name) == null, 5_000, name + " unregistered");
   }
 
   // ---------------------------------------------------------------- RPC (section 9)

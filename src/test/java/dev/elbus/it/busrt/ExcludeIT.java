@@ -225,7 +225,7 @@ class ExcludeIT {
     }
     // nothing of either client is left in the topic index (unregistering takes the name first,
     // then the subscriptions and exclusions: seen from this thread they may go a moment later)
-    BusRt.await(() -> tb.broker().router().topics().match(ns + "/t").length == 0, 5_000,
+    BusRt.await(() -> tb.router().topics().match(ns + "/t").length == 0, 5_000,
         "topic index empty for " + ns + "/t");
   }
 

@@ -1,7 +1,7 @@
 package dev.elbus.it.busrt;
 
 import dev.elbus.InternalClient;
-import dev.elbus.routing.CloseReason;
+import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.rpc.MsgPack;
 import dev.elbus.support.LeakGate;
 import dev.elbus.support.RawClient;
@@ -114,7 +114,7 @@ class ForceRegisterIT {
       marker(a, n, a1, n + "%%1", 2);
       marker(a1, n + "%%1", a, n, 3);
     }
-    assertThat(plain.broker().stats().closes(CloseReason.REPLACED)).isZero();
+    assertThat(plain.router().stats().closes(CloseReason.REPLACED)).isZero();
   }
 
   @ParameterizedTest
@@ -122,8 +122,8 @@ class ForceRegisterIT {
   void aNewClientTakesTheNameOver(Transport t) throws Exception {
     String n = uniq("fr");
     String wn = uniq("watch");
-    long replacedBefore = force.broker().stats().closes(CloseReason.REPLACED);
-    long goneBefore = force.broker().stats().closes(CloseReason.PRIMARY_GONE);
+    long replacedBefore = force.router().stats().closes(CloseReason.REPLACED);
+    long goneBefore = force.router().stats().closes(CloseReason.PRIMARY_GONE);
     try (RawClient w = watcher(force, t, wn)) {
       long start = nowNanos();
       RawClient old = force.registered(t, n);
@@ -144,11 +144,11 @@ class ForceRegisterIT {
           old2.expectClosed(5_000);
           BusRt.awaitUnregistered(force.broker(), n + "%%1");
           BusRt.awaitUnregistered(force.broker(), n + "%%2");
-          BusRt.await(() -> force.broker().stats().closes(CloseReason.REPLACED)
+          BusRt.await(() -> force.router().stats().closes(CloseReason.REPLACED)
               >= replacedBefore + 1, 5_000, "one close counted as replaced");
-          BusRt.await(() -> force.broker().stats().closes(CloseReason.PRIMARY_GONE)
+          BusRt.await(() -> force.router().stats().closes(CloseReason.PRIMARY_GONE)
               >= goneBefore + 2, 5_000, "two secondaries closed as primary_gone");
-          assertThat(force.broker().router().registry().get(n).kind().wireName())
+          assertThat(force.router().registry().get(n).kind().wireName())
               .isEqualTo(other(t) == Transport.TCP ? "tcp" : "local_ipc");
 
           // the new client works and inherits nothing (the old subscription is gone)
@@ -177,7 +177,7 @@ class ForceRegisterIT {
       }
       marker(w, wn, w, wn, 8);
     }
-    assertThat(force.broker().stats().closes(CloseReason.REPLACED)).isEqualTo(replacedBefore + 1);
+    assertThat(force.router().stats().closes(CloseReason.REPLACED)).isEqualTo(replacedBefore + 1);
   }
 
   @ParameterizedTest
@@ -221,7 +221,7 @@ class ForceRegisterIT {
         assertThat(c.handshake(n)).isEqualTo(BUSY);
         c.expectClosed(5_000);
       }
-      assertThat(force.broker().router().registry().get(n)).isNotNull();
+      assertThat(force.router().registry().get(n)).isNotNull();
       assertThat(ic.isConnected()).isTrue();
     } finally {
       ic.close().await(5, TimeUnit.SECONDS);

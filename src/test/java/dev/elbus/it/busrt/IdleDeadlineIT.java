@@ -4,7 +4,7 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
-import dev.elbus.routing.CloseReason;
+import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.support.LeakGate;
 import dev.elbus.support.RawClient;
 import dev.elbus.support.TestBroker;
@@ -44,7 +44,7 @@ class IdleDeadlineIT {
 
   @BeforeAll
   static void start() throws Exception {
-    connLog = (Logger) LoggerFactory.getLogger("dev.elbus.net.ClientConnection");
+    connLog = (Logger) LoggerFactory.getLogger("dev.elbus.impl.net.ClientConnection");
     log = new ListAppender<>();
     log.setContext(connLog.getLoggerContext());
     log.start();
@@ -77,7 +77,7 @@ class IdleDeadlineIT {
   void aSilentClientIsClosedAndAPingingOneStays(Transport t) throws Exception {
     String silentName = uniq("silent");
     String pingerName = uniq("pinger");
-    long before = idle.broker().stats().closes(CloseReason.IDLE_TIMEOUT);
+    long before = idle.router().stats().closes(CloseReason.IDLE_TIMEOUT);
     try (RawClient silent = idle.registered(t, silentName);
          RawClient pinger = idle.registered(t, pingerName)) {
       long end = System.nanoTime() + WATCH_MS * 1_000_000;
@@ -88,9 +88,9 @@ class IdleDeadlineIT {
       // the silent one was closed (long ago; the bound is generous), the pinger was not
       silent.expectClosed(5_000);
       BusRt.awaitUnregistered(idle.broker(), silentName);
-      assertThat(idle.broker().router().registry().get(pingerName)).isNotNull();
+      assertThat(idle.router().registry().get(pingerName)).isNotNull();
       marker(pinger, pingerName, pinger, pingerName, 1);
-      BusRt.await(() -> idle.broker().stats().closes(CloseReason.IDLE_TIMEOUT) == before + 1,
+      BusRt.await(() -> idle.router().stats().closes(CloseReason.IDLE_TIMEOUT) == before + 1,
           5_000, "one idle_timeout close counted");
       BusRt.await(() -> idleLogs(silentName).size() == 1, 5_000, "the close logged once");
       ILoggingEvent e = idleLogs(silentName).get(0);
@@ -100,14 +100,14 @@ class IdleDeadlineIT {
     }
     BusRt.awaitUnregistered(idle.broker(), pingerName);
     // the pinger left by itself: not counted as idle
-    assertThat(idle.broker().stats().closes(CloseReason.IDLE_TIMEOUT)).isEqualTo(before + 1);
+    assertThat(idle.router().stats().closes(CloseReason.IDLE_TIMEOUT)).isEqualTo(before + 1);
   }
 
   @ParameterizedTest
   @EnumSource(Transport.class)
   void anyFrameCountsAsInput(Transport t) throws Exception {
     String name = uniq("talker");
-    long before = idle.broker().stats().closes(CloseReason.IDLE_TIMEOUT);
+    long before = idle.router().stats().closes(CloseReason.IDLE_TIMEOUT);
     try (RawClient c = idle.registered(t, name)) {
       for (int i = 0; i < 5; i++) {
         // a QoS-0 message to itself: input for the broker, no ack
@@ -118,7 +118,7 @@ class IdleDeadlineIT {
       marker(c, name, c, name, 1);
     }
     BusRt.awaitUnregistered(idle.broker(), name);
-    assertThat(idle.broker().stats().closes(CloseReason.IDLE_TIMEOUT)).isEqualTo(before);
+    assertThat(idle.router().stats().closes(CloseReason.IDLE_TIMEOUT)).isEqualTo(before);
   }
 
   @ParameterizedTest
@@ -146,10 +146,10 @@ class IdleDeadlineIT {
       }
       assertThat(pings).as("broker pings in %d ms at a 500 ms interval", WATCH_MS)
           .isGreaterThanOrEqualTo(1);
-      assertThat(dflt.broker().router().registry().get(name)).isNotNull();
+      assertThat(dflt.router().registry().get(name)).isNotNull();
       marker(c, name, c, name, 1);
     }
-    assertThat(dflt.broker().stats().closes(CloseReason.IDLE_TIMEOUT)).isZero();
+    assertThat(dflt.router().stats().closes(CloseReason.IDLE_TIMEOUT)).isZero();
     assertThat(idleLogs(name)).isEmpty();
   }
 }

@@ -1,9 +1,9 @@
 package dev.elbus.it.busrt;
 
 import dev.elbus.aaa.AaaPolicy;
-import dev.elbus.aaa.ClientAcl;
 import dev.elbus.aaa.ClientAcl.Rule;
-import dev.elbus.routing.CloseReason;
+import dev.elbus.aaa.ClientAcl;
+import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.support.LeakGate;
 import dev.elbus.support.RawClient;
 import dev.elbus.support.TestBroker;
@@ -184,7 +184,7 @@ class PublishForIT {
     String ns = uniq("pfe");
     String xn = ns + ".x";
     String bn = ns + ".bad";
-    long before = tb.broker().stats().closes(CloseReason.PROTOCOL_ERROR);
+    long before = tb.router().stats().closes(CloseReason.PROTOCOL_ERROR);
     try (RawClient x = tb.registered(t, xn); RawClient bad = tb.registered(other(t), bn);
          RawClient bad2 = tb.registered(t, bn + "2")) {
       x.frame(1, SUBSCRIBE, 1, topics(ns + "/t"));
@@ -197,7 +197,7 @@ class PublishForIT {
       bad2.expectClosed(5_000);
       BusRt.awaitUnregistered(tb.broker(), bn);
       BusRt.awaitUnregistered(tb.broker(), bn + "2");
-      BusRt.await(() -> tb.broker().stats().closes(CloseReason.PROTOCOL_ERROR) >= before + 2,
+      BusRt.await(() -> tb.router().stats().closes(CloseReason.PROTOCOL_ERROR) >= before + 2,
           5_000, "two protocol-error closes counted");
       // nothing reached x, which still works
       marker(x, xn, x, xn, 4);

@@ -226,7 +226,7 @@ class AnnouncementsIT {
 
   private static void awaitGone(TestBroker b, String name) throws Exception {
     long deadline = System.nanoTime() + CLOSE_MS * 1_000_000;
-    while (b.broker().router().registry().get(name) != null) {
+    while (b.router().registry().get(name) != null) {
       assertThat(System.nanoTime()).as("%s unregistered", name).isLessThan(deadline);
       Thread.sleep(10);
     }

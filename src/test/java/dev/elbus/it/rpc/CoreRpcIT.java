@@ -20,8 +20,8 @@ import static dev.elbus.support.RawClient.utf8;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.elbus.InternalClient;
+import dev.elbus.impl.routing.BrokerStats;
 import dev.elbus.it.rpc.RpcWire.Exchange;
-import dev.elbus.routing.BrokerStats;
 import dev.elbus.support.LeakGate;
 import dev.elbus.support.RawClient;
 import dev.elbus.support.TestBroker;
@@ -131,7 +131,7 @@ class CoreRpcIT {
   @EnumSource(Transport.class)
   void statsAreConsistentWithBrokerStats(Transport t) throws Exception {
     try (RawClient c = client(t, "stats")) {
-      BrokerStats s = broker.broker().stats();
+      BrokerStats s = broker.router().stats();
       long[] before = {s.uptimeSeconds(), s.rFrames(), s.rBytes(), s.wFrames(), s.wBytes()};
       call(c, 1, 1, 3, "stats", new byte[0]);
       Exchange x = exchange(c, 1, 1);

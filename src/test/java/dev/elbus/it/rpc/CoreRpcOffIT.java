@@ -9,7 +9,7 @@ import static dev.elbus.it.rpc.RpcWire.message;
 import static dev.elbus.support.RawClient.brokerFrame;
 import static dev.elbus.support.RawClient.utf8;
 
-import dev.elbus.BrokerOptions;
+import dev.elbus.config.BrokerOptions;
 import dev.elbus.it.rpc.RpcWire.Exchange;
 import dev.elbus.support.LeakGate;
 import dev.elbus.support.RawClient;

@@ -1,0 +1,2 @@
+/** The {@code elbus} client command line tool and its benchmark. */
+package dev.elbus.cli;

@@ -1,0 +1,28 @@
+package dev.elbus.impl.codec;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.buffer.BufferInternal;
+
+/**
+ * Between Vert.x {@link Buffer}s and Netty {@link ByteBuf}s without a copy. Vert.x 5 offers this
+ * only through its non-public {@code BufferInternal}; this class is the one place of the broker
+ * and client that uses it (docs/architecture.md, "Non-public Vert.x APIs").
+ */
+public final class Buffers {
+  private Buffers() {}
+
+  /**
+   * The bytes of {@code b} as a {@link ByteBuf} (Vert.x's own: a slice sharing its bytes; not to
+   * be released by the caller). {@code null} is the empty buffer.
+   */
+  public static ByteBuf byteBuf(Buffer b) {
+    return b == null ? Unpooled.EMPTY_BUFFER : ((BufferInternal) b).getByteBuf();
+  }
+
+  /** A {@link Buffer} over {@code b}'s readable bytes (no copy; it takes {@code b}'s reference). */
+  public static Buffer buffer(ByteBuf b) {
+    return BufferInternal.buffer(b);
+  }
+}

@@ -1,0 +1,122 @@
+package dev.elbus.impl.codec;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+
+/**
+ * The byte accumulation both stream decoders share: complete units are decoded straight from the
+ * chunk that was read (their bytes handed on without a copy); only a partial unit is kept, in a
+ * cumulation buffer that takes from the next chunks just the bytes that unit lacks. The buffer
+ * grows as bytes actually arrive (doubling, at least 64 KiB, never beyond the announced unit size
+ * unless more has arrived), so one header announcing a huge length reserves nothing, and a large
+ * frame arriving in many reads is copied O(log n) times. Bytes are never compacted in place: what
+ * a listener is handed stays valid for its call.
+ *
+ * <p>Not thread-safe: one instance per connection, used on its thread.
+ */
+abstract class StreamDecoder {
+  /** Smallest buffer allocated for a partial unit. */
+  private static final int MIN_BUFFER = 65536;
+
+  private final ByteBufAllocator alloc;
+  private ByteBuf cumulation;
+  /** True while {@link #feed} runs: {@link #stop} then only flags, and the feed releases. */
+  private boolean decoding;
+  private boolean stopped;
+
+  StreamDecoder(ByteBufAllocator alloc) {
+    this.alloc = alloc;
+  }
+
+  /** Decodes every complete unit at the reader index of {@code b}, consuming its bytes. */
+  abstract void decode(ByteBuf b);
+
+  /**
+   * Bytes the unit at the reader index of {@code b} needs in total, when its header says so, else
+   * a header's worth: sizes the cumulation buffer.
+   */
+  abstract int neededBytes(ByteBuf b);
+
+  /**
+   * Decodes a chunk. Takes ownership of {@code in} (it is released, or its unread bytes are kept).
+   * Input fed after {@link #stop} is released unread.
+   *
+   * @throws ProtocolException when the stream violates the protocol; the decoder is then stopped
+   *     and the connection must be closed
+   */
+  public final void feed(ByteBuf in) {
+    if (stopped) {
+      in.release();
+      return;
+    }
+    decoding = true;
+    try {
+      // a partial unit is completed with just the bytes it lacks; the rest of the chunk is then
+      // decoded where it is (in streaming, a read ends mid-frame nearly every time: copying only
+      // the tail of that frame, not the whole next read, keeps the copy to one frame per read)
+      while (cumulation != null && in.isReadable() && !stopped) {
+        int lacking = neededBytes(cumulation) - cumulation.readableBytes();
+        append(in, Math.min(Math.max(lacking, 1), in.readableBytes()));
+        decode(cumulation);
+        if (!cumulation.isReadable() || stopped) {
+          cumulation.release();
+          cumulation = null;
+        }
+      }
+      if (cumulation == null && !stopped) {
+        decode(in);
+        if (in.isReadable() && !stopped) {
+          cumulation = copyRemainder(in);
+        }
+      }
+    } catch (RuntimeException e) {
+      decoding = false;
+      stop();
+      throw e;
+    } finally {
+      decoding = false;
+      in.release();
+    }
+  }
+
+  /** Stops decoding and releases buffered bytes (at the end of a running feed). Idempotent. */
+  public void stop() {
+    stopped = true;
+    if (!decoding && cumulation != null) {
+      cumulation.release();
+      cumulation = null;
+    }
+  }
+
+  public final boolean isStopped() {
+    return stopped;
+  }
+
+  /** True when part of a unit (a frame, or a handshake step) has arrived and the rest has not. */
+  public final boolean hasPartialInput() {
+    return cumulation != null && cumulation.isReadable();
+  }
+
+  private ByteBuf copyRemainder(ByteBuf in) {
+    int n = in.readableBytes();
+    ByteBuf c = alloc.buffer(Math.max(n, Math.min(neededBytes(in), MIN_BUFFER)));
+    c.writeBytes(in, in.readerIndex(), n);
+    in.skipBytes(n);
+    return c;
+  }
+
+  /** Moves {@code n} bytes of {@code in} to the end of the cumulation, growing it as needed. */
+  private void append(ByteBuf in, int n) {
+    if (cumulation.writableBytes() < n) {
+      int readable = cumulation.readableBytes();
+      int needed = neededBytes(cumulation);
+      long doubled = Math.max(2L * cumulation.capacity(), MIN_BUFFER);
+      int cap = (int) Math.max(readable + (long) n, Math.min(needed, doubled));
+      ByteBuf bigger = alloc.buffer(cap);
+      bigger.writeBytes(cumulation, cumulation.readerIndex(), readable);
+      cumulation.release();
+      cumulation = bigger;
+    }
+    cumulation.writeBytes(in, n);
+  }
+}

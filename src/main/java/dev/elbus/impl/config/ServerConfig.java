@@ -1,0 +1,367 @@
+package dev.elbus.impl.config;
+
+import dev.elbus.client.Bind;
+import dev.elbus.config.BrokerOptions;
+import dev.elbus.config.InternalClientOptions;
+import dev.elbus.config.ListenerOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The stand-alone server's configuration ({@code conf/elbus.yaml}): broker-wide settings, listener
+ * defaults and the listeners. Parsed from the JSON tree vertx-config produces; every error names
+ * the file, the entry and the bad value.
+ *
+ * <pre>
+ * workers: 0             # event loops serving the listeners; 0 = number of cores
+ * core_rpc: true         # .broker answers test/info/stats/client.list/benchmark.test
+ * timeout: 5             # seconds: handshake deadline, ping interval, mid-frame stall limit
+ * buf_size: 16384        # bytes: socket write buffer (writability high-water mark)
+ * buf_ttl: 10            # microseconds: upper bound of write coalescing
+ * queue_size: 8192       # frames waiting for a client whose socket takes nothing (see below)
+ * queue_max_bytes: 134217728
+ * write_timeout: 1       # seconds a socket may take nothing while queue_size frames wait
+ * max_frame_size: 67108864
+ * max_name_length: 65535
+ * max_connections: 10000 # connections per listener; more are closed at once
+ * max_handshakes: 2048   # connections in their handshake per listener; more close the oldest
+ * max_topic_levels: 128  # per-client limits (docs/protocol-notes.md): input beyond gets 72
+ * max_subscription_bytes: 33554432
+ * max_subscriptions: 1000000
+ * max_wildcard_levels: 4096
+ * max_name_parts: 128
+ * aaa: conf/aaa.yaml     # AAA file for every listener (absent: no AAA, everyone allowed)
+ * aaa_scan_period: 1     # seconds between checks of the AAA file for changes
+ * force_register: false  # BUS/RT: a new client with a taken name replaces the old one
+ * idle_timeout: 0        # seconds without any input (pings included) before a close; 0 = off
+ * listeners:             # each entry may override any of the settings above
+ *   - bind: /tmp/elbus.sock
+ *   - bind: 127.0.0.1:7777
+ * bridge:                # event-bus address and bridge rules, see {@link BridgeConfig}
+ *   inbound:
+ *     - {topic: sensors/#, address: app.sensors}
+ * </pre>
+ */
+public final class ServerConfig {
+  private static final Set<String> LISTENER_KEYS = Set.of("bind", "timeout", "buf_size", "buf_ttl",
+      "queue_size", "queue_max_bytes", "write_timeout", "max_frame_size", "max_name_length", "aaa",
+      "aaa_scan_period", "force_register", "idle_timeout", "max_connections", "max_handshakes",
+      "max_topic_levels", "max_subscription_bytes", "max_subscriptions", "max_wildcard_levels",
+      "max_name_parts");
+  private static final Set<String> TOP_KEYS = Set.of("workers", "core_rpc", "timeout", "buf_size",
+      "buf_ttl", "queue_size", "queue_max_bytes", "write_timeout", "max_frame_size",
+      "max_name_length", "listeners", "fifo", "pid_file", "aaa", "aaa_scan_period", "force_register",
+      "idle_timeout", "max_connections", "max_handshakes", "max_topic_levels",
+      "max_subscription_bytes", "max_subscriptions", "max_wildcard_levels", "max_name_parts",
+      "bridge", "internal_clients");
+  private static final Set<String> INTERNAL_KEYS = Set.of("queue_size", "queue_max_bytes",
+      "overflow");
+
+  private int workers;
+  private boolean coreRpc = true;
+  private final ListenerOptions defaults = new ListenerOptions();
+  private final List<ListenerOptions> listeners = new ArrayList<>();
+  private final List<String> fifos = new ArrayList<>();
+  private String pidFile;
+  private BridgeConfig bridge = BridgeConfig.defaults();
+  private final InternalClientOptions internalClients = new InternalClientOptions();
+
+  /** Workers (0 = number of cores). */
+  public int workers() {
+    return workers;
+  }
+
+  public ServerConfig workers(int w) {
+    this.workers = w;
+    return this;
+  }
+
+  /** Workers to run: {@link #workers()}, or the number of cores when that is 0. */
+  public int effectiveWorkers() {
+    return workers > 0 ? workers : Runtime.getRuntime().availableProcessors();
+  }
+
+  public boolean coreRpc() {
+    return coreRpc;
+  }
+
+  /**
+   * The broker-wide settings of this configuration: workers, {@code core_rpc}, the event-bus
+   * address of {@code bridge:} and the {@code internal_clients:} defaults.
+   */
+  public BrokerOptions brokerOptions() {
+    return new BrokerOptions().setWorkers(effectiveWorkers()).setCoreRpc(coreRpc)
+        .setEventBusAddress(bridge.brokerAddress()).setInternalClients(internalClients);
+  }
+
+  /** Settings new listeners start from (command-line flags change these). */
+  public ListenerOptions defaults() {
+    return defaults;
+  }
+
+  public List<ListenerOptions> listeners() {
+    return listeners;
+  }
+
+  public List<String> fifos() {
+    return fifos;
+  }
+
+  public String pidFile() {
+    return pidFile;
+  }
+
+  public ServerConfig pidFile(String p) {
+    this.pidFile = p;
+    return this;
+  }
+
+  /** The {@code bridge:} section: the broker's event-bus address and the bridge rules. */
+  public BridgeConfig bridge() {
+    return bridge;
+  }
+
+  /**
+   * The {@code internal_clients:} section: queue bounds and overflow policy of the broker's
+   * internal clients (unset values: the defaults of {@link InternalClientOptions}).
+   */
+  public InternalClientOptions internalClients() {
+    return internalClients;
+  }
+
+  /**
+   * Parses a configuration tree.
+   *
+   * @param source the file name, for error messages
+   * @throws IllegalArgumentException naming {@code source}, the entry and the bad value
+   */
+  public static ServerConfig parse(JsonObject json, String source) {
+    ServerConfig c = new ServerConfig();
+    for (String k : json.fieldNames()) {
+      if (!TOP_KEYS.contains(k)) {
+        throw new IllegalArgumentException(source + ": unknown key '" + k + "'");
+      }
+    }
+    c.workers = (int) number(json, "workers", source + ": ", 0, 1024, 0);
+    Object rpc = json.getValue("core_rpc");
+    if (rpc != null && !(rpc instanceof Boolean)) {
+      throw new IllegalArgumentException(source + ": core_rpc must be true or false, got '" + rpc
+          + "'");
+    }
+    c.coreRpc = rpc == null || (Boolean) rpc;
+    applyListenerSettings(json, c.defaults, source, "");
+    Object ls = json.getValue("listeners");
+    if (ls != null) {
+      if (!(ls instanceof JsonArray)) {
+        throw new IllegalArgumentException(source + ": listeners must be a list");
+      }
+      JsonArray arr = (JsonArray) ls;
+      for (int i = 0; i < arr.size(); i++) {
+        String where = "listeners[" + i + "]";
+        Object e = arr.getValue(i);
+        if (!(e instanceof JsonObject)) {
+          throw new IllegalArgumentException(source + ": " + where + " must be a map with 'bind'");
+        }
+        JsonObject lj = (JsonObject) e;
+        for (String k : lj.fieldNames()) {
+          if (!LISTENER_KEYS.contains(k)) {
+            throw new IllegalArgumentException(source + ": " + where + ": unknown key '" + k + "'");
+          }
+        }
+        Object b = lj.getValue("bind");
+        if (!(b instanceof String)) {
+          throw new IllegalArgumentException(source + ": " + where + ": 'bind' is required");
+        }
+        Bind bind;
+        try {
+          bind = Bind.parse((String) b);
+        } catch (IllegalArgumentException ex) {
+          throw new IllegalArgumentException(source + ": " + where + ": " + ex.getMessage());
+        }
+        if (bind.type() == Bind.Type.FIFO) {
+          c.fifos.add(bind.path());
+          continue;
+        }
+        ListenerOptions lo = new ListenerOptions(c.defaults).setBind(bind);
+        applyListenerSettings(lj, lo, source, where + ": ");
+        c.listeners.add(lo);
+      }
+    }
+    Object fifo = json.getValue("fifo");
+    if (fifo != null) {
+      if (!(fifo instanceof String) || ((String) fifo).isEmpty()) {
+        throw new IllegalArgumentException(source + ": fifo must be a path");
+      }
+      c.fifos.add((String) fifo);
+    }
+    Object pid = json.getValue("pid_file");
+    if (pid != null) {
+      if (!(pid instanceof String) || ((String) pid).isEmpty()) {
+        throw new IllegalArgumentException(source + ": pid_file must be a path");
+      }
+      c.pidFile = (String) pid;
+    }
+    c.bridge = BridgeConfig.parse(json.getValue("bridge"), source);
+    parseInternalClients(json.getValue("internal_clients"), c.internalClients, source);
+    return c;
+  }
+
+  private static void parseInternalClients(Object section, InternalClientOptions o,
+      String source) {
+    if (section == null) {
+      return;
+    }
+    String w = source + ": internal_clients: ";
+    if (!(section instanceof JsonObject)) {
+      throw new IllegalArgumentException(source + ": internal_clients must be a map");
+    }
+    JsonObject j = (JsonObject) section;
+    for (String k : j.fieldNames()) {
+      if (!INTERNAL_KEYS.contains(k)) {
+        throw new IllegalArgumentException(w + "unknown key '" + k + "'");
+      }
+    }
+    if (j.containsKey("queue_size")) {
+      o.setQueueSize((int) number(j, "queue_size", w, 1, Integer.MAX_VALUE, 0));
+    }
+    if (j.containsKey("queue_max_bytes")) {
+      o.setQueueMaxBytes(number(j, "queue_max_bytes", w, 1, Long.MAX_VALUE, 0));
+    }
+    if (j.containsKey("overflow")) {
+      Object v = j.getValue("overflow");
+      InternalClientOptions.Overflow p = null;
+      for (InternalClientOptions.Overflow c : InternalClientOptions.Overflow.values()) {
+        if (c.key().equals(v)) {
+          p = c;
+        }
+      }
+      if (p == null) {
+        throw new IllegalArgumentException(w + "overflow must be refuse or disconnect, got '" + v
+            + "'");
+      }
+      o.setOverflow(p);
+    }
+  }
+
+  private static void applyListenerSettings(JsonObject j, ListenerOptions lo, String source,
+      String where) {
+    String w = source + ": " + where;
+    if (j.containsKey("timeout")) {
+      double t = decimal(j, "timeout", w);
+      if (!(t > 0) || t > 86_400) {
+        throw new IllegalArgumentException(w + "timeout must be more than 0 and at most 86400 "
+            + "seconds, got " + t);
+      }
+      lo.setTimeoutMs(Math.max(1, Math.round(t * 1000)));
+    }
+    if (j.containsKey("buf_size")) {
+      lo.setBufSize((int) number(j, "buf_size", w, 1, Integer.MAX_VALUE, 0));
+    }
+    if (j.containsKey("buf_ttl")) {
+      lo.setBufTtlUs(number(j, "buf_ttl", w, 0, Long.MAX_VALUE, 0));
+    }
+    if (j.containsKey("queue_size")) {
+      lo.setQueueSize((int) number(j, "queue_size", w, 1, Integer.MAX_VALUE, 0));
+    }
+    if (j.containsKey("queue_max_bytes")) {
+      lo.setQueueMaxBytes(number(j, "queue_max_bytes", w, 1, Long.MAX_VALUE, 0));
+    }
+    if (j.containsKey("write_timeout")) {
+      double t = decimal(j, "write_timeout", w);
+      if (!(t > 0) || t > 86_400) {
+        throw new IllegalArgumentException(w + "write_timeout must be more than 0 and at most "
+            + "86400 seconds, got " + t);
+      }
+      lo.setWriteTimeoutMs(Math.max(1, Math.round(t * 1000)));
+    }
+    if (j.containsKey("max_frame_size")) {
+      lo.setMaxFrameSize((int) number(j, "max_frame_size", w, 1, Integer.MAX_VALUE, 0));
+    }
+    if (j.containsKey("aaa")) {
+      Object a = j.getValue("aaa");
+      if (a != null && (!(a instanceof String) || ((String) a).isEmpty())) {
+        throw new IllegalArgumentException(w + "aaa must be the path of an AAA file, got '" + a
+            + "'");
+      }
+      lo.setAaaFile((String) a);
+    }
+    if (j.containsKey("aaa_scan_period")) {
+      double t = decimal(j, "aaa_scan_period", w);
+      if (!(t > 0) || t > 86_400) {
+        throw new IllegalArgumentException(w + "aaa_scan_period must be more than 0 and at most "
+            + "86400 seconds, got " + t);
+      }
+      lo.setAaaScanPeriodMs(Math.max(1, Math.round(t * 1000)));
+    }
+    if (j.containsKey("force_register")) {
+      Object f = j.getValue("force_register");
+      if (!(f instanceof Boolean)) {
+        throw new IllegalArgumentException(w + "force_register must be true or false, got '" + f
+            + "'");
+      }
+      lo.setForceRegister((Boolean) f);
+    }
+    if (j.containsKey("idle_timeout")) {
+      double t = decimal(j, "idle_timeout", w);
+      if (t < 0 || t > 86_400) {
+        throw new IllegalArgumentException(w + "idle_timeout must be 0 (off) to 86400 seconds, got "
+            + t);
+      }
+      lo.setIdleTimeoutMs(Math.round(t * 1000));
+    }
+    if (j.containsKey("max_connections")) {
+      lo.setMaxConnections((int) number(j, "max_connections", w, 1, Integer.MAX_VALUE, 0));
+    }
+    if (j.containsKey("max_handshakes")) {
+      lo.setMaxHandshakes((int) number(j, "max_handshakes", w, 1, Integer.MAX_VALUE, 0));
+    }
+    if (j.containsKey("max_topic_levels")) {
+      lo.setMaxTopicLevels((int) number(j, "max_topic_levels", w, 1, Integer.MAX_VALUE, 0));
+    }
+    if (j.containsKey("max_subscription_bytes")) {
+      lo.setMaxSubscriptionBytes(number(j, "max_subscription_bytes", w, 1, Long.MAX_VALUE, 0));
+    }
+    if (j.containsKey("max_subscriptions")) {
+      lo.setMaxSubscriptions((int) number(j, "max_subscriptions", w, 1, Integer.MAX_VALUE, 0));
+    }
+    if (j.containsKey("max_wildcard_levels")) {
+      lo.setMaxWildcardLevels((int) number(j, "max_wildcard_levels", w, 0, Integer.MAX_VALUE,
+          0));
+    }
+    if (j.containsKey("max_name_parts")) {
+      lo.setMaxNameParts((int) number(j, "max_name_parts", w, 1, Integer.MAX_VALUE, 0));
+    }
+    if (j.containsKey("max_name_length")) {
+      lo.setMaxNameLength((int) number(j, "max_name_length", w, 1, 65535, 0));
+    }
+  }
+
+  private static long number(JsonObject j, String key, String where, long min, long max,
+      long dflt) {
+    Object v = j.getValue(key);
+    if (v == null) {
+      return dflt;
+    }
+    if (!(v instanceof Number) || v instanceof Double || v instanceof Float) {
+      throw new IllegalArgumentException(where + key + " must be an integer, got '" + v + "'");
+    }
+    long n = ((Number) v).longValue();
+    if (n < min || n > max) {
+      throw new IllegalArgumentException(where + key + " must be " + min + ".." + max + ", got "
+          + n);
+    }
+    return n;
+  }
+
+  private static double decimal(JsonObject j, String key, String where) {
+    Object v = j.getValue(key);
+    if (!(v instanceof Number)) {
+      throw new IllegalArgumentException(where + key + " must be a number, got '" + v + "'");
+    }
+    return ((Number) v).doubleValue();
+  }
+}

@@ -1,0 +1,155 @@
+package dev.elbus.impl.config;
+
+import dev.elbus.config.ListenerOptions;
+import dev.elbus.impl.routing.ClientLimits;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The server configuration file (RELIABILITY.md item 8): the shipped files parse, and every
+ * malformed input gives one clear error naming the file and the entry.
+ */
+class ServerConfigTest {
+  private static Vertx vertx;
+
+  @BeforeAll
+  static void start() {
+    vertx = Vertx.vertx();
+  }
+
+  @AfterAll
+  static void stop() {
+    vertx.close();
+  }
+
+  @Test
+  void shippedConfigurationsParse() {
+    ServerConfig c = ServerConfig.parse(ConfigFiles.read(vertx, "conf/elbus.yaml"),
+        "conf/elbus.yaml");
+    assertThat(c.listeners()).extracting(l -> l.getBind().toString())
+        .containsExactly("/tmp/elbus.sock", "127.0.0.1:7777");
+    ListenerOptions l = c.listeners().get(1);
+    assertThat(l.getTimeoutMs()).isEqualTo(5000);
+    assertThat(l.getQueueSize()).isEqualTo(8192);
+    assertThat(l.getBufSize()).isEqualTo(16384);
+    assertThat(l.getMaxFrameSize()).isEqualTo(64 * 1024 * 1024);
+    assertThat(l.getAaaFile()).isNull();
+    assertThat(c.coreRpc()).isTrue();
+    // the file states the defaults
+    ListenerOptions dflt = new ListenerOptions();
+    assertThat(ClientLimits.of(l)).isEqualTo(ClientLimits.of(dflt));
+    assertThat(l.getMaxHandshakes()).isEqualTo(ListenerOptions.DEFAULT_MAX_HANDSHAKES);
+    ServerConfig d = ServerConfig.parse(ConfigFiles.read(vertx, "conf/elbus-docker.yaml"),
+        "conf/elbus-docker.yaml");
+    assertThat(d.listeners()).extracting(x -> x.getBind().toString())
+        .containsExactly("/var/run/elbus/elbus.sock", "0.0.0.0:7777");
+  }
+
+  @Test
+  void listenerSettingsOverrideTheDefaults() {
+    ServerConfig c = ServerConfig.parse(new JsonObject("{\"timeout\": 2, \"queue_size\": 10,"
+        + "\"listeners\": [{\"bind\": \"a.sock\"}, {\"bind\": \"h:1\", \"queue_size\": 20,"
+        + "\"aaa\": \"x.yaml\", \"idle_timeout\": 1.5, \"force_register\": true},"
+        + "{\"bind\": \"fifo:/tmp/f\"}]}"), "t.yaml");
+    assertThat(c.listeners()).hasSize(2);
+    assertThat(c.listeners().get(0).getQueueSize()).isEqualTo(10);
+    assertThat(c.listeners().get(0).getTimeoutMs()).isEqualTo(2000);
+    assertThat(c.listeners().get(1).getQueueSize()).isEqualTo(20);
+    assertThat(c.listeners().get(1).getAaaFile()).isEqualTo("x.yaml");
+    assertThat(c.listeners().get(1).getIdleTimeoutMs()).isEqualTo(1500);
+    assertThat(c.listeners().get(1).isForceRegister()).isTrue();
+    assertThat(c.fifos()).containsExactly("/tmp/f");
+  }
+
+  @Test
+  void clientLimits() {
+    ServerConfig c = ServerConfig.parse(new JsonObject("{\"max_topic_levels\": 16,"
+        + "\"max_subscriptions\": 5, \"listeners\": [{\"bind\": \"a.sock\"}, {\"bind\": "
+        + "\"h:1\", \"max_subscription_bytes\": 4096, \"max_wildcard_levels\": 0,"
+        + "\"max_name_parts\": 3}]}"), "t.yaml");
+    assertThat(ClientLimits.of(c.listeners().get(0)))
+        .isEqualTo(new ClientLimits(16,
+            ListenerOptions.DEFAULT_MAX_SUBSCRIPTION_BYTES, 5,
+            ListenerOptions.DEFAULT_MAX_WILDCARD_LEVELS, ListenerOptions.DEFAULT_MAX_NAME_PARTS));
+    assertThat(ClientLimits.of(c.listeners().get(1)))
+        .isEqualTo(new ClientLimits(16, 4096, 5, 0, 3));
+    ServerConfig h = ServerConfig.parse(new JsonObject("{\"max_handshakes\": 7}"), "t.yaml");
+    assertThat(h.defaults().getMaxHandshakes()).isEqualTo(7);
+  }
+
+  @Test
+  void writeTimeoutAndInternalClientBounds() {
+    ServerConfig c = ServerConfig.parse(new JsonObject("{\"write_timeout\": 0.25,"
+        + "\"listeners\": [{\"bind\": \"a.sock\"}, {\"bind\": \"h:1\", \"write_timeout\": 3}],"
+        + "\"internal_clients\": {\"queue_size\": 100, \"queue_max_bytes\": 4096,"
+        + "\"overflow\": \"disconnect\"}}"), "t.yaml");
+    assertThat(c.listeners().get(0).getWriteTimeoutMs()).isEqualTo(250);
+    assertThat(c.listeners().get(1).getWriteTimeoutMs()).isEqualTo(3000);
+    assertThat(c.internalClients().getQueueSize()).isEqualTo(100);
+    assertThat(c.internalClients().getQueueMaxBytes()).isEqualTo(4096);
+    assertThat(c.internalClients().getOverflow())
+        .isEqualTo(dev.elbus.config.InternalClientOptions.Overflow.DISCONNECT);
+    ServerConfig d = ServerConfig.parse(new JsonObject("{}"), "t.yaml");
+    assertThat(d.defaults().getWriteTimeoutMs()).isEqualTo(1000);
+    assertThat(d.internalClients().getQueueSize()).isZero(); // the broker's default applies
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "{\"workerz\": 1}|t.yaml: unknown key 'workerz'",
+      "{\"workers\": \"x\"}|t.yaml: workers must be an integer, got 'x'",
+      "{\"queue_size\": -3}|t.yaml: queue_size must be 1..2147483647, got -3",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"buf_size\": 0}]}|t.yaml: listeners[0]: buf_size must be 1..2147483647, got 0",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"colour\": 1}]}|t.yaml: listeners[0]: unknown key 'colour'",
+      "{\"listeners\": [{\"timeout\": 1}]}|t.yaml: listeners[0]: 'bind' is required",
+      "{\"listeners\": [{\"bind\": \"nonsense\"}]}|t.yaml: listeners[0]: bind 'nonsense': expected HOST:PORT",
+      "{\"listeners\": [{\"bind\": \"h:99999\"}]}|t.yaml: listeners[0]: bind 'h:99999': port out of range 0-65535",
+      "{\"listeners\": {\"bind\": \"h:1\"}}|t.yaml: listeners must be a list",
+      "{\"core_rpc\": \"yes\"}|t.yaml: core_rpc must be true or false, got 'yes'",
+      "{\"timeout\": 0}|t.yaml: timeout must be more than 0 and at most 86400 seconds, got 0.0",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"aaa\": 3}]}|t.yaml: listeners[0]: aaa must be the path of an AAA file, got '3'",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"force_register\": 1}]}|t.yaml: listeners[0]: force_register must be true or false, got '1'",
+      "{\"max_topic_levels\": 0}|t.yaml: max_topic_levels must be 1..2147483647, got 0",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"max_wildcard_levels\": -1}]}|t.yaml: listeners[0]: max_wildcard_levels must be 0..2147483647, got -1",
+      "{\"max_subscription_bytes\": 1.5}|t.yaml: max_subscription_bytes must be an integer, got '1.5'",
+      "{\"write_timeout\": 0}|t.yaml: write_timeout must be more than 0 and at most 86400 seconds, got 0.0",
+      "{\"internal_clients\": 3}|t.yaml: internal_clients must be a map",
+      "{\"internal_clients\": {\"size\": 3}}|t.yaml: internal_clients: unknown key 'size'",
+      "{\"internal_clients\": {\"queue_size\": 0}}|t.yaml: internal_clients: queue_size must be 1..2147483647, got 0",
+      "{\"internal_clients\": {\"overflow\": \"block\"}}|t.yaml: internal_clients: overflow must be refuse or disconnect, got 'block'",
+  })
+  void malformedSettingsNameFileAndEntry(String json, String message) {
+    assertThatThrownBy(() -> ServerConfig.parse(new JsonObject(json), "t.yaml"))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith(message);
+  }
+
+  @Test
+  void unreadableOrBrokenFilesNameTheFile(@TempDir Path dir) throws Exception {
+    assertThatThrownBy(() -> ConfigFiles.read(vertx, dir.resolve("none.yaml").toString()))
+        .hasMessage(dir.resolve("none.yaml") + ": no such file");
+    Path syntax = dir.resolve("syntax.yaml");
+    Files.writeString(syntax, "listeners: [\n  - bind: x\n");
+    assertThatThrownBy(() -> ConfigFiles.read(vertx, syntax.toString()))
+        .hasMessageStartingWith(syntax + ": cannot parse: ");
+    Path truncated = dir.resolve("truncated.yaml");
+    Files.writeString(truncated, "listeners:\n  - bind: \"/tmp/x.so");
+    assertThatThrownBy(() -> ConfigFiles.read(vertx, truncated.toString()))
+        .hasMessageStartingWith(truncated + ": cannot parse: ");
+    Path json = dir.resolve("bad.json");
+    Files.writeString(json, "{\"workers\": ");
+    assertThatThrownBy(() -> ConfigFiles.read(vertx, json.toString()))
+        .hasMessageStartingWith(json + ": cannot parse: ");
+  }
+}
