@@ -9,11 +9,22 @@ import dev.elbus.protocol.Protocol;
 public final class ClientOptions {
   /** Default number of names {@link NetworkClient#registerSecondary} tries when one is busy. */
   public static final int DEFAULT_SECONDARY_ATTEMPTS = 10;
+  /** Default delay before the first reconnect attempt after a loss, in milliseconds. */
+  public static final long DEFAULT_RECONNECT_DELAY_MS = 100;
+  /** Default bound of the delay between reconnect attempts, in milliseconds. */
+  public static final long DEFAULT_RECONNECT_MAX_DELAY_MS = 5_000;
+  /** Default bytes of outgoing frames not yet taken by the socket before the queue is full. */
+  public static final int DEFAULT_WRITE_QUEUE_MAX_SIZE = 512 * 1024;
 
   private long timeoutMs = Protocol.DEFAULT_TIMEOUT_MS;
   private long pingIntervalMs;
   private int maxFrameSize = Protocol.DEFAULT_MAX_FRAME_SIZE;
   private int secondaryAttempts = DEFAULT_SECONDARY_ATTEMPTS;
+  private boolean reconnect;
+  private long reconnectDelayMs = DEFAULT_RECONNECT_DELAY_MS;
+  private long reconnectMaxDelayMs = DEFAULT_RECONNECT_MAX_DELAY_MS;
+  private int reconnectAttempts;
+  private int writeQueueMaxSize = DEFAULT_WRITE_QUEUE_MAX_SIZE;
 
   public ClientOptions() {
   }
@@ -23,6 +34,11 @@ public final class ClientOptions {
     this.pingIntervalMs = other.pingIntervalMs;
     this.maxFrameSize = other.maxFrameSize;
     this.secondaryAttempts = other.secondaryAttempts;
+    this.reconnect = other.reconnect;
+    this.reconnectDelayMs = other.reconnectDelayMs;
+    this.reconnectMaxDelayMs = other.reconnectMaxDelayMs;
+    this.reconnectAttempts = other.reconnectAttempts;
+    this.writeQueueMaxSize = other.writeQueueMaxSize;
   }
 
   /** Bound of the connect and the handshake in milliseconds (elbus default 5 s). */
@@ -82,6 +98,118 @@ public final class ClientOptions {
       throw new IllegalArgumentException("secondary attempts must be > 0");
     }
     this.secondaryAttempts = secondaryAttempts;
+    return this;
+  }
+
+  /** Whether a lost connection is re-established (off by default). */
+  public boolean isReconnect() {
+    return reconnect;
+  }
+
+  /**
+   * Turns reconnecting on or off. With it on, a {@link NetworkClient} whose registered connection
+   * is lost (the broker stopped, the link broke, the broker dropped the client) connects again
+   * after a delay, registers the same name, and restores its subscriptions and exclusions; it
+   * retries with a growing delay ({@link #setReconnectDelayMs}, doubling up to {@link
+   * #setReconnectMaxDelayMs}, each delay drawn at random from its upper half) until it is back,
+   * {@link #setReconnectAttempts} attempts have failed, or it is closed. The first connect is
+   * not retried: its Future fails as without reconnecting. See {@link
+   * NetworkClient#stateHandler}.
+   */
+  public ClientOptions setReconnect(boolean reconnect) {
+    this.reconnect = reconnect;
+    return this;
+  }
+
+  /** Delay before the first reconnect attempt, in milliseconds. */
+  public long getReconnectDelayMs() {
+    return reconnectDelayMs;
+  }
+
+  /**
+   * Sets the delay before the first reconnect attempt after a loss (default {@value
+   * #DEFAULT_RECONNECT_DELAY_MS} ms); each failed attempt doubles it, up to {@link
+   * #setReconnectMaxDelayMs}.
+   */
+  public ClientOptions setReconnectDelayMs(long reconnectDelayMs) {
+    if (reconnectDelayMs <= 0 || reconnectDelayMs > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("reconnect delay must be 1.." + Integer.MAX_VALUE
+          + " ms");
+    }
+    this.reconnectDelayMs = reconnectDelayMs;
+    return this;
+  }
+
+  /** Bound of the delay between reconnect attempts, in milliseconds. */
+  public long getReconnectMaxDelayMs() {
+    return reconnectMaxDelayMs;
+  }
+
+  /**
+   * Sets the bound of the delay between reconnect attempts (default {@value
+   * #DEFAULT_RECONNECT_MAX_DELAY_MS} ms); it must not be below {@link #getReconnectDelayMs} at
+   * connect time.
+   */
+  public ClientOptions setReconnectMaxDelayMs(long reconnectMaxDelayMs) {
+    if (reconnectMaxDelayMs <= 0 || reconnectMaxDelayMs > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("reconnect max delay must be 1.." + Integer.MAX_VALUE
+          + " ms");
+    }
+    this.reconnectMaxDelayMs = reconnectMaxDelayMs;
+    return this;
+  }
+
+  /** Failed reconnect attempts after which the client gives up; 0: never gives up. */
+  public int getReconnectAttempts() {
+    return reconnectAttempts;
+  }
+
+  /**
+   * Sets how many reconnect attempts in a row may fail before the client gives up and closes
+   * (default 0: it keeps trying until it is closed).
+   */
+  public ClientOptions setReconnectAttempts(int reconnectAttempts) {
+    if (reconnectAttempts < 0) {
+      throw new IllegalArgumentException("reconnect attempts must be >= 0");
+    }
+    this.reconnectAttempts = reconnectAttempts;
+    return this;
+  }
+
+  /**
+   * The delay before reconnect attempt {@code attempt} (1 for the first after a loss): the
+   * initial delay doubled {@code attempt - 1} times, bounded by the maximum, and drawn at random
+   * from the upper half of that ({@code [d/2, d]}), so that clients that lost the same broker do
+   * not all come back at once.
+   *
+   * @param random a value in {@code [0, 1)}
+   */
+  long reconnectDelay(int attempt, double random) {
+    long max = Math.max(reconnectMaxDelayMs, reconnectDelayMs);
+    long d = reconnectDelayMs;
+    for (int i = 1; i < attempt && d < max; i++) {
+      d *= 2;
+    }
+    d = Math.min(d, max);
+    return Math.max(1, d / 2 + (long) (random * (d - d / 2 + 1)));
+  }
+
+  /** Bytes of outgoing frames the socket has not yet taken before the queue counts as full. */
+  public int getWriteQueueMaxSize() {
+    return writeQueueMaxSize;
+  }
+
+  /**
+   * Sets the bytes of outgoing frames the client may hold that the socket has not yet taken
+   * before {@link NetworkClient#writeQueueFull} says so (default {@value
+   * #DEFAULT_WRITE_QUEUE_MAX_SIZE}); the drain handler runs when it is down to half. Nothing is
+   * refused at the mark: a publisher that cares checks it.
+   */
+  public ClientOptions setWriteQueueMaxSize(int writeQueueMaxSize) {
+    if (writeQueueMaxSize < 2) {
+      throw new IllegalArgumentException("write queue max size must be >= 2 bytes");
+    }
+    this.writeQueueMaxSize = writeQueueMaxSize;
     return this;
   }
 }

@@ -8,8 +8,11 @@ import dev.elbus.protocol.Protocol;
 import dev.elbus.protocol.QoS;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.collection.IntObjectHashMap;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.internal.PlatformDependent;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Promise;
@@ -28,7 +31,11 @@ import org.slf4j.LoggerFactory;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * An elbus client over TCP or a Unix domain socket (PROTOCOL.md sections 1-5 and 7): it connects
@@ -42,56 +49,98 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Each operation takes the next op id of a per-connection u32 counter (wrapping, never 0). With
  * an acked QoS ({@link QoS#PROCESSED}, {@link QoS#REALTIME_PROCESSED}) its Future completes on the
- * broker's ack {@code 01} and fails with {@link ElbusException} carrying any other code; without
- * an ack it completes once the frame is written to the socket. When the connection ends, every
- * pending operation fails with code {@code 73} (I/O).
+ * broker's ack {@code 01} and fails with {@link ElbusException} carrying any other code. Without
+ * an ack ({@link QoS#NO}, {@link QoS#REALTIME}) the Future is one shared, already completed
+ * Future: the frame was accepted into the connection's outgoing buffer, nothing is allocated for
+ * it but its bytes; {@link #flush} tells when the socket has taken it. When the connection ends,
+ * every pending operation fails with code {@code 73} (I/O); frames accepted but not yet taken by
+ * the socket are lost with the connection, as those in the socket's own buffer are. While the
+ * client is not connected every operation fails at once with {@code 73}: nothing is buffered.
+ *
+ * <p><b>Writes.</b> Frames are encoded straight into a per-connection buffer that is written and
+ * flushed once per event-loop turn, or at once when it holds 64 KiB or a realtime frame (QoS 2 and
+ * 3, PROTOCOL.md section 2). {@link #writeQueueFull} and {@link #drainHandler} pace a publisher
+ * that produces faster than the socket takes ({@link ClientOptions#setWriteQueueMaxSize}).
+ *
+ * <p><b>Reconnecting</b> ({@link ClientOptions#setReconnect}, off by default): a lost registered
+ * connection is re-established with a bounded, jittered backoff; the client registers its name
+ * again (a name still held, {@code 76}, is retried like any other failure), restores its
+ * subscriptions and exclusions, and reports each change to the {@link #stateHandler}.
  *
  * <p><b>Threading.</b> All connection state (socket, decoder, op id counter, pending acks, timers)
  * is confined to one Vert.x event-loop context: the caller's when {@code connect} is called on an
  * event-loop context of {@code vertx}, else a new one. Public methods may be called from any
- * thread: the frame is encoded on the calling thread (the payload is copied at call time) and
- * handed to the context, so calls from one thread are sent in call order. Futures complete, and
- * the frame and close handlers run, on that context.
+ * thread. On the context's thread an operation is encoded into the outgoing buffer at once;
+ * from another thread it is encoded on the calling thread (the payload is copied at call time)
+ * and handed to the context through a lock-free queue that one task drains, so calls from one
+ * thread are sent in call order, and before anything the context writes after receiving them.
+ * Futures complete, and the frame, state and close handlers run, on that context.
  */
 public final class NetworkClient implements ElbusClient {
   private static final Logger LOG = LoggerFactory.getLogger(NetworkClient.class);
   private static final ByteBufAllocator ALLOC = ByteBufAllocator.DEFAULT;
+  /** Largest body of a subscribe or exclude frame that restores subscriptions. */
+  static final int RESTORE_BATCH = 32 * 1024;
 
-  private enum State { CONNECTING, HANDSHAKE, REGISTERED, CLOSED }
+  private enum State { CONNECTING, HANDSHAKE, REGISTERED, WAITING, CLOSED }
 
   private final Vertx vertx;
   private final ContextInternal context;
+  private final EventExecutor loop;
   private final Bind bind;
   private final String name;
   private final ClientOptions opts;
   private final AtomicInteger secondaryCounter = new AtomicInteger();
   private final Promise<NetworkClient> connectPromise;
   private final Promise<Void> closedPromise;
+  /** What an operation without an ack returns: completed, bound to the context. */
+  private final Future<Void> accepted;
 
   private volatile Handler<Frame> frameHandler;
+  /** Registered and not restoring: operations are accepted. */
   private volatile boolean connected;
+  /** The current connection's outgoing buffer, for {@link #writeQueueFull}; null without one. */
+  private volatile OutboundBuffer outbound;
+
+  // the hand-off from other threads: frames (QoS without ack: the ByteBuf itself) and Handoffs
+  private final Queue<Object> handoff = PlatformDependent.newMpscQueue();
+  private final AtomicBoolean drainScheduled = new AtomicBoolean();
+  private final AtomicLong handedOffBytes = new AtomicLong();
+  private final Runnable drainTask = this::drainHandoff;
+  private volatile boolean drainWanted;
 
   // accessed only on the context
   private State state = State.CONNECTING;
-  private boolean nameSent;
+  private boolean everRegistered;
   private NetClient netClient;
-  private NetSocketInternal socket;
-  private BrokerStreamDecoder decoder;
+  private Link link;
+  /** Identifies the current connect attempt: callbacks of earlier ones are ignored. */
+  private int attemptSeq;
+  /** Failed reconnect attempts since the loss. */
+  private int failedAttempts;
   private int lastOpId;
   private final IntObjectHashMap<Promise<Void>> pending = new IntObjectHashMap<>();
+  private final Subscriptions subscriptions = new Subscriptions();
+  private final List<NetworkClient> secondaries = new ArrayList<>();
   private long handshakeTimer = -1;
   private long pingTimer = -1;
+  private long reconnectTimer = -1;
   private Handler<Void> closeHandler;
+  private Handler<StateChange> stateHandler;
+  private Handler<Void> drainHandler;
+  private StateChange lastChange;
 
   private NetworkClient(Vertx vertx, ContextInternal context, Bind bind, String name,
       ClientOptions opts) {
     this.vertx = vertx;
     this.context = context;
+    this.loop = context.nettyEventLoop();
     this.bind = bind;
     this.name = name;
     this.opts = opts;
     this.connectPromise = context.promise();
     this.closedPromise = context.promise();
+    this.accepted = context.succeededFuture();
   }
 
   /** Connects with default {@link ClientOptions}. */
@@ -108,7 +157,8 @@ public final class NetworkClient implements ElbusClient {
    *     refusal code ({@code 76} busy, {@code 72} bad name, {@code 71} secondary without primary,
    *     {@code 79} access), {@code 75} for a peer that is not an elbus v1 broker, {@code 78} when
    *     the handshake exceeds the timeout, {@code 73} when the connection fails; with {@link
-   *     IllegalArgumentException} for a malformed path
+   *     IllegalArgumentException} for a malformed path. The first connect is not retried, even
+   *     with {@link ClientOptions#setReconnect}.
    */
   public static Future<NetworkClient> connect(Vertx vertx, String path, String name,
       ClientOptions opts) {
@@ -148,61 +198,92 @@ public final class NetworkClient implements ElbusClient {
     // Not vertx.createNetClient: Vert.x 5.0.x registers that client on its owner's close future
     // and never removes it, even after close() (eclipse-vertx/vert.x#6311), so a NetClient per
     // connection leaked about 1.3 KB per connection for the life of the Vert.x instance. Built
-    // unregistered, it lives exactly as long as this connection, which closes it in shutdown().
+    // unregistered, it lives exactly as long as this client, which closes it in finish().
     VertxInternal vi = (VertxInternal) vertx;
     netClient = new NetClientBuilder(vi, no)
         .metrics(vi.metrics() != null ? vi.metrics().createNetClientMetrics(no) : null)
         .build();
+    connectOnce();
+  }
+
+  /** One connect attempt: TCP/Unix connect, then the handshake, within the timeout. */
+  private void connectOnce() {
+    state = State.CONNECTING;
+    int seq = ++attemptSeq;
     handshakeTimer = context.setTimer(opts.getTimeoutMs(), id -> {
       handshakeTimer = -1;
-      shutdown(new ElbusException(Protocol.ERR_TIMEOUT, "connect/handshake with " + bind
-          + " not completed within " + opts.getTimeoutMs() + " ms"));
+      if (seq == attemptSeq) {
+        lost(new ElbusException(Protocol.ERR_TIMEOUT, "connect/handshake with " + bind
+            + " not completed within " + opts.getTimeoutMs() + " ms"));
+      }
     });
     SocketAddress addr = bind.type() == Bind.Type.UNIX
         ? SocketAddress.domainSocketAddress(bind.path())
         : SocketAddress.inetSocketAddress(bind.port(), bind.host());
     netClient.connect(addr).onComplete(ar -> {
+      if (seq != attemptSeq || state != State.CONNECTING) {
+        if (ar.succeeded()) {
+          ar.result().close(); // timed out or closed meanwhile
+        }
+        return;
+      }
       if (ar.failed()) {
-        shutdown(new ElbusException(Protocol.ERR_IO, "cannot connect to " + bind + ": "
+        lost(new ElbusException(Protocol.ERR_IO, "cannot connect to " + bind + ": "
             + ar.cause().getMessage(), ar.cause()));
         return;
       }
       NetSocketInternal so = (NetSocketInternal) ar.result();
-      if (state != State.CONNECTING) {
-        so.close(); // timed out meanwhile
-        return;
-      }
-      socket = so;
-      decoder = new BrokerStreamDecoder(so.channelHandlerContext().alloc(), new Inbound(),
-          opts.getMaxFrameSize());
+      Link l = new Link(so);
+      link = l;
+      outbound = l.out;
       state = State.HANDSHAKE;
-      so.messageHandler(this::onMessage);
+      so.messageHandler(l::onMessage);
       so.exceptionHandler(t -> LOG.debug("elbus client {}: {}", name, t.toString()));
-      so.closeHandler(v -> shutdown(new ElbusException(Protocol.ERR_IO,
-          state == State.REGISTERED ? "connection closed" : "connection closed during handshake")));
+      so.closeHandler(v -> {
+        if (link == l) {
+          lost(new ElbusException(Protocol.ERR_IO, state == State.REGISTERED
+              ? "connection closed" : "connection closed during handshake"));
+        }
+      });
     });
   }
 
-  /** Raw socket input: Netty buffers owned by us, handed to the decoder (which releases them). */
-  private void onMessage(Object msg) {
-    if (!(msg instanceof ByteBuf)) {
-      ReferenceCountUtil.release(msg);
-      return;
-    }
-    try {
-      decoder.feed((ByteBuf) msg);
-    } catch (ProtocolException e) {
-      LOG.warn("elbus client {}: protocol error from {}: {}", name, bind, e.getMessage());
-      shutdown(new ElbusException(Protocol.ERR_DATA, "protocol error: " + e.getMessage()));
-    }
-  }
+  /** One connection: its socket, decoder and outgoing buffer; decoded broker output. */
+  private final class Link implements BrokerStreamDecoder.Listener {
+    final NetSocketInternal socket;
+    final BrokerStreamDecoder decoder;
+    final OutboundBuffer out;
+    boolean nameSent;
+    /** Registered again, the restore of subscriptions not yet acked. */
+    boolean restoring;
 
-  /** Decoded broker output; called on the context. */
-  private final class Inbound implements BrokerStreamDecoder.Listener {
+    Link(NetSocketInternal so) {
+      this.socket = so;
+      this.decoder = new BrokerStreamDecoder(so.channelHandlerContext().alloc(), this,
+          opts.getMaxFrameSize());
+      this.out = OutboundBuffer.install(so.channelHandlerContext().pipeline(),
+          so.channelHandlerContext().name(), opts.getWriteQueueMaxSize(),
+          NetworkClient.this::checkDrained);
+    }
+
+    /** Raw socket input: Netty buffers owned by us, handed to the decoder (which releases them). */
+    void onMessage(Object msg) {
+      if (!(msg instanceof ByteBuf)) {
+        ReferenceCountUtil.release(msg);
+        return;
+      }
+      try {
+        decoder.feed((ByteBuf) msg);
+      } catch (ProtocolException e) {
+        LOG.warn("elbus client {}: protocol error from {}: {}", name, bind, e.getMessage());
+        lost(new ElbusException(Protocol.ERR_DATA, "protocol error: " + e.getMessage()));
+      }
+    }
+
     @Override
     public void onGreeting(int greeting, int version) {
       if (greeting != Protocol.GREETING || version != Protocol.VERSION) {
-        shutdown(new ElbusException(Protocol.ERR_NOT_SUPPORTED, String.format(
+        lost(new ElbusException(Protocol.ERR_NOT_SUPPORTED, String.format(
             "%s is not an elbus v1 broker (greeting %02x, version %d)", bind, greeting, version)));
         return;
       }
@@ -212,13 +293,13 @@ public final class NetworkClient implements ElbusClient {
     @Override
     public void onResponse(int code) {
       if (code != Protocol.RESPONSE_OK) {
-        shutdown(new ElbusException(code, (nameSent ? "registration of '" + name + "' refused: "
+        lost(new ElbusException(code, (nameSent ? "registration of '" + name + "' refused: "
             : "protocol greeting refused: ") + Protocol.codeName(code)));
       } else if (!nameSent) {
         nameSent = true;
         socket.writeMessage(FrameEncoder.clientName(ALLOC, name.getBytes(StandardCharsets.UTF_8)));
       } else {
-        registered();
+        registered(this);
       }
     }
 
@@ -229,7 +310,7 @@ public final class NetworkClient implements ElbusClient {
 
     @Override
     public void onAck(int opId, int code) {
-      Promise<Void> p = pending.remove(opId);
+      Promise<Void> p = pending.remove(pendingKey(opId));
       if (p == null) {
         LOG.debug("elbus client {}: ack for unknown op id {}", name, opId);
       } else if (code == Protocol.RESPONSE_OK) {
@@ -255,40 +336,120 @@ public final class NetworkClient implements ElbusClient {
     }
   }
 
-  private void registered() {
+  private void registered(Link l) {
     cancelTimer(handshakeTimer);
     handshakeTimer = -1;
     state = State.REGISTERED;
-    connected = true;
+    lastOpId = 0;
     if (opts.getPingIntervalMs() > 0) {
       pingTimer = context.setPeriodic(opts.getPingIntervalMs(), id -> {
         if (state == State.REGISTERED) {
-          socket.writeMessage(FrameEncoder.clientPing(ALLOC));
+          FrameEncoder.writeClientPing(l.out.reserve(Protocol.CLIENT_HEADER_SIZE));
+          l.out.written(false);
         }
       });
     }
-    connectPromise.tryComplete(this);
+    if (!everRegistered) {
+      everRegistered = true;
+      connected = true;
+      change(ClientState.CONNECTED, null, 0);
+      connectPromise.tryComplete(this);
+      return;
+    }
+    int attempts = failedAttempts + 1;
+    l.restoring = true;
+    List<Future<Void>> acks = new ArrayList<>();
+    for (Subscriptions.Batch b : subscriptions.restore(RESTORE_BATCH)) {
+      Promise<Void> p = context.promise();
+      writeNumbered(l, FrameEncoder.clientList(ALLOC, 0, b.op(), QoS.PROCESSED, b.items()), p);
+      acks.add(p.future());
+    }
+    Future.join(acks).onComplete(ar -> {
+      if (link != l || state != State.REGISTERED) {
+        return; // lost again meanwhile: that attempt failed
+      }
+      ElbusException refused = null;
+      for (Future<Void> f : acks) {
+        if (f.failed()) {
+          refused = f.cause() instanceof ElbusException ? (ElbusException) f.cause()
+              : new ElbusException(Protocol.ERR_OTHER, f.cause().toString());
+          LOG.warn("elbus client {}: restoring subscriptions after reconnecting: {}", name,
+              refused.getMessage());
+          break;
+        }
+      }
+      l.restoring = false;
+      failedAttempts = 0;
+      connected = true;
+      LOG.info("elbus client {}: reconnected to {} (attempt {})", name, bind, attempts);
+      change(ClientState.RECONNECTED, refused, attempts);
+      checkDrained();
+    });
   }
 
   /**
-   * Ends the connection once: fails the connect (if still running) and every pending operation,
-   * closes the socket and the NetClient, then completes {@link #closeFuture}. On the context.
+   * The current connect attempt or connection ended. Without reconnecting, or before the first
+   * registration, the client ends with it; else the next attempt is scheduled (or the client gives
+   * up after the last). On the context.
    */
-  private void shutdown(ElbusException cause) {
-    if (state == State.CLOSED) {
+  private void lost(ElbusException cause) {
+    if (state == State.CLOSED || state == State.WAITING) {
       return;
     }
-    State was = state;
-    state = State.CLOSED;
+    boolean wasUp = state == State.REGISTERED && !link.restoring;
+    Future<Void> closing = endLink(false);
+    if (!everRegistered || !opts.isReconnect()) {
+      finish(cause, closing);
+      return;
+    }
+    if (wasUp) {
+      failedAttempts = 0;
+      LOG.warn("elbus client {}: connection to {} lost ({}), reconnecting", name, bind,
+          cause.getMessage());
+      change(ClientState.DISCONNECTED, cause, 0);
+    } else {
+      failedAttempts++;
+      LOG.debug("elbus client {}: reconnect attempt {} to {} failed: {}", name, failedAttempts,
+          bind, cause.getMessage());
+      int max = opts.getReconnectAttempts();
+      if (max > 0 && failedAttempts >= max) {
+        LOG.warn("elbus client {}: gave up reconnecting to {} after {} attempts: {}", name, bind,
+            failedAttempts, cause.getMessage());
+        finish(cause, closing);
+        return;
+      }
+    }
+    state = State.WAITING;
+    long delay = opts.reconnectDelay(failedAttempts + 1, ThreadLocalRandom.current().nextDouble());
+    reconnectTimer = context.setTimer(delay, id -> {
+      reconnectTimer = -1;
+      if (state == State.WAITING) {
+        connectOnce();
+      }
+    });
+  }
+
+  /**
+   * Ends the current connection attempt or connection: timers, decoder, outgoing buffer (written
+   * first when {@code graceful}), pending acks (failed with 73), the handed-off operations, and
+   * the socket. Returns the socket's close.
+   */
+  private Future<Void> endLink(boolean graceful) {
     connected = false;
+    attemptSeq++;
     cancelTimer(handshakeTimer);
     cancelTimer(pingTimer);
     handshakeTimer = -1;
     pingTimer = -1;
-    if (decoder != null) {
-      decoder.stop();
+    Link l = link;
+    link = null;
+    outbound = null;
+    if (graceful && l != null && state == State.REGISTERED) {
+      drainHandoff(l);
+      l.out.writeOut();
     }
-    connectPromise.tryFail(cause);
+    state = State.CONNECTING; // not REGISTERED: the drain below fails what is left
+    drainHandoff(null);
     if (!pending.isEmpty()) {
       List<Promise<Void>> ps = new ArrayList<>(pending.values());
       pending.clear();
@@ -297,15 +458,63 @@ public final class NetworkClient implements ElbusClient {
         p.tryFail(io);
       }
     }
-    Future<Void> closing = socket != null ? socket.close() : context.succeededFuture();
+    if (l == null) {
+      return context.succeededFuture();
+    }
+    l.decoder.stop();
+    l.out.discard();
+    return l.socket.close();
+  }
+
+  /** Closes the client on the context: what it accepted is written first. */
+  private void closeNow() {
+    if (state != State.CLOSED) {
+      finish(null, endLink(true));
+    }
+  }
+
+  /**
+   * Ends the client for good, once, its last connection ended ({@code closing}: the socket's
+   * close); {@code cause} null when {@link #close} ended it. On the context.
+   */
+  private void finish(ElbusException cause, Future<Void> closing) {
+    if (state == State.CLOSED) {
+      return;
+    }
+    cancelTimer(reconnectTimer);
+    reconnectTimer = -1;
+    state = State.CLOSED;
+    connected = false;
+    ElbusException why = cause != null ? cause
+        : new ElbusException(Protocol.ERR_IO, "client closed");
+    connectPromise.tryFail(why);
+    for (NetworkClient s : new ArrayList<>(secondaries)) {
+      s.close();
+    }
     closing.transform(ar -> netClient != null ? netClient.close() : context.succeededFuture())
         .onComplete(ar -> closedPromise.tryComplete());
-    Handler<Void> h = closeHandler;
-    if (was == State.REGISTERED && h != null) {
+    if (everRegistered) {
+      change(ClientState.CLOSED, cause, cause != null && opts.isReconnect() ? failedAttempts : 0);
+      Handler<Void> h = closeHandler;
+      if (h != null) {
+        try {
+          h.handle(null);
+        } catch (RuntimeException e) {
+          LOG.warn("elbus client {}: close handler failed", name, e);
+        }
+      }
+    }
+  }
+
+  private void change(ClientState s, ElbusException cause, int attempts) {
+    StateChange c = new StateChange(s, cause, attempts);
+    lastChange = c;
+    Handler<StateChange> h = stateHandler;
+    if (h != null) {
       try {
-        h.handle(null);
+        h.handle(c);
       } catch (RuntimeException e) {
-        LOG.warn("elbus client {}: close handler failed", name, e);
+        LOG.warn("elbus client {}: state handler failed on {}", name, c, e);
       }
     }
   }
@@ -325,17 +534,17 @@ public final class NetworkClient implements ElbusClient {
 
   @Override
   public Future<Void> send(String target, Buffer payload, QoS qos) {
-    return keyed(Protocol.OP_MESSAGE, target, payload, qos);
+    return keyed(Protocol.OP_MESSAGE, target, null, payload, qos);
   }
 
   @Override
   public Future<Void> broadcast(String mask, Buffer payload, QoS qos) {
-    return keyed(Protocol.OP_BROADCAST, mask, payload, qos);
+    return keyed(Protocol.OP_BROADCAST, mask, null, payload, qos);
   }
 
   @Override
   public Future<Void> publish(String topic, Buffer payload, QoS qos) {
-    return keyed(Protocol.OP_PUBLISH, topic, payload, qos);
+    return keyed(Protocol.OP_PUBLISH, topic, null, payload, qos);
   }
 
   @Override
@@ -364,30 +573,129 @@ public final class NetworkClient implements ElbusClient {
       return context.failedFuture(new ElbusException(Protocol.ERR_DATA,
           "publish-for receiver contains a NUL character"));
     }
-    Buffer tail = Buffer.buffer(receiver).appendByte((byte) 0);
-    if (payload != null) {
-      tail.appendBuffer(payload);
-    }
-    return keyed(Protocol.OP_PUBLISH_FOR, topic, tail, qos);
+    return keyed(Protocol.OP_PUBLISH_FOR, topic, receiver, payload, qos);
   }
 
-  /** Sends a ping (nine zero bytes); completes when it is written. */
+  /** Sends a ping (nine zero bytes); completes when it is written (see {@link #flush}). */
   public Future<Void> ping() {
-    return submit(FrameEncoder.clientPing(ALLOC), false, false);
+    if (!connected) {
+      return notConnected();
+    }
+    if (loop.inEventLoop()) {
+      Link l = current();
+      if (l == null) {
+        return notConnected();
+      }
+      FrameEncoder.writeClientPing(l.out.reserve(Protocol.CLIENT_HEADER_SIZE));
+      l.out.written(false);
+      return flush();
+    }
+    Promise<Void> p = context.promise();
+    handOff(new Handoff(Handoff.PING, FrameEncoder.clientPing(ALLOC), p, 0, null));
+    return p.future();
   }
 
-  private Future<Void> keyed(int op, String key, Buffer payload, QoS qos) {
+  /**
+   * Writes what this client has accepted so far without waiting for the end of the event-loop
+   * turn; the Future completes once the socket has taken all of it (handed it to the operating
+   * system), or fails with {@code 73} when the connection ends first or the client is not
+   * connected. From another thread, it covers what that thread sent before.
+   */
+  public Future<Void> flush() {
+    if (!connected) {
+      return notConnected();
+    }
+    Promise<Void> p = context.promise();
+    if (loop.inEventLoop()) {
+      Link l = current();
+      if (l == null) {
+        return notConnected();
+      }
+      l.out.flush(p);
+    } else {
+      handOff(new Handoff(Handoff.FLUSH, null, p, 0, null));
+    }
+    return p.future();
+  }
+
+  /**
+   * Whether the frames this client holds that the socket has not yet taken exceed {@link
+   * ClientOptions#setWriteQueueMaxSize} (frames handed over from other threads and not yet on the
+   * event loop count too). Nothing is refused when it is full: a publisher that cares stops
+   * until the {@link #drainHandler} runs. Any thread.
+   */
+  public boolean writeQueueFull() {
+    OutboundBuffer o = outbound;
+    boolean full = handedOffBytes.get() >= opts.getWriteQueueMaxSize()
+        || o != null && !o.isWritable();
+    if (full) {
+      drainWanted = true;
+    }
+    return full;
+  }
+
+  /**
+   * Sets the handler run (on the context) when a full write queue ({@link #writeQueueFull}
+   * returned true) is down to half; also after a reconnect.
+   */
+  public NetworkClient drainHandler(Handler<Void> handler) {
+    onContext(() -> drainHandler = handler, () -> { });
+    return this;
+  }
+
+  private void checkDrained() {
+    if (!drainWanted || !connected) {
+      return;
+    }
+    OutboundBuffer o = outbound;
+    if (handedOffBytes.get() <= opts.getWriteQueueMaxSize() / 2 && o != null && o.isWritable()) {
+      drainWanted = false;
+      Handler<Void> h = drainHandler;
+      if (h != null) {
+        h.handle(null);
+      }
+    }
+  }
+
+  private Future<Void> keyed(int op, String key, String receiver, Buffer payload, QoS qos) {
+    if (!connected) {
+      return notConnected();
+    }
     if (key.indexOf('\0') >= 0) {
       return context.failedFuture(new ElbusException(Protocol.ERR_DATA,
           Protocol.opName(op) + " target contains a NUL character"));
     }
-    ByteBuf p = Buffers.byteBuf(payload);
-    ByteBuf frame = FrameEncoder.clientFrame(ALLOC, 0, op, qos,
-        key.getBytes(StandardCharsets.UTF_8), p);
-    return submit(frame, true, qos.needsAck());
+    ByteBuf p = Buffers.unwrap(payload);
+    int keyLen = ByteBufUtil.utf8Bytes(key);
+    int extraLen = receiver == null ? -1 : ByteBufUtil.utf8Bytes(receiver);
+    int size = FrameEncoder.keyedSize(keyLen, extraLen, p.readableBytes());
+    int flags = op | (qos.bits() << Protocol.QOS_SHIFT);
+    if (loop.inEventLoop()) {
+      Link l = current();
+      if (l == null) {
+        return notConnected();
+      }
+      Promise<Void> ack = qos.needsAck() ? context.promise() : null;
+      int id = nextOpId(ack);
+      FrameEncoder.writeKeyed(l.out.reserve(size), id, flags, key, keyLen, receiver, extraLen, p);
+      l.out.written(qos.isRealtime());
+      return ack == null ? accepted : ack.future();
+    }
+    ByteBuf frame = ALLOC.buffer(size);
+    FrameEncoder.writeKeyed(frame, 0, flags, key, keyLen, receiver, extraLen, p);
+    if (!qos.needsAck()) {
+      handOff(frame);
+      return accepted;
+    }
+    Promise<Void> ack = context.promise();
+    handOff(new Handoff(Handoff.NUMBERED, frame, ack, 0, null));
+    return ack.future();
   }
 
   private Future<Void> list(int op, List<String> topics, QoS qos) {
+    if (!connected) {
+      return notConnected();
+    }
     if (topics.isEmpty()) {
       return context.failedFuture(new ElbusException(Protocol.ERR_DATA,
           Protocol.opName(op) + " needs at least one topic"));
@@ -401,60 +709,191 @@ public final class NetworkClient implements ElbusClient {
       }
       items[i] = t.getBytes(StandardCharsets.UTF_8);
     }
-    return submit(FrameEncoder.clientList(ALLOC, 0, op, qos, items), true, qos.needsAck());
-  }
-
-  /** Hands an encoded frame (op id 0) to the context; takes ownership of {@code frame}. */
-  private Future<Void> submit(ByteBuf frame, boolean numbered, boolean ack) {
-    Promise<Void> p = context.promise();
-    onContext(() -> write(frame, numbered, ack, p), () -> {
-      frame.release();
-      p.tryFail(new ElbusException(Protocol.ERR_IO, "Vert.x is closed"));
-    });
-    return p.future();
-  }
-
-  private void write(ByteBuf frame, boolean numbered, boolean ack, Promise<Void> p) {
-    if (state != State.REGISTERED) {
-      frame.release();
-      p.tryFail(new ElbusException(Protocol.ERR_IO, "client " + name + " is not connected"));
-      return;
-    }
-    if (!numbered) {
-      socket.writeMessage(frame).onComplete(ar -> written(ar.cause(), p));
-      return;
-    }
-    int id = nextOpId();
-    frame.setIntLE(0, id);
-    if (!ack) {
-      socket.writeMessage(frame).onComplete(ar -> written(ar.cause(), p));
-      return;
-    }
-    pending.put(id, p);
-    socket.writeMessage(frame).onFailure(t -> {
-      Promise<Void> q = pending.remove(id);
-      if (q != null) {
-        written(t, q);
+    List<String> tracked = List.copyOf(topics);
+    ByteBuf frame = FrameEncoder.clientList(ALLOC, 0, op, qos, items);
+    Promise<Void> ack = qos.needsAck() ? context.promise() : null;
+    if (loop.inEventLoop()) {
+      Link l = current();
+      if (l == null) {
+        frame.release();
+        return notConnected();
       }
-    });
-  }
-
-  private static void written(Throwable failure, Promise<Void> p) {
-    if (failure == null) {
-      p.tryComplete();
+      subscriptions.apply(op, tracked);
+      writeNumbered(l, frame, ack);
     } else {
-      p.tryFail(failure instanceof ElbusException ? failure
-          : new ElbusException(Protocol.ERR_IO, "write failed: " + failure.getMessage(), failure));
+      handOff(new Handoff(Handoff.NUMBERED, frame, ack, op, tracked));
     }
+    return ack == null ? accepted : ack.future();
   }
 
-  /** The next op id: a wrapping u32 counter that skips 0 and ids still waiting for an ack. */
-  private int nextOpId() {
+  /**
+   * The connection to write to, on the event loop: none when not registered. Whatever other
+   * threads handed over before is written first, so that it precedes what this thread writes
+   * after having heard of it.
+   */
+  private Link current() {
+    Link l = state == State.REGISTERED && connected ? link : null;
+    if (l != null && !handoff.isEmpty()) {
+      drainHandoff(l);
+    }
+    return l;
+  }
+
+  /** The next op id, registering {@code ack} (if any) for it. */
+  private int nextOpId(Promise<Void> ack) {
     int id;
     do {
       id = ++lastOpId;
-    } while (id == 0 || pending.containsKey(id));
+    } while (id == 0 || !pending.isEmpty() && pending.containsKey(pendingKey(id)));
+    if (ack != null) {
+      pending.put(pendingKey(id), ack);
+    }
     return id;
+  }
+
+  /**
+   * The key of op id {@code id} in {@link #pending}: the id times an odd constant, a bijection
+   * that scatters consecutive ids over the table. With the ids themselves, a window of pipelined
+   * operations occupies one run of adjacent slots, and each removal (linear probing shifts the
+   * run back) walks the whole run: a thousand in flight made every ack cost a thousand probes.
+   */
+  private static int pendingKey(int id) {
+    return id * 0x9E3779B9;
+  }
+
+  /** Writes an encoded frame (op id 0 at its start) with the next op id; releases it. */
+  private void writeNumbered(Link l, ByteBuf frame, Promise<Void> ack) {
+    try {
+      frame.setIntLE(frame.readerIndex(), nextOpId(ack));
+      l.out.append(frame);
+      l.out.written(QoS.of(frame.getUnsignedByte(frame.readerIndex() + 4)
+          >> Protocol.QOS_SHIFT).isRealtime());
+    } finally {
+      frame.release();
+    }
+  }
+
+  private Future<Void> notConnected() {
+    return context.failedFuture(new ElbusException(Protocol.ERR_IO, "client " + name
+        + " is not connected" + (state == State.CLOSED ? "" : " (reconnecting to " + bind + ")")));
+  }
+
+  // ---------------------------------------------------------------- hand-off from other threads
+
+  /** An operation handed over from another thread (a frame without ack travels as a ByteBuf). */
+  private static final class Handoff {
+    /** A numbered frame: an acked one, or a (un)subscription or (un)exclusion. */
+    static final int NUMBERED = 0;
+    /** A ping (not numbered); the promise completes once it is written. */
+    static final int PING = 1;
+    /** A flush; the promise completes once everything before it is written. */
+    static final int FLUSH = 2;
+
+    final int kind;
+    final ByteBuf frame;
+    final Promise<Void> promise;
+    /** The list operation whose topics are tracked, 0 for none. */
+    final int trackOp;
+    final List<String> topics;
+
+    Handoff(int kind, ByteBuf frame, Promise<Void> promise, int trackOp, List<String> topics) {
+      this.kind = kind;
+      this.frame = frame;
+      this.promise = promise;
+      this.trackOp = trackOp;
+      this.topics = topics;
+    }
+  }
+
+  /** Queues {@code item} for the context and makes sure a drain task is scheduled. */
+  private void handOff(Object item) {
+    if (item instanceof ByteBuf) {
+      handedOffBytes.addAndGet(((ByteBuf) item).readableBytes());
+    } else if (((Handoff) item).frame != null) {
+      handedOffBytes.addAndGet(((Handoff) item).frame.readableBytes());
+    }
+    handoff.offer(item);
+    if (!drainScheduled.get() && drainScheduled.compareAndSet(false, true)) {
+      try {
+        loop.execute(drainTask);
+      } catch (RuntimeException e) { // RejectedExecutionException: the event loop is gone
+        drainScheduled.set(false);
+        failHandoff(new ElbusException(Protocol.ERR_IO, "Vert.x is closed"));
+      }
+    }
+  }
+
+  private void drainHandoff() {
+    drainScheduled.set(false);
+    drainHandoff(state == State.REGISTERED ? link : null);
+    checkDrained();
+  }
+
+  /**
+   * Writes what other threads handed over to {@code l}, in order; with {@code l} null (not
+   * connected) fails it with 73. On the context.
+   */
+  private void drainHandoff(Link l) {
+    long bytes = 0;
+    Object item;
+    while ((item = handoff.poll()) != null) {
+      if (item instanceof ByteBuf) {
+        ByteBuf frame = (ByteBuf) item;
+        bytes += frame.readableBytes();
+        if (l == null) {
+          frame.release();
+        } else {
+          writeNumbered(l, frame, null);
+        }
+        continue;
+      }
+      Handoff h = (Handoff) item;
+      if (h.frame != null) {
+        bytes += h.frame.readableBytes();
+      }
+      if (l == null) {
+        if (h.frame != null) {
+          h.frame.release();
+        }
+        if (h.promise != null) {
+          h.promise.tryFail(new ElbusException(Protocol.ERR_IO, "client " + name
+              + " is not connected"));
+        }
+        continue;
+      }
+      switch (h.kind) {
+        case Handoff.PING:
+          l.out.append(h.frame);
+          h.frame.release();
+          l.out.flush(h.promise);
+          break;
+        case Handoff.FLUSH:
+          l.out.flush(h.promise);
+          break;
+        default:
+          if (h.trackOp != 0) {
+            subscriptions.apply(h.trackOp, h.topics);
+          }
+          writeNumbered(l, h.frame, h.promise);
+      }
+    }
+    if (bytes > 0) {
+      handedOffBytes.addAndGet(-bytes);
+    }
+  }
+
+  private void failHandoff(ElbusException e) {
+    Object item;
+    while ((item = handoff.poll()) != null) {
+      ByteBuf frame = item instanceof Handoff ? ((Handoff) item).frame : (ByteBuf) item;
+      if (frame != null) {
+        handedOffBytes.addAndGet(-frame.readableBytes());
+      }
+      ReferenceCountUtil.release(item instanceof Handoff ? ((Handoff) item).frame : item);
+      if (item instanceof Handoff && ((Handoff) item).promise != null) {
+        ((Handoff) item).promise.tryFail(e);
+      }
+    }
   }
 
   /** Runs {@code task} on the context: at once when already there, else queued in call order. */
@@ -476,12 +915,21 @@ public final class NetworkClient implements ElbusClient {
    * Registers a secondary client {@code NAME%%N} of this client's primary name on a new connection
    * to the same broker, with the same options and context. {@code N} is this client's counter,
    * starting at 1; a busy name ({@code 76}) is skipped for the next, up to {@link
-   * ClientOptions#getSecondaryAttempts} names.
+   * ClientOptions#getSecondaryAttempts} names. With {@link ClientOptions#setReconnect} the
+   * secondary reconnects on its own, under the same name (one that comes back before its primary
+   * is refused with {@code 71} and retries); closing this client closes it.
    */
   public Future<NetworkClient> registerSecondary() {
     int sep = name.indexOf(Protocol.SECONDARY_SEP);
     String primary = sep < 0 ? name : name.substring(0, sep);
-    return trySecondary(primary, opts.getSecondaryAttempts());
+    return trySecondary(primary, opts.getSecondaryAttempts()).onSuccess(s -> onContext(() -> {
+      if (state == State.CLOSED) {
+        s.close();
+      } else {
+        secondaries.add(s);
+        s.closeFuture().onComplete(v -> secondaries.remove(s));
+      }
+    }, s::close));
   }
 
   private Future<NetworkClient> trySecondary(String primary, int attemptsLeft) {
@@ -509,8 +957,9 @@ public final class NetworkClient implements ElbusClient {
   }
 
   /**
-   * Sets the handler called once, on the context, when the registered connection ends (closed by
-   * either side or lost); called at once if it has already ended.
+   * Sets the handler called once, on the context, when the client ends for good after having
+   * been registered (closed by either side, or lost without reconnecting, or after the last
+   * reconnect attempt); called at once if it has already ended.
    */
   public NetworkClient closeHandler(Handler<Void> handler) {
     onContext(() -> {
@@ -523,21 +972,41 @@ public final class NetworkClient implements ElbusClient {
     return this;
   }
 
-  /** Completes when the connection has ended and its socket is closed. */
+  /**
+   * Sets the handler of connection state changes ({@link ClientState}): on the context, called
+   * at once with the current state (the last change), then with each change: {@code CONNECTED},
+   * then with {@link ClientOptions#setReconnect} {@code DISCONNECTED} (with the reason) and
+   * {@code RECONNECTED} for each outage, and {@code CLOSED} at the end.
+   */
+  public NetworkClient stateHandler(Handler<StateChange> handler) {
+    onContext(() -> {
+      stateHandler = handler;
+      if (handler != null && lastChange != null) {
+        handler.handle(lastChange);
+      }
+    }, () -> { });
+    return this;
+  }
+
+  /** Completes when the client has ended and its socket is closed. */
   public Future<Void> closeFuture() {
     return closedPromise.future();
   }
 
+  /** Whether the client is registered (false while it reconnects). */
   @Override
   public boolean isConnected() {
     return connected;
   }
 
-  /** Closes the connection (unregistering this client); completes when the socket is closed. */
+  /**
+   * Closes the client: what it accepted before is written, then the connection is closed
+   * (unregistering this client), a reconnect in progress stops, and the secondaries it registered
+   * are closed; completes when the socket is closed.
+   */
   @Override
   public Future<Void> close() {
-    onContext(() -> shutdown(new ElbusException(Protocol.ERR_IO, "client closed")),
-        () -> closedPromise.tryComplete());
+    onContext(this::closeNow, () -> closedPromise.tryComplete());
     return closedPromise.future();
   }
 

@@ -3,6 +3,7 @@ package dev.elbus.impl.codec;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.buffer.impl.BufferImpl;
 import io.vertx.core.internal.buffer.BufferInternal;
 
 /**
@@ -19,6 +20,19 @@ public final class Buffers {
    */
   public static ByteBuf byteBuf(Buffer b) {
     return b == null ? Unpooled.EMPTY_BUFFER : ((BufferInternal) b).getByteBuf();
+  }
+
+  /**
+   * The bytes of {@code b} as its own {@link ByteBuf}, without the slice {@link #byteBuf} makes
+   * (the client's hot path: nothing allocated per payload). Only to be read, with absolute
+   * indexes: the caller must neither change its indexes nor release it. {@code null} is the
+   * empty buffer.
+   */
+  public static ByteBuf unwrap(Buffer b) {
+    if (b instanceof BufferImpl) {
+      return ((BufferImpl) b).byteBuf();
+    }
+    return byteBuf(b);
   }
 
   /** A {@link Buffer} over {@code b}'s readable bytes (no copy; it takes {@code b}'s reference). */

@@ -4,6 +4,7 @@ import dev.elbus.protocol.Protocol;
 import dev.elbus.protocol.QoS;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.CompositeByteBuf;
 
 /**
@@ -136,23 +137,72 @@ public final class FrameEncoder {
    */
   public static ByteBuf clientList(ByteBufAllocator alloc, int opId, int op, QoS qos,
       byte[][] items) {
+    ByteBuf b = alloc.buffer(Protocol.CLIENT_HEADER_SIZE + listBodySize(items));
+    writeList(b, opId, op | (qos.bits() << Protocol.QOS_SHIFT), items);
+    return b;
+  }
+
+  /** The body size of a list frame of {@code items}: the items and a separator between each two. */
+  public static int listBodySize(byte[][] items) {
     int bodyLen = items.length - 1;
     for (byte[] item : items) {
       bodyLen += item.length;
     }
-    ByteBuf b = alloc.buffer(Protocol.CLIENT_HEADER_SIZE + bodyLen);
-    b.writeIntLE(opId).writeByte(op | (qos.bits() << Protocol.QOS_SHIFT)).writeIntLE(bodyLen);
+    return bodyLen;
+  }
+
+  /** Writes a list frame (see {@link #clientList}) with the flags byte {@code flags} to {@code dst}. */
+  public static void writeList(ByteBuf dst, int opId, int flags, byte[][] items) {
+    dst.writeIntLE(opId).writeByte(flags).writeIntLE(listBodySize(items));
     for (int i = 0; i < items.length; i++) {
       if (i > 0) {
-        b.writeByte(0);
+        dst.writeByte(0);
       }
-      b.writeBytes(items[i]);
+      dst.writeBytes(items[i]);
     }
-    return b;
+  }
+
+  /**
+   * The size of a client frame {@code key 00 [extra 00] payload} from its parts' sizes in bytes
+   * ({@code extraLen} -1 for none): see {@link #writeKeyed}.
+   */
+  public static int keyedSize(int keyLen, int extraLen, int payloadLen) {
+    return Protocol.CLIENT_HEADER_SIZE + keyLen + 1 + (extraLen < 0 ? 0 : extraLen + 1)
+        + payloadLen;
+  }
+
+  /**
+   * Writes a client frame whose body is {@code key 00 payload}, or {@code key 00 extra 00
+   * payload} (publish-for: the receiver between topic and payload), to {@code dst}, encoding the
+   * strings as UTF-8 in place (no intermediate array). {@code keyLen} and {@code extraLen} are
+   * their UTF-8 sizes ({@link ByteBufUtil#utf8Bytes}; {@code extra} {@code null} and {@code
+   * extraLen} -1 for none); the payload is the readable bytes of {@code payload}, whose indexes
+   * are left unchanged.
+   */
+  public static void writeKeyed(ByteBuf dst, int opId, int flags, CharSequence key, int keyLen,
+      CharSequence extra, int extraLen, ByteBuf payload) {
+    int plen = payload.readableBytes();
+    int bodyLen = keyedSize(keyLen, extraLen, plen) - Protocol.CLIENT_HEADER_SIZE;
+    dst.ensureWritable(Protocol.CLIENT_HEADER_SIZE + bodyLen);
+    dst.writeIntLE(opId).writeByte(flags).writeIntLE(bodyLen);
+    ByteBufUtil.reserveAndWriteUtf8(dst, key, keyLen);
+    dst.writeByte(0);
+    if (extra != null) {
+      ByteBufUtil.reserveAndWriteUtf8(dst, extra, extraLen);
+      dst.writeByte(0);
+    }
+    if (plen > 0) {
+      dst.writeBytes(payload, payload.readerIndex(), plen);
+    }
   }
 
   /** A client ping: nine zero bytes. */
   public static ByteBuf clientPing(ByteBufAllocator alloc) {
-    return alloc.buffer(Protocol.CLIENT_HEADER_SIZE).writeZero(Protocol.CLIENT_HEADER_SIZE);
+    return writeClientPing(alloc.buffer(Protocol.CLIENT_HEADER_SIZE));
+  }
+
+  /** Writes a client ping (nine zero bytes) to {@code dst}; returns {@code dst}. */
+  public static ByteBuf writeClientPing(ByteBuf dst) {
+    return dst.writeZero(Protocol.CLIENT_HEADER_SIZE);
   }
 }
