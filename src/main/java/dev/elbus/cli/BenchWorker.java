@@ -11,6 +11,7 @@ import dev.elbus.rpc.RpcErrorCode;
 import dev.elbus.rpc.RpcException;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -24,14 +25,17 @@ import java.util.concurrent.atomic.AtomicLong;
  * One benchmark worker: its own client (and, for the paced send stages, a receiver client), each
  * on its own event-loop context, issuing {@link #total} operations of one {@link Stage}.
  *
- * <p>The worker runs entirely on its client's context, so every operation goes straight to the
- * socket without a thread hop. An operation completes when it is written (QoS 0 sends) or when its
- * ack or reply arrives; a message to a receiver (the worker itself or its receiver client) is
- * also counted when it is read. The worker keeps at most {@link #ackWindow} operations
- * uncompleted and at most {@link #receiptWindow} messages unread; when either window is full it
- * parks and is woken once the count falls to half the window, by an ack / reply / write callback
- * or by the receiver (another thread in the paced stages). It also yields the event loop after
- * {@link #BATCH} operations in a row, so that the socket's input is read in between.
+ * <p>The worker runs entirely on its client's context, so every operation goes straight into the
+ * client's outgoing buffer without a thread hop. An operation completes when the client accepts
+ * it (sends without an ack; the last one when {@link NetworkClient#flush} says the socket took
+ * it) or when its ack or reply arrives; a message to a receiver (the worker itself or its
+ * receiver client) is also counted when it is read. The worker keeps at most {@link #ackWindow}
+ * operations uncompleted, at most {@link #receiptWindow} messages unread and, sending without an
+ * ack, no more than the client's write queue holds ({@link NetworkClient#writeQueueFull}); when
+ * any of them is full it parks and is woken once the count falls to half the window (or the
+ * write queue drains), by an ack / reply / drain callback or by the receiver (another thread in
+ * the paced stages). It also yields the event loop after {@link #BATCH} operations in a row, so
+ * that the socket's input is read in between.
  *
  * <p>Threading: {@link #issued} and {@link #completed} are written on the worker's context only;
  * they are volatile so that the main thread can read them for the progress display and the stall
@@ -40,8 +44,8 @@ import java.util.concurrent.atomic.AtomicLong;
 final class BenchWorker {
   /** Most operations a paced worker keeps outstanding (well below a broker's queue_size). */
   static final int WINDOW = 1024;
-  /** Most QoS 0 sends a worker keeps not yet written to its socket. */
-  static final int WRITE_WINDOW = 1024;
+  /** Fewest messages a send+recv.qos.no worker may keep unread. */
+  static final int MIN_UNREAD = 1024;
   /** Most messages a send+recv.qos.no worker keeps unread (fewer with big payloads). */
   static final int MAX_UNREAD = 65_536;
   /** Bytes the unread messages of one worker may take at most (with 64 bytes per frame). */
@@ -73,6 +77,9 @@ final class BenchWorker {
   volatile long completed;
   final AtomicLong received = new AtomicLong();
   private final AtomicBoolean parked = new AtomicBoolean();
+  /** Sends without an ack, paced by the client's write queue. */
+  private final boolean streaming;
+  private final Handler<AsyncResult<Void>> completion = this::onCompleted;
 
   /** Times (System.nanoTime) of the first operation, the last completion, the last receipt,
    *  and the end of this worker's measurement. */
@@ -93,11 +100,12 @@ final class BenchWorker {
       this.ackWindow = WINDOW;
       this.receiptWindow = stage.hasReceipts() ? WINDOW : Long.MAX_VALUE;
     } else {
-      this.ackWindow = stage.acked() ? 1 : WRITE_WINDOW;
+      this.ackWindow = stage.acked() ? 1 : Long.MAX_VALUE;
       this.receiptWindow = !stage.hasReceipts() ? Long.MAX_VALUE
-          : Math.max(WRITE_WINDOW, Math.min(MAX_UNREAD,
+          : Math.max(MIN_UNREAD, Math.min(MAX_UNREAD,
               MAX_UNREAD_BYTES / (payload.length() + 64)));
     }
+    this.streaming = stage.kind == Stage.Kind.SEND && !stage.qos.needsAck();
     VertxInternal vi = (VertxInternal) vertx;
     this.ctx = vi.createEventLoopContext();
     this.receiverCtx = stage.target == Target.RECEIVER ? vi.createEventLoopContext() : null;
@@ -136,6 +144,7 @@ final class BenchWorker {
           } else if (stage.target == Target.SELF) {
             c.frameHandler(f -> onReceived());
           }
+          c.drainHandler(x -> wake());
           c.closeHandler(x -> lost(name + " was disconnected"
               + (stage.target == Target.SELF ? " (dropped by the broker as a slow consumer?)"
                   : "")));
@@ -170,14 +179,16 @@ final class BenchWorker {
         + received.get() + (parked.get() ? ", parked" : "");
   }
 
-  /** Whether both windows have room for another operation. */
+  /** Whether both windows and the write queue have room for another operation. */
   private boolean room() {
-    return issued - completed < ackWindow && issued - received.get() < receiptWindow;
+    return issued - completed < ackWindow && issued - received.get() < receiptWindow
+        && !(streaming && client.writeQueueFull());
   }
 
-  /** Whether a parked worker may go on: both windows have fallen to half. */
+  /** Whether a parked worker may go on: both windows have fallen to half, the queue drained. */
   private boolean resumable() {
-    return issued - completed <= ackWindow / 2 && issued - received.get() <= receiptWindow / 2;
+    return issued - completed <= ackWindow / 2 && issued - received.get() <= receiptWindow / 2
+        && !(streaming && client.writeQueueFull());
   }
 
   /** Issues operations while the windows allow; parks or yields otherwise. On the context. */
@@ -220,7 +231,14 @@ final class BenchWorker {
     String target = targetName();
     switch (stage.kind) {
       case SEND:
-        client.send(target, payload, stage.qos).onComplete(this::onCompleted);
+        Future<Void> f = client.send(target, payload, stage.qos);
+        if (!streaming) {
+          f.onComplete(completion);
+        } else if (issued < total || f.failed()) {
+          onCompleted(f); // accepted (nothing to wait for), or refused
+        } else {
+          client.flush().onComplete(completion); // the last: until the socket took all
+        }
         break;
       case CALL:
         rpc.call(target, stage.target == Target.SELF ? SELF_METHOD : BROKER_METHOD, payload,
@@ -228,7 +246,7 @@ final class BenchWorker {
         break;
       default: // CALL0
         rpc.call0(target, stage.target == Target.NULL ? NULL_METHOD : BROKER_METHOD, payload,
-            stage.qos).onComplete(this::onCompleted);
+            stage.qos).onComplete(completion);
     }
   }
 
