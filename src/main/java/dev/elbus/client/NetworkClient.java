@@ -718,7 +718,7 @@ public final class NetworkClient implements ElbusClient {
         frame.release();
         return notConnected();
       }
-      subscriptions.apply(op, tracked);
+      track(op, tracked);
       writeNumbered(l, frame, ack);
     } else {
       handOff(new Handoff(Handoff.NUMBERED, frame, ack, op, tracked));
@@ -737,6 +737,13 @@ public final class NetworkClient implements ElbusClient {
       drainHandoff(l);
     }
     return l;
+  }
+
+  /** Records a (un)subscription or (un)exclusion to restore after a reconnect. */
+  private void track(int op, List<String> topics) {
+    if (opts.isReconnect()) {
+      subscriptions.apply(op, topics);
+    }
   }
 
   /** The next op id, registering {@code ack} (if any) for it. */
@@ -872,7 +879,7 @@ public final class NetworkClient implements ElbusClient {
           break;
         default:
           if (h.trackOp != 0) {
-            subscriptions.apply(h.trackOp, h.topics);
+            track(h.trackOp, h.topics);
           }
           writeNumbered(l, h.frame, h.promise);
       }
