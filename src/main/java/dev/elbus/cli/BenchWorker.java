@@ -79,6 +79,8 @@ final class BenchWorker {
   private final AtomicBoolean parked = new AtomicBoolean();
   /** Sends without an ack, paced by the client's write queue. */
   private final boolean streaming;
+  /** {@link #targetName}, computed once. */
+  private final String target;
   private final Handler<AsyncResult<Void>> completion = this::onCompleted;
 
   /** Times (System.nanoTime) of the first operation, the last completion, the last receipt,
@@ -106,6 +108,7 @@ final class BenchWorker {
               MAX_UNREAD_BYTES / (payload.length() + 64)));
     }
     this.streaming = stage.kind == Stage.Kind.SEND && !stage.qos.needsAck();
+    this.target = target();
     VertxInternal vi = (VertxInternal) vertx;
     this.ctx = vi.createEventLoopContext();
     this.receiverCtx = stage.target == Target.RECEIVER ? vi.createEventLoopContext() : null;
@@ -113,6 +116,10 @@ final class BenchWorker {
 
   /** The name a stage's operations go to. */
   String targetName() {
+    return target;
+  }
+
+  private String target() {
     switch (stage.target) {
       case NULL:
         return name + "-null";
@@ -228,7 +235,6 @@ final class BenchWorker {
 
   private void issueOne() {
     issued++;
-    String target = targetName();
     switch (stage.kind) {
       case SEND:
         Future<Void> f = client.send(target, payload, stage.qos);

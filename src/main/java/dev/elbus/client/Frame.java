@@ -1,8 +1,11 @@
 package dev.elbus.client;
 
+import dev.elbus.impl.codec.Buffers;
 import dev.elbus.impl.codec.ProtocolException;
 import dev.elbus.impl.codec.Utf8;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
 import io.vertx.core.buffer.Buffer;
 
 /** A message, broadcast or publication received by a client. Immutable. */
@@ -28,6 +31,14 @@ public final class Frame {
    * @throws ProtocolException when the body is malformed
    */
   public static Frame parse(int type, boolean realtime, ByteBuf body) {
+    return parse(type, realtime, body, null);
+  }
+
+  /**
+   * {@link #parse(int, boolean, ByteBuf)} with a connection's {@link Names}: a sender or topic
+   * equal to the previous frame's is not decoded again.
+   */
+  static Frame parse(int type, boolean realtime, ByteBuf body, Names names) {
     FrameKind kind = FrameKind.of(type);
     if (kind == null) {
       throw new ProtocolException("unknown frame type 0x" + Integer.toHexString(type));
@@ -38,7 +49,8 @@ public final class Frame {
     if (z < 0) {
       throw new ProtocolException("frame without a sender separator");
     }
-    String sender = Utf8.decode(body, start, z - start);
+    String sender = names != null ? names.sender.decode(body, start, z - start)
+        : Utf8.decode(body, start, z - start);
     String topic = null;
     int p = z + 1;
     if (kind == FrameKind.PUBLISH) {
@@ -46,15 +58,42 @@ public final class Frame {
       if (z2 < 0) {
         throw new ProtocolException("publication without a topic separator");
       }
-      topic = Utf8.decode(body, p, z2 - p);
+      topic = names != null ? names.topic.decode(body, p, z2 - p) : Utf8.decode(body, p, z2 - p);
       p = z2 + 1;
     }
     if (sender == null || (kind == FrameKind.PUBLISH && topic == null)) {
       throw new ProtocolException("frame sender or topic is not valid UTF-8");
     }
-    byte[] bytes = new byte[end - p];
-    body.getBytes(p, bytes);
-    return new Frame(kind, sender, topic, Buffer.buffer(bytes), realtime);
+    return new Frame(kind, sender, topic, Buffers.copyOf(body, p, end - p), realtime);
+  }
+
+  /**
+   * The sender and topic last decoded on one connection (a stream of frames mostly repeats
+   * them): decoded again only when the bytes differ. Not thread-safe: one per connection.
+   */
+  static final class Names {
+    final Last sender = new Last();
+    final Last topic = new Last();
+
+    /** One remembered string and its bytes. */
+    static final class Last {
+      private ByteBuf bytes = Unpooled.EMPTY_BUFFER;
+      private String string = "";
+
+      String decode(ByteBuf b, int index, int len) {
+        if (len == bytes.readableBytes() && ByteBufUtil.equals(b, index, bytes, 0, len)) {
+          return string;
+        }
+        String s = Utf8.decode(b, index, len);
+        if (s != null && len <= 1024) {
+          byte[] copy = new byte[len];
+          b.getBytes(index, copy);
+          bytes = Unpooled.wrappedBuffer(copy);
+          string = s;
+        }
+        return s;
+      }
+    }
   }
 
   public FrameKind kind() {

@@ -253,6 +253,7 @@ public final class NetworkClient implements ElbusClient {
     final NetSocketInternal socket;
     final BrokerStreamDecoder decoder;
     final OutboundBuffer out;
+    final Frame.Names names = new Frame.Names();
     boolean nameSent;
     /** Registered again, the restore of subscriptions not yet acked. */
     boolean restoring;
@@ -323,7 +324,7 @@ public final class NetworkClient implements ElbusClient {
     @Override
     public void onFrame(int type, boolean realtime, ByteBuf body) {
       // parsed even without a handler: a malformed frame is a protocol error either way
-      Frame f = Frame.parse(type, realtime, body);
+      Frame f = Frame.parse(type, realtime, body, names);
       Handler<Frame> h = frameHandler;
       if (h == null) {
         return;

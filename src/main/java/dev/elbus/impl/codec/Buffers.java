@@ -35,6 +35,21 @@ public final class Buffers {
     return byteBuf(b);
   }
 
+  /**
+   * A new {@link Buffer} holding a copy of the {@code len} bytes of {@code src} at {@code index}
+   * (one copy: {@code Buffer.buffer(byte[])} would copy the array once more).
+   */
+  public static Buffer copyOf(ByteBuf src, int index, int len) {
+    Buffer b = BufferInternal.buffer(len);
+    if (b instanceof BufferImpl) {
+      ((BufferImpl) b).byteBuf().writeBytes(src, index, len);
+      return b;
+    }
+    byte[] bytes = new byte[len];
+    src.getBytes(index, bytes);
+    return b.appendBytes(bytes);
+  }
+
   /** A {@link Buffer} over {@code b}'s readable bytes (no copy; it takes {@code b}'s reference). */
   public static Buffer buffer(ByteBuf b) {
     return BufferInternal.buffer(b);
