@@ -499,16 +499,66 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
    * that holder may be a connection its client has just closed, whose close this broker has not
    * processed yet (the client reconnects at once, maybe on another event loop): the registration
    * is then retried every millisecond for up to {@link #REGISTRATION_RETRIES} ms before {@code 76}
-   * is answered. Frames the client sends meanwhile are held and routed after the answer.
+   * is answered. Frames the client sends meanwhile are held and routed after the answer. In a
+   * cluster the name is claimed in the cluster first: the answer comes later ({@link
+   * #registered}), and frames are held meanwhile too.
    *
    * @return false when refused (the connection is closing)
    */
   private boolean register(SocketSession s, AaaPolicy policy) {
-    int code = router.register(s, opts.isForceRegister());
+    int code = router.register(s, opts.isForceRegister(), c -> registered(s, policy, c));
+    if (code == Router.PENDING) {
+      pending = s;
+      return true;
+    }
     if (code == Protocol.ERR_BUSY && router.registry().get(s.name()) == null) {
       // the holder left between the attempt and the look-up: the name is free now
-      code = router.register(s, opts.isForceRegister());
+      code = router.register(s, opts.isForceRegister(), c -> registered(s, policy, c));
+      if (code == Router.PENDING) {
+        pending = s;
+        return true;
+      }
     }
+    return decided(s, policy, code);
+  }
+
+  /**
+   * The cluster's answer to a registration ({@link #register}), from any thread, carried on on
+   * this connection's event loop: a claimed name is registered here and answered in one task, so
+   * that nothing routed to the new session is written before the answer. A connection that
+   * closed meanwhile gives the claim up.
+   */
+  private void registered(SocketSession s, AaaPolicy policy, int claim) {
+    try {
+      ctx.executor().execute(() -> {
+        if (pending != s || cleanedUp || closeReason.get() != null) {
+          if (pending == s) {
+            pending = null;
+          }
+          if (claim == Protocol.RESPONSE_OK) {
+            router.abandonClaim(s);
+          }
+          return;
+        }
+        int code = claim == Protocol.RESPONSE_OK
+            ? router.registerClaimed(s, opts.isForceRegister()) : claim;
+        if (code == Protocol.ERR_BUSY && registrationRetries < REGISTRATION_RETRIES
+            && router.registry().get(s.name()) == null) {
+          registrationRetries++;
+          register(s, policy); // the local holder left meanwhile
+          return;
+        }
+        decided(s, policy, code);
+      });
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      if (claim == Protocol.RESPONSE_OK) {
+        router.abandonClaim(s);
+      }
+    }
+  }
+
+  /** Answers a registration whose code is known: retried, refused or accepted. */
+  private boolean decided(SocketSession s, AaaPolicy policy, int code) {
     if (code == Protocol.ERR_BUSY && registrationRetries < REGISTRATION_RETRIES
         && router.registry().get(s.name()) instanceof SocketSession) {
       registrationRetries++;
