@@ -1,9 +1,12 @@
 package dev.elbus;
 
+import dev.elbus.impl.cluster.HazelcastSetup;
 import dev.elbus.impl.config.ServerConfig;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.json.JsonObject;
 import io.vertx.core.shareddata.LocalMap;
 import io.vertx.core.shareddata.Shareable;
 import org.slf4j.Logger;
@@ -66,6 +69,35 @@ public final class ElbusVerticle extends VerticleBase {
   public static Broker broker(Vertx vertx, String deploymentId) {
     Handle h = brokers(vertx).get(deploymentId);
     return h == null ? null : h.broker;
+  }
+
+  /**
+   * A clustered Vert.x for cluster mode (docs/cluster.md), made from the {@code cluster:}
+   * section of {@code config} (the schema of {@code conf/elbus.yaml}): a Hazelcast member on
+   * {@code cluster.host}:{@code cluster.port} that joins {@code cluster.members} over TCP, with
+   * the event bus on {@code cluster.bus_host}:{@code cluster.bus_port}. Deploy this verticle with
+   * the same configuration on it. An application may cluster its Vert.x itself instead (with
+   * {@code vertx-hazelcast}'s {@code HazelcastClusterManager}); the verticle then joins that
+   * cluster and the section's Hazelcast settings are not used. Needs {@code
+   * io.vertx:vertx-hazelcast} on the class path (the stand-alone server has it).
+   *
+   * @param options the Vert.x options to start from (the event-bus host and port are set)
+   * @return the clustered Vert.x; fails for a configuration without a {@code cluster:} section
+   *     or with an error in it (one line, as a deployment would), or when the member cannot
+   *     start (its port in use)
+   */
+  public static Future<Vertx> clusteredVertx(JsonObject config, VertxOptions options) {
+    ServerConfig cfg;
+    try {
+      cfg = ServerConfig.parse(config, CONFIG_SOURCE);
+    } catch (IllegalArgumentException e) {
+      return Future.failedFuture(e);
+    }
+    if (cfg.cluster() == null) {
+      return Future.failedFuture(new IllegalArgumentException(CONFIG_SOURCE
+          + ": no cluster section"));
+    }
+    return HazelcastSetup.clusteredVertx(cfg.cluster(), options);
   }
 
   private static LocalMap<String, Handle> brokers(Vertx vertx) {

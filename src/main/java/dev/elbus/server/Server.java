@@ -26,7 +26,9 @@ final class Server {
 
   private final JsonObject config;
   private final ServerConfig cfg;
-  private final Vertx vertx;
+  private final VertxOptions vertxOptions;
+  /** Set by {@link #start}: clustered in cluster mode. */
+  private volatile Vertx vertx;
   private String deploymentId;
   private Path pidFile;
   private boolean stopped;
@@ -36,8 +38,8 @@ final class Server {
     this.config = config;
     this.cfg = ServerConfig.parse(config, "configuration");
     int workers = cfg.effectiveWorkers();
-    this.vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true)
-        .setEventLoopPoolSize(Math.max(workers, 2 * Runtime.getRuntime().availableProcessors())));
+    this.vertxOptions = new VertxOptions().setPreferNativeTransport(true)
+        .setEventLoopPoolSize(Math.max(workers, 2 * Runtime.getRuntime().availableProcessors()));
   }
 
   int workers() {
@@ -45,11 +47,21 @@ final class Server {
   }
 
   boolean nativeTransport() {
-    return vertx.isNativeTransportEnabled();
+    return vertx != null && vertx.isNativeTransportEnabled();
   }
 
-  /** Deploys the broker verticle, writes the pid file. */
+  /** Whether the broker runs as a node of a cluster. */
+  boolean clustered() {
+    return cfg.cluster() != null;
+  }
+
+  /**
+   * Starts Vert.x (clustered in cluster mode: the Hazelcast member joins first), deploys the
+   * broker verticle, writes the pid file.
+   */
   void start() throws Exception {
+    vertx = cfg.cluster() == null ? Vertx.vertx(vertxOptions)
+        : ElbusVerticle.clusteredVertx(config, vertxOptions).await(60, TimeUnit.SECONDS);
     deploymentId = vertx.deployVerticle(new ElbusVerticle(),
         new DeploymentOptions().setConfig(config)).await(30, TimeUnit.SECONDS);
     if (cfg.pidFile() != null) {
@@ -78,7 +90,10 @@ final class Server {
       }
     }
     try {
-      vertx.close().await(10, TimeUnit.SECONDS);
+      if (vertx != null) {
+        // in cluster mode this leaves the cluster: the other nodes release this node's names
+        vertx.close().await(20, TimeUnit.SECONDS);
+      }
     } catch (Exception e) {
       LOG.warn("shutdown: {}", Main.rootMessage(e));
     }

@@ -2,6 +2,7 @@ package dev.elbus.impl.config;
 
 import dev.elbus.client.Bind;
 import dev.elbus.config.BrokerOptions;
+import dev.elbus.config.ClusterOptions;
 import dev.elbus.config.InternalClientOptions;
 import dev.elbus.config.ListenerOptions;
 import io.vertx.core.json.JsonArray;
@@ -44,6 +45,11 @@ import java.util.Set;
  * bridge:                # event-bus address and bridge rules, see {@link BridgeConfig}
  *   inbound:
  *     - {topic: sensors/#, address: app.sensors}
+ * cluster:               # cluster mode (docs/cluster.md); absent: a single broker
+ *   name: elbus
+ *   host: 127.0.0.1
+ *   port: 5701
+ *   members: [127.0.0.1:5701, 127.0.0.1:5702]
  * </pre>
  */
 public final class ServerConfig {
@@ -57,9 +63,12 @@ public final class ServerConfig {
       "max_name_length", "listeners", "fifo", "pid_file", "aaa", "aaa_scan_period", "force_register",
       "idle_timeout", "max_connections", "max_handshakes", "max_topic_levels",
       "max_subscription_bytes", "max_subscriptions", "max_wildcard_levels", "max_name_parts",
-      "bridge", "internal_clients");
+      "bridge", "internal_clients", "cluster");
   private static final Set<String> INTERNAL_KEYS = Set.of("queue_size", "queue_max_bytes",
       "overflow");
+  private static final Set<String> CLUSTER_KEYS = Set.of("name", "host", "port", "members",
+      "node", "bus_host", "bus_port", "heartbeat", "max_no_heartbeat", "merge", "quorum",
+      "timeout", "window", "queue_max_bytes");
 
   private int workers;
   private boolean coreRpc = true;
@@ -69,6 +78,7 @@ public final class ServerConfig {
   private String pidFile;
   private BridgeConfig bridge = BridgeConfig.defaults();
   private final InternalClientOptions internalClients = new InternalClientOptions();
+  private ClusterOptions cluster;
 
   /** Workers (0 = number of cores). */
   public int workers() {
@@ -95,7 +105,13 @@ public final class ServerConfig {
    */
   public BrokerOptions brokerOptions() {
     return new BrokerOptions().setWorkers(effectiveWorkers()).setCoreRpc(coreRpc)
-        .setEventBusAddress(bridge.brokerAddress()).setInternalClients(internalClients);
+        .setEventBusAddress(bridge.brokerAddress()).setInternalClients(internalClients)
+        .setCluster(cluster);
+  }
+
+  /** The {@code cluster:} section; {@code null} when absent (a single broker). */
+  public ClusterOptions cluster() {
+    return cluster;
   }
 
   /** Settings new listeners start from (command-line flags change these). */
@@ -207,7 +223,121 @@ public final class ServerConfig {
     }
     c.bridge = BridgeConfig.parse(json.getValue("bridge"), source);
     parseInternalClients(json.getValue("internal_clients"), c.internalClients, source);
+    c.cluster = parseCluster(json.getValue("cluster"), source);
     return c;
+  }
+
+  /** The {@code cluster:} section (docs/cluster.md), {@code null} when absent. */
+  private static ClusterOptions parseCluster(Object section, String source) {
+    if (section == null) {
+      return null;
+    }
+    String w = source + ": cluster: ";
+    if (!(section instanceof JsonObject)) {
+      throw new IllegalArgumentException(source + ": cluster must be a map");
+    }
+    JsonObject j = (JsonObject) section;
+    for (String k : j.fieldNames()) {
+      if (!CLUSTER_KEYS.contains(k)) {
+        throw new IllegalArgumentException(w + "unknown key '" + k + "'");
+      }
+    }
+    ClusterOptions o = new ClusterOptions();
+    if (j.containsKey("name")) {
+      o.setName(string(j, "name", w));
+    }
+    if (j.containsKey("host")) {
+      o.setHost(string(j, "host", w));
+    }
+    if (j.containsKey("port")) {
+      o.setPort((int) number(j, "port", w, 1, 65535, 0));
+    }
+    if (j.containsKey("members")) {
+      Object m = j.getValue("members");
+      if (!(m instanceof JsonArray)) {
+        throw new IllegalArgumentException(w + "members must be a list of HOST:PORT");
+      }
+      List<String> members = new ArrayList<>();
+      for (Object e : (JsonArray) m) {
+        if (!(e instanceof String) || ((String) e).isEmpty()) {
+          throw new IllegalArgumentException(w + "members must be a list of HOST:PORT, got '"
+              + e + "'");
+        }
+        members.add(member((String) e, w));
+      }
+      o.setMembers(members);
+    }
+    if (j.containsKey("node")) {
+      o.setNodeName(string(j, "node", w));
+    }
+    if (j.containsKey("bus_host")) {
+      o.setBusHost(string(j, "bus_host", w));
+    }
+    if (j.containsKey("bus_port")) {
+      o.setBusPort((int) number(j, "bus_port", w, 0, 65535, 0));
+    }
+    if (j.containsKey("heartbeat")) {
+      o.setHeartbeatSeconds((int) number(j, "heartbeat", w, 1, 3600, 0));
+    }
+    if (j.containsKey("max_no_heartbeat")) {
+      o.setMaxNoHeartbeatSeconds((int) number(j, "max_no_heartbeat", w, 1, 86_400, 0));
+    }
+    if (j.containsKey("merge")) {
+      o.setMergeSeconds((int) number(j, "merge", w, 1, 86_400, 0));
+    }
+    if (j.containsKey("quorum")) {
+      long q = number(j, "quorum", w, 0, 1024, 0);
+      if (q == 1) {
+        throw new IllegalArgumentException(w + "quorum must be 0 (off) or at least 2, got 1");
+      }
+      o.setQuorum((int) q);
+    }
+    if (j.containsKey("timeout")) {
+      double t = decimal(j, "timeout", w);
+      if (!(t > 0) || t > 86_400) {
+        throw new IllegalArgumentException(w + "timeout must be more than 0 and at most 86400 "
+            + "seconds, got " + t);
+      }
+      o.setTimeoutMs(Math.max(1, Math.round(t * 1000)));
+    }
+    if (j.containsKey("window")) {
+      o.setWindowBytes(number(j, "window", w, 1, Long.MAX_VALUE, 0));
+    }
+    if (j.containsKey("queue_max_bytes")) {
+      o.setQueueMaxBytes(number(j, "queue_max_bytes", w, 1, Long.MAX_VALUE, 0));
+    }
+    if (o.getHeartbeatSeconds() >= o.getMaxNoHeartbeatSeconds()) {
+      throw new IllegalArgumentException(w + "max_no_heartbeat (" + o.getMaxNoHeartbeatSeconds()
+          + ") must be more than heartbeat (" + o.getHeartbeatSeconds() + ")");
+    }
+    return o;
+  }
+
+  /** A cluster member {@code HOST[:PORT]}, checked; returned as given. */
+  public static String member(String m, String where) {
+    int colon = m.lastIndexOf(':');
+    if (m.startsWith("[") ? colon > m.indexOf(']') : colon >= 0) {
+      String p = m.substring(colon + 1);
+      int port;
+      try {
+        port = Integer.parseInt(p);
+      } catch (NumberFormatException e) {
+        port = -1;
+      }
+      if (port < 1 || port > 65535 || colon == 0) {
+        throw new IllegalArgumentException(where + "member '" + m + "' is not HOST:PORT");
+      }
+    }
+    return m;
+  }
+
+  private static String string(JsonObject j, String key, String where) {
+    Object v = j.getValue(key);
+    if (!(v instanceof String) || ((String) v).isEmpty()) {
+      throw new IllegalArgumentException(where + key + " must be a non-empty string, got '" + v
+          + "'");
+    }
+    return (String) v;
   }
 
   private static void parseInternalClients(Object section, InternalClientOptions o,

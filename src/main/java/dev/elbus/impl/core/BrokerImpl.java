@@ -7,6 +7,7 @@ import dev.elbus.config.BrokerOptions;
 import dev.elbus.config.InternalClientOptions;
 import dev.elbus.config.ListenerOptions;
 import dev.elbus.eventbus.BridgeOptions;
+import dev.elbus.impl.cluster.ClusterNode;
 import dev.elbus.impl.eventbus.BridgeImpl;
 import dev.elbus.impl.eventbus.EventBusService;
 import dev.elbus.impl.eventbus.FlowControl;
@@ -87,6 +88,9 @@ public final class BrokerImpl {
   private final List<AaaWatcher> watchers = new CopyOnWriteArrayList<>();
   private final List<BridgeImpl> bridges = new CopyOnWriteArrayList<>();
   private final List<FifoChannel> fifos = new CopyOnWriteArrayList<>();
+  /** This broker as a node of a cluster, {@code null} for a single broker. */
+  private final ClusterNode cluster;
+  private Future<Void> clusterStart;
   private volatile boolean closed;
   private Future<Void> closing;
 
@@ -98,10 +102,19 @@ public final class BrokerImpl {
     this.core = new CoreSession(router, this.options.isCoreRpc());
     router.register(core);
     router.registrationListener((s, registered) -> core.announce(s, registered));
+    if (this.options.getCluster() != null) {
+      this.cluster = new ClusterNode(vertx, this.options.getCluster(), router);
+      router.remote(cluster);
+      core.cluster(cluster);
+    } else {
+      this.cluster = null;
+    }
     this.flow = new FlowControl(vertx);
     this.internal = new InternalClients(vertx, router, flow, this.options.getInternalClients());
     String address = this.options.getEventBusAddress();
-    this.service = address == null ? null : new EventBusService(internal, address);
+    // in a cluster each node serves its own verticles: the address is not cluster-wide
+    this.service = address == null ? null : new EventBusService(internal, address,
+        cluster != null);
     this.home = ((VertxInternal) vertx).createEventLoopContext();
     ((VertxInternal) vertx).addCloseHook(closeHook);
     Context current = Vertx.currentContext();
@@ -182,6 +195,9 @@ public final class BrokerImpl {
     if (service != null) {
       loads.add(service.ready());
     }
+    if (cluster != null) {
+      loads.add(joinCluster());
+    }
     return Future.all(loads)
         .compose(v -> onHome(() -> vertx.deployVerticle(() -> new ListenerVerticle(router, rts),
             dopts)))
@@ -204,6 +220,27 @@ public final class BrokerImpl {
           return vertx.undeploy(id)
               .transform(x -> Future.failedFuture(new IllegalStateException("broker is closed")));
         });
+  }
+
+  /** Joins the cluster, once (before the first listener serves a client). */
+  private synchronized Future<Void> joinCluster() {
+    if (clusterStart == null) {
+      clusterStart = cluster.start();
+    }
+    return clusterStart;
+  }
+
+  /**
+   * Readiness in cluster mode: whether this broker joined its cluster and exchanged state with
+   * the members it found (docs/cluster.md). Always true for a single broker.
+   */
+  public boolean clusterJoined() {
+    return cluster == null || cluster.isJoined();
+  }
+
+  /** This broker as a node of its cluster, {@code null} for a single broker. */
+  public ClusterNode cluster() {
+    return cluster;
   }
 
   /** Runs {@code action} on the broker's own context ({@link #home}). */
@@ -412,7 +449,7 @@ public final class BrokerImpl {
       // JDK domain-socket channels both do: ElbusVerticleIT checks either)
       return Future.join(all).<Void>mapEmpty().eventually(() -> {
         flow.close();
-        return Future.succeededFuture();
+        return cluster == null ? Future.succeededFuture() : cluster.close();
       });
     });
     return closing;
