@@ -125,6 +125,12 @@ public final class Main {
         description = "cluster mode: this node's name in client.list and stats (cluster.node)")
     String clusterNode;
 
+    @Option(names = "--cluster-timeout", paramLabel = "SECONDS",
+        converter = CommandLines.Seconds.class,
+        description = "cluster mode: how long a node waits for another's answer; an acked "
+            + "message without one gets 78 (cluster.timeout, default 5)")
+    Long clusterTimeoutMs;
+
     @Option(names = "--verbose", description = "debug logging (twice: trace)")
     boolean[] verbose = new boolean[0];
 
@@ -193,7 +199,8 @@ public final class Main {
     /** The cluster flags over the file's {@code cluster:} section (any of them creates it). */
     private void cluster(JsonObject json) {
       if (clusterName == null && clusterHost == null && clusterPort == null
-          && clusterMembers.isEmpty() && clusterBusPort == null && clusterNode == null) {
+          && clusterMembers.isEmpty() && clusterBusPort == null && clusterNode == null
+          && clusterTimeoutMs == null) {
         return;
       }
       JsonObject c = json.getValue("cluster") instanceof JsonObject ? json.getJsonObject("cluster")
@@ -220,6 +227,9 @@ public final class Main {
       }
       if (clusterNode != null) {
         c.put("node", clusterNode);
+      }
+      if (clusterTimeoutMs != null) {
+        c.put("timeout", clusterTimeoutMs / 1000.0);
       }
     }
 

@@ -29,16 +29,27 @@ import java.util.concurrent.TimeUnit;
  */
 public final class TestCluster implements AutoCloseable {
   private final String name;
+  private final java.util.function.BiConsumer<Integer, JsonObject> customize;
   private final List<Integer> ports = new ArrayList<>();
   private final List<Node> nodes = new ArrayList<>();
 
-  private TestCluster(String name) {
+  private TestCluster(String name, java.util.function.BiConsumer<Integer, JsonObject> customize) {
     this.name = name;
+    this.customize = customize;
   }
 
   /** Starts {@code n} nodes, one after another, each joining the ones before. */
   public static TestCluster start(String name, int n) throws Exception {
-    TestCluster c = new TestCluster(name);
+    return start(name, n, (i, c) -> { });
+  }
+
+  /**
+   * Starts {@code n} nodes; {@code customize} may change node {@code i}'s configuration (the
+   * JSON of conf/elbus.yaml) before it starts.
+   */
+  public static TestCluster start(String name, int n,
+      java.util.function.BiConsumer<Integer, JsonObject> customize) throws Exception {
+    TestCluster c = new TestCluster(name, customize);
     for (int i = 0; i < n; i++) {
       c.ports.add(freePort());
     }
@@ -59,8 +70,10 @@ public final class TestCluster implements AutoCloseable {
     for (int p : ports) {
       members.add("127.0.0.1:" + p);
     }
-    return new JsonObject()
+    JsonObject c = new JsonObject()
         .put("workers", 2)
+        // broker pings every timeout: none during a test, so that raw reads see only frames
+        .put("timeout", 60)
         .put("listeners", new JsonArray()
             .add(new JsonObject().put("bind", "127.0.0.1:0"))
             .add(new JsonObject().put("bind", socket.toString())))
@@ -73,6 +86,8 @@ public final class TestCluster implements AutoCloseable {
             .put("max_no_heartbeat", 3)
             .put("merge", 2)
             .put("timeout", 3));
+    customize.accept(i, c);
+    return c;
   }
 
   private Node startNode(int i) throws Exception {

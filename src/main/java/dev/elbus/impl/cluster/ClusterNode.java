@@ -465,7 +465,7 @@ public final class ClusterNode implements RemoteNodes {
 
   /** Sends {@code node} this node's state (again), resent until applied or the node is gone. */
   private void hello(String node) {
-    if (closed || node.equals(me)) {
+    if (!live() || node.equals(me)) {
       return;
     }
     Target t = targets.computeIfAbsent(node, Target::new);
@@ -516,9 +516,21 @@ public final class ClusterNode implements RemoteNodes {
     }
   }
 
+  /**
+   * Whether this node takes part: not closed, and its Hazelcast member running. A member that
+   * was stopped (or crashed in a test, {@code terminate()}) is out of the cluster: the others
+   * release its names; it must not talk to them any more.
+   */
+  private boolean live() {
+    return !closed && hz.getLifecycleService().isRunning();
+  }
+
   /** Hands the announcements made since the last drain to every node's queue (control). */
   private void drain() {
     drainScheduled.set(false);
+    if (!live()) {
+      return;
+    }
     ArrayList<Wire.Delta> ds;
     synchronized (this) {
       ds = outbox;
@@ -535,7 +547,7 @@ public final class ClusterNode implements RemoteNodes {
   }
 
   private void sendDeltas(Target t) {
-    if (!t.ready || t.sending || t.queue.isEmpty() || closed) {
+    if (!t.ready || t.sending || t.queue.isEmpty() || !live()) {
       return;
     }
     List<Wire.Delta> batch = new ArrayList<>(Math.min(MAX_DELTAS, t.queue.size()));
@@ -1014,6 +1026,10 @@ public final class ClusterNode implements RemoteNodes {
   // ---------------------------------------------------------------- the inbox
 
   private void onMessage(Message<Buffer> m) {
+    if (!live()) {
+      m.fail(Wire.RESET, "node " + nodeName + " is out of the cluster");
+      return;
+    }
     ByteBuf b = Buffers.byteBuf(m.body());
     int kind = b.isReadable() ? b.readUnsignedByte() : 0;
     try {
