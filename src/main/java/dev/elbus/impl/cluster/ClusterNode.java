@@ -87,6 +87,8 @@ public final class ClusterNode implements RemoteNodes {
   private static final String NODE_ID_ATTRIBUTE = "__vertx.nodeId";
   private static final String INBOX_PREFIX = "elbus.node.";
   private static final long RETRY_MS = 100;
+  /** Hellos to a member without a broker (yet) are retried ever less often, up to this. */
+  private static final long MAX_RETRY_MS = 5_000;
   private static final int MAX_DELTAS = 4096;
   private static final Buffer EMPTY = Buffer.buffer();
   private static final byte[] BROKER = Protocol.BROKER_NAME.getBytes(StandardCharsets.UTF_8);
@@ -162,6 +164,8 @@ public final class ClusterNode implements RemoteNodes {
     boolean sending;
     /** Bumped by every hello: answers of an older one are ignored. */
     long generation;
+    /** The delay before the next hello after a failed one. */
+    long retryMs = RETRY_MS;
 
     Target(String node) {
       this.node = node;
@@ -320,11 +324,15 @@ public final class ClusterNode implements RemoteNodes {
     } catch (RuntimeException e) {
       LOG.debug("cluster: removing listeners", e); // Hazelcast already shut down
     }
+    List<Future<?>> byes = new ArrayList<>();
     for (Peer p : peers.values()) {
       p.link.close();
+      // the Vert.x node may stay in the cluster without this broker: tell the others
+      byes.add(vertx.eventBus().request(inbox(p.node), Buffer.buffer().appendByte(
+          (byte) Wire.BYE).appendBuffer(Buffers.buffer(utf8String(me))), request));
     }
-    return inbox == null ? Future.succeededFuture() : inbox.unregister().recover(e ->
-        Future.succeededFuture());
+    return Future.join(byes).transform(x -> inbox == null ? Future.succeededFuture()
+        : inbox.unregister()).<Void>mapEmpty().recover(e -> Future.succeededFuture());
   }
 
   private void onControl(Runnable r) {
@@ -374,27 +382,58 @@ public final class ClusterNode implements RemoteNodes {
     if (t != null) {
       t.generation++;
     }
-    Peer p = peers.remove(node);
+    Peer p = peers.get(node);
     if (p != null) {
-      String who = p.nodeName != null ? p.nodeName : node;
-      interest.purge(p);
-      p.link.close();
-      int gone = 0;
-      for (String name : p.names) {
-        Holder h = replica.get(name);
-        if (h != null && h.peer() == p && replica.remove(name, h)) {
-          gone++;
-          if (name.indexOf(Protocol.SECONDARY_SEP) < 0) {
-            orphan(name);
+      int gone = dropPeer(p, true);
+      LOG.warn("cluster {}: node {} left; its {} name{} released", opts.getName(),
+          p.nodeName != null ? p.nodeName : node, gone, gone == 1 ? "" : "s");
+    }
+    checkWaiters();
+    sweep();
+  }
+
+  /**
+   * Forgets what {@code p} announced: its patterns, its names (their secondaries here
+   * disconnected; with {@code announce}, announced as gone to this node's clients: a dead node
+   * cannot say it), and fails what waits for it.
+   *
+   * @return the names released
+   */
+  private int dropPeer(Peer p, boolean announce) {
+    peers.remove(p.node, p);
+    interest.purge(p);
+    p.link.close();
+    int gone = 0;
+    for (String name : p.names) {
+      Holder h = replica.get(name);
+      if (h != null && h.peer() == p && replica.remove(name, h)) {
+        gone++;
+        if (name.indexOf(Protocol.SECONDARY_SEP) < 0) {
+          orphan(name);
+          if (announce) {
             announceGone(name);
           }
         }
       }
-      LOG.warn("cluster {}: node {} left; its {} name{} released", opts.getName(), who, gone,
-          gone == 1 ? "" : "s");
+    }
+    return gone;
+  }
+
+  /**
+   * The broker of {@code node} closed (its Vert.x may stay a member): what it announced goes,
+   * and it is not announced to any more (it says hello when a broker runs there again).
+   */
+  private void bye(String node) {
+    Target t = targets.remove(node);
+    if (t != null) {
+      t.generation++;
+    }
+    Peer p = peers.get(node);
+    if (p != null) {
+      dropPeer(p, false); // its broker announced its clients' departures itself
+      LOG.info("cluster {}: the broker of node {} closed", opts.getName(), p.nodeName);
     }
     checkWaiters();
-    sweep();
   }
 
   /** This node merged back into the cluster after a split brain. */
@@ -436,10 +475,13 @@ public final class ClusterNode implements RemoteNodes {
         if (err != null) {
           LOG.warn("cluster {}: could not check name {}: {}", opts.getName(),
               Session.display(name), rootMessage(err));
-        } else if (prev != null && !Names.nodeOf(prev).equals(me) && isMember(
-            Names.nodeOf(prev))) {
-          lose(name, e.getValue(), "after the partition healed, node " + nodeLabel(
-              Names.nodeOf(prev)) + " holds it");
+        } else if (prev != null && !Names.nodeOf(prev).equals(me)) {
+          if (isMember(Names.nodeOf(prev))) {
+            lose(name, e.getValue(), "after the partition healed, node " + nodeLabel(
+                Names.nodeOf(prev)) + " holds it");
+          } else {
+            names.takeOver(name, prev, value); // held by a node that is gone
+          }
         }
       }));
     }
@@ -485,12 +527,16 @@ public final class ClusterNode implements RemoteNodes {
           t.sending = false;
           if (ar.succeeded()) {
             t.ready = true;
+            t.retryMs = RETRY_MS;
             t.confirmed = s.seq();
             sendDeltas(t);
             checkWaiters();
           } else if (!closed && isMember(node)) {
-            // its inbox may not be registered yet (it is starting)
-            vertx.setTimer(RETRY_MS, x -> {
+            // its inbox may not be registered yet (it is starting), or the member runs no
+            // broker (another Vert.x node of the application): asked again, ever less often
+            long delay = t.retryMs;
+            t.retryMs = Math.min(MAX_RETRY_MS, delay * 2);
+            vertx.setTimer(delay, x -> {
               if (t.generation == gen && targets.get(node) == t) {
                 hello(node);
               }
@@ -1057,6 +1103,10 @@ public final class ClusterNode implements RemoteNodes {
         case Wire.STATS:
           m.reply(statsView.get());
           break;
+        case Wire.BYE:
+          bye(Wire.readString(b));
+          m.reply(EMPTY);
+          break;
         default:
           m.fail(0, "unknown message kind " + kind);
       }
@@ -1299,6 +1349,12 @@ public final class ClusterNode implements RemoteNodes {
   }
 
   // ---------------------------------------------------------------- helpers
+
+  private static ByteBuf utf8String(String s) {
+    ByteBuf b = Unpooled.buffer();
+    Wire.writeString(b, s);
+    return b;
+  }
 
   private static boolean cause(Throwable t, Class<? extends Throwable> c) {
     for (Throwable x = t; x != null; x = x.getCause() == x ? null : x.getCause()) {

@@ -22,6 +22,7 @@ import java.util.Map;
  * EVICT   04 str name, str holder             reply: empty, once disconnected
  * LIST    05 MessagePack params               reply: MessagePack {clients, secondaries, more}
  * STATS   06                                  reply: MessagePack counters
+ * BYE     07 str node-id                      reply: empty (the sender's broker closed)
  *
  * snapshot  str node-name, u64 seq, u32 n, (str name, u64 token)*, u32 m, str pattern*
  * delta     u64 seq, u8 op (REG, UNREG: str name, u64 token; SUB, UNSUB: str pattern)
@@ -37,6 +38,7 @@ final class Wire {
   static final int EVICT = 4;
   static final int LIST = 5;
   static final int STATS = 6;
+  static final int BYE = 7;
 
   static final int REG = 1;
   static final int UNREG = 2;

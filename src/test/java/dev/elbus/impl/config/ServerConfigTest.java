@@ -1,5 +1,6 @@
 package dev.elbus.impl.config;
 
+import dev.elbus.config.ClusterOptions;
 import dev.elbus.config.ListenerOptions;
 import dev.elbus.impl.routing.ClientLimits;
 import io.vertx.core.Vertx;
@@ -13,6 +14,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -106,6 +108,32 @@ class ServerConfigTest {
     assertThat(d.internalClients().getQueueSize()).isZero(); // the broker's default applies
   }
 
+  @Test
+  void theClusterSection() {
+    ServerConfig c = ServerConfig.parse(ConfigFiles.read(vertx, "conf/elbus-cluster.yaml"),
+        "conf/elbus-cluster.yaml");
+    ClusterOptions o = c.brokerOptions().getCluster();
+    assertThat(o.getName()).isEqualTo("elbus");
+    assertThat(o.getPort()).isEqualTo(5701);
+    assertThat(o.getBusPort()).isEqualTo(5801);
+    assertThat(o.getMembers()).containsExactly("node1:5701", "node2:5701", "node3:5701");
+    assertThat(o.getMaxNoHeartbeatSeconds()).isEqualTo(10);
+    assertThat(o.getTimeoutMs()).isEqualTo(5000);
+    // absent: a single broker; every key
+    assertThat(ServerConfig.parse(new JsonObject(), "t").brokerOptions().getCluster()).isNull();
+    ClusterOptions all = ServerConfig.parse(new JsonObject("{\"cluster\": {\"name\": \"c\", "
+        + "\"host\": \"10.0.0.1\", \"port\": 6000, \"members\": [\"10.0.0.2\", \"[::1]:6001\"], "
+        + "\"node\": \"a\", \"bus_host\": \"10.0.0.9\", \"bus_port\": 6100, \"heartbeat\": 2, "
+        + "\"max_no_heartbeat\": 7, \"merge\": 3, \"quorum\": 2, \"timeout\": 0.5, "
+        + "\"window\": 1000, \"queue_max_bytes\": 2000}}"), "t").cluster();
+    assertThat(List.of(all.getName(), all.getHost(), all.getPort(), all.getMembers(),
+        all.getNodeName(), all.getBusHost(), all.getBusPort(), all.getHeartbeatSeconds(),
+        all.getMaxNoHeartbeatSeconds(), all.getMergeSeconds(), all.getQuorum(),
+        all.getTimeoutMs(), all.getWindowBytes(), all.getQueueMaxBytes())).containsExactly("c",
+        "10.0.0.1", 6000, List.of("10.0.0.2", "[::1]:6001"), "a", "10.0.0.9", 6100, 2, 7, 3, 2,
+        500L, 1000L, 2000L);
+  }
+
   @ParameterizedTest
   @CsvSource(delimiter = '|', value = {
       "{\"workerz\": 1}|t.yaml: unknown key 'workerz'",
@@ -129,6 +157,16 @@ class ServerConfigTest {
       "{\"internal_clients\": {\"size\": 3}}|t.yaml: internal_clients: unknown key 'size'",
       "{\"internal_clients\": {\"queue_size\": 0}}|t.yaml: internal_clients: queue_size must be 1..2147483647, got 0",
       "{\"internal_clients\": {\"overflow\": \"block\"}}|t.yaml: internal_clients: overflow must be refuse or disconnect, got 'block'",
+      "{\"cluster\": 1}|t.yaml: cluster must be a map",
+      "{\"cluster\": {\"nodes\": 1}}|t.yaml: cluster: unknown key 'nodes'",
+      "{\"cluster\": {\"port\": 0}}|t.yaml: cluster: port must be 1..65535, got 0",
+      "{\"cluster\": {\"members\": \"a:1\"}}|t.yaml: cluster: members must be a list of HOST:PORT",
+      "{\"cluster\": {\"members\": [\"a:x\"]}}|t.yaml: cluster: member 'a:x' is not HOST:PORT",
+      "{\"cluster\": {\"name\": \"\"}}|t.yaml: cluster: name must be a non-empty string, got ''",
+      "{\"cluster\": {\"quorum\": 1}}|t.yaml: cluster: quorum must be 0 (off) or at least 2, got 1",
+      "{\"cluster\": {\"timeout\": 0}}|t.yaml: cluster: timeout must be more than 0 and at most 86400 seconds, got 0.0",
+      "{\"cluster\": {\"heartbeat\": 5, \"max_no_heartbeat\": 5}}|t.yaml: cluster: max_no_heartbeat (5) must be more than heartbeat (5)",
+      "{\"cluster\": {\"bus_port\": 70000}}|t.yaml: cluster: bus_port must be 0..65535, got 70000",
   })
   void malformedSettingsNameFileAndEntry(String json, String message) {
     assertThatThrownBy(() -> ServerConfig.parse(new JsonObject(json), "t.yaml"))
