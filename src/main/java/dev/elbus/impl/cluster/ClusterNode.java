@@ -113,6 +113,8 @@ public final class ClusterNode implements RemoteNodes {
   private volatile boolean joined;
   private volatile boolean closed;
   private Function<Buffer, Buffer> listView = b -> EMPTY;
+  /** The keys of batch entries (inbox, control context). */
+  private final Wire.KeyCache keys = new Wire.KeyCache();
   private Supplier<Buffer> statsView = () -> EMPTY;
 
   // ---- what the other nodes announced (written on the control context)
@@ -1126,7 +1128,7 @@ public final class ClusterNode implements RemoteNodes {
       int kind = b.readUnsignedByte();
       int flags = b.readUnsignedByte();
       int statBytes = b.readInt();
-      String key = Wire.readString(b);
+      String key = keys.read(b);
       String receiver = kind == Wire.PUBFOR ? Wire.readString(b) : null;
       int n = Wire.count(b);
       ByteBuf frame = router.alloc().buffer(n);

@@ -74,6 +74,43 @@ final class Wire {
     return s;
   }
 
+  /**
+   * Reads strings, remembering the last one: a stream of frames to one topic or target decodes
+   * it once. One thread at a time.
+   */
+  static final class KeyCache {
+    private static final int MAX = 256;
+    private byte[] lastBytes = new byte[0];
+    private String last = "";
+
+    String read(ByteBuf b) {
+      int n = b.readInt();
+      if (n < 0 || n > b.readableBytes()) {
+        throw new IllegalArgumentException("bad string length " + n);
+      }
+      int at = b.readerIndex();
+      if (n == lastBytes.length) {
+        int i = 0;
+        while (i < n && b.getByte(at + i) == lastBytes[i]) {
+          i++;
+        }
+        if (i == n) {
+          b.skipBytes(n);
+          return last;
+        }
+      }
+      String s = b.toString(at, n, StandardCharsets.UTF_8);
+      if (n <= MAX) {
+        byte[] copy = new byte[n];
+        b.getBytes(at, copy);
+        lastBytes = copy;
+        last = s;
+      }
+      b.skipBytes(n);
+      return s;
+    }
+  }
+
   /** One delta: {@code op} on {@code key} (a name with its token, or a pattern). */
   record Delta(long seq, int op, String key, long token) {
     void write(ByteBuf b) {
