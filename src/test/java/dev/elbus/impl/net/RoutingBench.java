@@ -43,14 +43,18 @@ import java.util.concurrent.TimeUnit;
  * </pre>
  *
  * <p>{@code gc.alloc.rate.norm} is bytes allocated per publication (an operation is one frame
- * read; with 10 subscribers it is delivered ten times).
+ * read; with 10 subscribers it is delivered ten times). Options given with {@code -jvmArgsAppend}
+ * replace the ones of {@code @Fork} below: repeat them.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"-Dio.netty.leakDetection.level=DISABLED"})
+// the broker's event loops are FastThreadLocalThreads, which get the pooled allocator's
+// thread caches; the benchmark thread gets them through useCacheForAllThreads
+@Fork(value = 1, jvmArgsAppend = {"-Dio.netty.leakDetection.level=DISABLED",
+    "-Dio.netty.allocator.useCacheForAllThreads=true"})
 public class RoutingBench {
   /** Publications per read batch (one {@code channelRead} + {@code channelReadComplete}). */
   static final int BATCH = 64;
