@@ -302,18 +302,18 @@ class BurstIT {
     SocketChannel near = placed(twoLoops, t, ns + "-near", rxLoop, false, spare);
     SocketChannel far = placed(twoLoops, t, ns + "-far", rxLoop, true, spare);
     try {
-      Thread farSender = new Thread(() -> {
-        try {
-          Bursts.send(far, Kind.DIRECT, ns + ".rx", frames, PADDING);
-        } catch (java.io.IOException e) {
-          throw new java.io.UncheckedIOException(e);
-        }
-      });
-      farSender.start();
-      Bursts.send(near, Kind.DIRECT, ns + ".rx", frames, PADDING);
-      farSender.join();
-      Bursts.expectOk(near, frames - 1);
-      Bursts.expectOk(far, frames - 1);
+      // both senders burst at once on their own threads while this thread reads
+      List<java.util.concurrent.CompletableFuture<Void>> senders = new ArrayList<>();
+      for (SocketChannel tx : List.of(near, far)) {
+        senders.add(java.util.concurrent.CompletableFuture.runAsync(() -> {
+          try {
+            Bursts.send(tx, Kind.DIRECT, ns + ".rx", frames, PADDING);
+            Bursts.expectOk(tx, frames - 1);
+          } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+        }));
+      }
       // read both streams: frames are "sender 00 seq ..."; each sender's seq counts up from 0
       java.util.Map<String, Integer> next = new java.util.HashMap<>();
       ByteBuffer buf = ByteBuffer.allocate(1 << 20).order(java.nio.ByteOrder.LITTLE_ENDIAN);
@@ -350,6 +350,9 @@ class BurstIT {
         buf.compact();
       }
       assertThat(next).containsEntry(ns + "-near", frames).containsEntry(ns + "-far", frames);
+      for (java.util.concurrent.CompletableFuture<Void> f : senders) {
+        f.get(10, TimeUnit.SECONDS); // the last frame of each was acked 01
+      }
     } finally {
       rx.close();
       near.close();
