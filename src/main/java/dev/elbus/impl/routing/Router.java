@@ -85,6 +85,7 @@ public final class Router {
       }
     }
     if (code == Protocol.RESPONSE_OK) {
+      stats.countRegistered(s.kind());
       addSubscription(s, Protocol.TOPIC_WARN);
       if (!s.isSecondary()) {
         registrationListener.accept(s, Boolean.TRUE);
@@ -180,7 +181,7 @@ public final class Router {
     }
     AccessRights r = s.rights();
     if (r != null && !r.canSubscribe(pattern)) {
-      return Protocol.ERR_ACCESS;
+      return denied(AccessOp.SUBSCRIBE);
     }
     addSubscription(s, pattern);
     return Protocol.RESPONSE_OK;
@@ -226,6 +227,12 @@ public final class Router {
       return refuse(s, Limit.WILDCARD_LEVELS, wl + " wildcard levels with this pattern");
     }
     return Protocol.RESPONSE_OK;
+  }
+
+  /** Counts an operation AAA refused; returns {@code ERR_ACCESS}, the code it is answered with. */
+  private int denied(AccessOp op) {
+    stats.countDenied(op);
+    return Protocol.ERR_ACCESS;
   }
 
   /** What one pattern counts against {@code max_subscription_bytes}: its UTF-8 length + 1. */
@@ -316,7 +323,7 @@ public final class Router {
     AccessRights r = from.rights();
     // p2p rights name clients by their primary: a secondary is its primary's instance
     if (r != null && !r.canSendTo(primaryName(target))) {
-      return Protocol.ERR_ACCESS;
+      return denied(AccessOp.MESSAGE);
     }
     Session to = registry.get(target);
     if (to == null) {
@@ -332,7 +339,7 @@ public final class Router {
       boolean realtime, int statBytes) {
     AccessRights r = from.rights();
     if (r != null && !r.canBroadcast(mask)) {
-      return Protocol.ERR_ACCESS;
+      return denied(AccessOp.BROADCAST);
     }
     String[] parts = Masks.split(mask, '.');
     ByteBuf frame = null;
@@ -363,7 +370,7 @@ public final class Router {
       boolean realtime, int statBytes) {
     AccessRights r = from.rights();
     if (r != null && !r.canPublish(topic)) {
-      return Protocol.ERR_ACCESS;
+      return denied(AccessOp.PUBLISH);
     }
     Session[] subs = topics.match(topic);
     if (subs.length == 0) {
@@ -423,7 +430,7 @@ public final class Router {
       int topicLen, int payloadIndex, int payloadLen, boolean realtime, int statBytes) {
     AccessRights r = from.rights();
     if (r != null && (!r.canPublish(topic) || !r.canSendTo(receiver))) {
-      return Protocol.ERR_ACCESS;
+      return denied(AccessOp.PUBLISH_FOR);
     }
     ByteBuf frame = null;
     try {
