@@ -490,15 +490,24 @@ public final class BrokerImpl {
         .put("uptime_seconds", router.stats().uptimeSeconds()));
   }
 
-  private Future<JsonObject> loopsAnswer() {
-    List<Future<Void>> pings = new ArrayList<>();
+  /** The contexts the listener verticles serve their connections on (one per instance). */
+  public List<Context> listenerLoops() {
+    List<Context> loops = new ArrayList<>();
     for (ListenerVerticle v : verticles) {
       Context c = v.loop();
       if (c != null) {
-        Promise<Void> p = Promise.promise();
-        c.runOnContext(x -> p.complete());
-        pings.add(p.future());
+        loops.add(c);
       }
+    }
+    return loops;
+  }
+
+  private Future<JsonObject> loopsAnswer() {
+    List<Future<Void>> pings = new ArrayList<>();
+    for (Context c : listenerLoops()) {
+      Promise<Void> p = Promise.promise();
+      c.runOnContext(x -> p.complete());
+      pings.add(p.future());
     }
     return Future.all(pings).map(x -> new JsonObject().put("event_loops", pings.size()));
   }
@@ -543,8 +552,13 @@ public final class BrokerImpl {
     }
     JsonObject data = new JsonObject().put("listeners", files);
     String failure = aaaFailure;
-    if (failure != null) {
+    if (failure != null && listeners.isEmpty()) {
+      // the broker could not start: its AAA file is missing or broken
       return Future.failedFuture(new Checks.NotMet(failure, data));
+    }
+    if (failure != null) {
+      // a later deployment failed; the listeners that were bound serve on
+      data.put("last_failure", failure);
     }
     return Future.succeededFuture(data);
   }

@@ -36,8 +36,11 @@ import java.util.function.ToDoubleFunction;
  * broker: an application's own, or Vert.x's). Bound to one registry at a time.
  */
 public final class BrokerMeters implements MeterBinder, AutoCloseable {
-  /** How long one walk of the clients serves the gauges reading it: one scrape. */
-  static final long SNAPSHOT_NANOS = 100_000_000L;
+  /**
+   * How long one walk of the clients serves the gauges reading it: the few milliseconds of one
+   * scrape, so that a scrape walks them once rather than once per gauge.
+   */
+  static final long SNAPSHOT_NANOS = 10_000_000L;
   /** The {@code listener} tag of internal clients, which have none. */
   static final String INTERNAL = "internal";
 
