@@ -36,6 +36,13 @@ import org.slf4j.LoggerFactory;
  * listener and client, and removes the socket files and FIFOs. {@code pid_file} is the
  * stand-alone server's and ignored here.
  *
+ * <p>With {@code http: HOST:PORT} it also serves {@code GET /metrics} (Prometheus), {@code
+ * /health} and {@code /ready} there (README, "Monitoring"; {@link #httpPort()}); that needs the
+ * optional dependencies {@code io.vertx:vertx-micrometer-metrics}, {@code
+ * io.micrometer:micrometer-registry-prometheus} and {@code io.vertx:vertx-health-check}, and
+ * without them the deployment fails with one line naming them. Without {@code http} no HTTP port
+ * is opened.
+ *
  * <p>Deploy one instance: the broker runs its own listener verticles, one per worker. {@link
  * #broker()} (or {@link #broker(Vertx, String)} for a deployment by name) is the {@link Broker}
  * handle of the running broker, for in-process clients, AAA policies and statistics.
