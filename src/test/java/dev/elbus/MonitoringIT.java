@@ -16,6 +16,7 @@ import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.micrometer.VertxPrometheusOptions;
 import io.vertx.micrometer.backends.BackendRegistries;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -45,6 +46,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  */
 @ExtendWith(LeakGate.class)
 class MonitoringIT {
+  /** The test's Vert.x, closed after it. */
+  private Vertx vertx;
+
+  @AfterEach
+  void closeVertx() throws Exception {
+    if (vertx != null) {
+      vertx.close().await(10, TimeUnit.SECONDS);
+    }
+  }
 
   private static JsonObject config(Path sock) {
     return new JsonObject().put("workers", 1).put("timeout", 60)
@@ -89,39 +99,35 @@ class MonitoringIT {
 
   @Test
   void withoutHttpNoPortIsOpenedAndWithItOneIs(@TempDir Path dir) throws Exception {
-    Vertx vertx = Vertx.vertx();
-    try {
-      Set<Integer> before = listeningPorts();
-      ElbusVerticle plain = new ElbusVerticle();
-      String id = deploy(vertx, plain, config(dir.resolve("a.sock")));
-      assertThat(plain.httpPort()).isEqualTo(-1);
-      try (RawClient c = RawClient.unix(dir.resolve("a.sock"))) {
-        assertThat(c.handshake("client")).isEqualTo(0x01);
-      }
-      assertThat(listeningPorts()).as("TCP ports listened on without http").isEqualTo(before);
-      vertx.undeploy(id).await(20, TimeUnit.SECONDS);
-
-      // the same check sees the endpoint's port when http is set
-      ElbusVerticle monitored = new ElbusVerticle();
-      id = deploy(vertx, monitored, config(dir.resolve("b.sock")).put("http", "127.0.0.1:0"));
-      int port = monitored.httpPort();
-      Set<Integer> expected = new TreeSet<>(before);
-      expected.add(port);
-      assertThat(listeningPorts()).isEqualTo(expected);
-      assertThat(Http.get(port, "/ready").statusCode()).isEqualTo(200);
-      Http.Metrics m = Http.metrics(port);
-      assertThat(m.value("elbus_clients", "listener", dir.resolve("b.sock").toString(), "kind",
-          "local_ipc")).isZero();
-      assertThat(m.has("jvm_memory_used_bytes")).isTrue();
-      // a Vert.x without metrics has no meters of its own to give
-      assertThat(m.text()).doesNotContain("vertx_");
-
-      vertx.undeploy(id).await(20, TimeUnit.SECONDS);
-      assertThat(listeningPorts()).isEqualTo(before);
-      assertThatThrownBy(() -> Http.get(port, "/health")).isInstanceOf(ConnectException.class);
-    } finally {
-      vertx.close().await(10, TimeUnit.SECONDS);
+    vertx = Vertx.vertx();
+    Set<Integer> before = listeningPorts();
+    ElbusVerticle plain = new ElbusVerticle();
+    String id = deploy(vertx, plain, config(dir.resolve("a.sock")));
+    assertThat(plain.httpPort()).isEqualTo(-1);
+    try (RawClient c = RawClient.unix(dir.resolve("a.sock"))) {
+      assertThat(c.handshake("client")).isEqualTo(0x01);
     }
+    assertThat(listeningPorts()).as("TCP ports listened on without http").isEqualTo(before);
+    vertx.undeploy(id).await(20, TimeUnit.SECONDS);
+
+    // the same check sees the endpoint's port when http is set
+    ElbusVerticle monitored = new ElbusVerticle();
+    id = deploy(vertx, monitored, config(dir.resolve("b.sock")).put("http", "127.0.0.1:0"));
+    int port = monitored.httpPort();
+    Set<Integer> expected = new TreeSet<>(before);
+    expected.add(port);
+    assertThat(listeningPorts()).isEqualTo(expected);
+    assertThat(Http.get(port, "/ready").statusCode()).isEqualTo(200);
+    Http.Metrics m = Http.metrics(port);
+    assertThat(m.value("elbus_clients", "listener", dir.resolve("b.sock").toString(), "kind",
+        "local_ipc")).isZero();
+    assertThat(m.has("jvm_memory_used_bytes")).isTrue();
+    // a Vert.x without metrics has no meters of its own to give
+    assertThat(m.text()).doesNotContain("vertx_");
+
+    vertx.undeploy(id).await(20, TimeUnit.SECONDS);
+    assertThat(listeningPorts()).isEqualTo(before);
+    assertThatThrownBy(() -> Http.get(port, "/health")).isInstanceOf(ConnectException.class);
   }
 
   @Test
@@ -130,83 +136,71 @@ class MonitoringIT {
     MicrometerMetricsOptions metrics = new MicrometerMetricsOptions()
         .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true));
     metrics.setEnabled(true);
-    Vertx vertx = Vertx.builder().with(new VertxOptions().setMetricsOptions(metrics))
+    vertx = Vertx.builder().with(new VertxOptions().setMetricsOptions(metrics))
         .withMetrics(new MicrometerMetricsFactory()).build();
-    try {
-      MeterRegistry registry = BackendRegistries.getDefaultNow();
-      ElbusVerticle v = new ElbusVerticle();
-      String id = deploy(vertx, v, config(dir.resolve("m.sock")).put("http", "127.0.0.1:0"));
-      assertThat(registry.find("elbus.uptime").gauge()).isNotNull();
-      Http.get(v.httpPort(), "/health");
-      Http.Metrics m = Http.metrics(v.httpPort());
-      assertThat(m.has("vertx_http_server_requests_total")).as(m.text()).isTrue();
-      assertThat(m.find("elbus_uptime_seconds")).isNotNull();
-      vertx.undeploy(id).await(20, TimeUnit.SECONDS);
-      // the registry outlives the broker: its meters went with it, Vert.x's stay
-      assertThat(registry.getMeters()).noneMatch(x -> x.getId().getName().startsWith("elbus."));
-      assertThat(registry.find("vertx.http.server.requests").meters()).isNotEmpty();
-    } finally {
-      vertx.close().await(10, TimeUnit.SECONDS);
-    }
+    MeterRegistry registry = BackendRegistries.getDefaultNow();
+    ElbusVerticle v = new ElbusVerticle();
+    String id = deploy(vertx, v, config(dir.resolve("m.sock")).put("http", "127.0.0.1:0"));
+    assertThat(registry.find("elbus.uptime").gauge()).isNotNull();
+    Http.get(v.httpPort(), "/health");
+    Http.Metrics m = Http.metrics(v.httpPort());
+    assertThat(m.has("vertx_http_server_requests_total")).as(m.text()).isTrue();
+    assertThat(m.find("elbus_uptime_seconds")).isNotNull();
+    vertx.undeploy(id).await(20, TimeUnit.SECONDS);
+    // the registry outlives the broker: its meters went with it, Vert.x's stay
+    assertThat(registry.getMeters()).noneMatch(x -> x.getId().getName().startsWith("elbus."));
+    assertThat(registry.find("vertx.http.server.requests").meters()).isNotEmpty();
   }
 
   @Test
   void anApplicationBindsTheMetersToItsOwnRegistry(@TempDir Path dir) throws Exception {
-    Vertx vertx = Vertx.vertx();
-    try {
-      ElbusVerticle v = new ElbusVerticle();
-      deploy(vertx, v, config(dir.resolve("app.sock")));
-      SimpleMeterRegistry registry = new SimpleMeterRegistry();
-      ElbusMeters meters = new ElbusMeters(v.broker(), Tags.of("broker", "main"));
-      meters.bindTo(registry);
-      assertThatThrownBy(() -> meters.bindTo(new SimpleMeterRegistry()))
-          .isInstanceOf(IllegalStateException.class);
-      double before = registry.get("elbus.received.frames").tag("broker", "main")
-          .functionCounter().count();
-      try (RawClient c = RawClient.unix(dir.resolve("app.sock"))) {
-        assertThat(c.handshake("client")).isEqualTo(0x01);
-        c.frame(1, 0x12, 1, "nobody", utf8("x")).expectAck(1, 0x71);
-        assertThat(registry.get("elbus.received.frames").functionCounter().count() - before)
-            .isEqualTo(1);
-        assertThat(registry.get("elbus.clients").tag("kind", "local_ipc").gauge().value())
-            .isEqualTo(1);
-      }
-      meters.close();
-      assertThat(registry.getMeters().stream().map(Meter::getId).map(Meter.Id::getName))
-          .noneMatch(n -> n.startsWith("elbus."));
-    } finally {
-      vertx.close().await(10, TimeUnit.SECONDS);
+    vertx = Vertx.vertx();
+    ElbusVerticle v = new ElbusVerticle();
+    deploy(vertx, v, config(dir.resolve("app.sock")));
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    ElbusMeters meters = new ElbusMeters(v.broker(), Tags.of("broker", "main"));
+    meters.bindTo(registry);
+    assertThatThrownBy(() -> meters.bindTo(new SimpleMeterRegistry()))
+        .isInstanceOf(IllegalStateException.class);
+    double before = registry.get("elbus.received.frames").tag("broker", "main")
+        .functionCounter().count();
+    try (RawClient c = RawClient.unix(dir.resolve("app.sock"))) {
+      assertThat(c.handshake("client")).isEqualTo(0x01);
+      c.frame(1, 0x12, 1, "nobody", utf8("x")).expectAck(1, 0x71);
+      assertThat(registry.get("elbus.received.frames").functionCounter().count() - before)
+          .isEqualTo(1);
+      assertThat(registry.get("elbus.clients").tag("kind", "local_ipc").gauge().value())
+          .isEqualTo(1);
     }
+    meters.close();
+    assertThat(registry.getMeters().stream().map(Meter::getId).map(Meter.Id::getName))
+        .noneMatch(n -> n.startsWith("elbus."));
   }
 
   @Test
   void badHttpValuesFailTheDeploymentWithOneLine(@TempDir Path dir) throws Exception {
-    Vertx vertx = Vertx.vertx();
-    try {
-      Object[][] cases = {
-          {"nonsense", "ElbusVerticle config: http must be HOST:PORT (e.g. 127.0.0.1:9777), "
-              + "got 'nonsense'"},
-          {"127.0.0.1:70000", "ElbusVerticle config: http port out of range 0-65535, got "
-              + "'127.0.0.1:70000'"},
-          {"/tmp/monitor.sock", "ElbusVerticle config: http must be HOST:PORT (e.g. "
-              + "127.0.0.1:9777), got '/tmp/monitor.sock'"},
-          {9777, "ElbusVerticle config: http must be HOST:PORT (e.g. 127.0.0.1:9777), got "
-              + "'9777'"}};
-      for (Object[] c : cases) {
-        assertThatThrownBy(() -> deploy(vertx, new ElbusVerticle(),
-            config(dir.resolve("x.sock")).put("http", c[0])))
-            .hasMessage((String) c[1]);
-      }
-      assertThat(vertx.deploymentIDs()).isEmpty();
-    } finally {
-      vertx.close().await(10, TimeUnit.SECONDS);
+    vertx = Vertx.vertx();
+    Object[][] cases = {
+        {"nonsense", "ElbusVerticle config: http must be HOST:PORT (e.g. 127.0.0.1:9777), "
+            + "got 'nonsense'"},
+        {"127.0.0.1:70000", "ElbusVerticle config: http port out of range 0-65535, got "
+            + "'127.0.0.1:70000'"},
+        {"/tmp/monitor.sock", "ElbusVerticle config: http must be HOST:PORT (e.g. "
+            + "127.0.0.1:9777), got '/tmp/monitor.sock'"},
+        {9777, "ElbusVerticle config: http must be HOST:PORT (e.g. 127.0.0.1:9777), got "
+            + "'9777'"}};
+    for (Object[] c : cases) {
+      assertThatThrownBy(() -> deploy(vertx, new ElbusVerticle(),
+          config(dir.resolve("x.sock")).put("http", c[0])))
+          .hasMessage((String) c[1]);
     }
+    assertThat(vertx.deploymentIDs()).isEmpty();
   }
 
   @Test
   void anHttpAddressInUseFailsTheDeploymentAndLeavesNothing(@TempDir Path dir)
       throws Exception {
-    Vertx vertx = Vertx.vertx();
+    vertx = Vertx.vertx();
     try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       Set<Integer> before = listeningPorts();
       int port = taken.getLocalPort();
@@ -217,8 +211,6 @@ class MonitoringIT {
       assertThat(sock).doesNotExist();
       assertThat(vertx.deploymentIDs()).isEmpty();
       assertThat(listeningPorts()).isEqualTo(before);
-    } finally {
-      vertx.close().await(10, TimeUnit.SECONDS);
     }
   }
 }

@@ -15,6 +15,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,6 +40,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  */
 @ExtendWith(LeakGate.class)
 class HealthIT {
+  /** The test's Vert.x, closed after it. */
+  private Vertx vertx;
+
+  @AfterEach
+  void closeVertx() throws Exception {
+    if (vertx != null) {
+      vertx.close().await(10, TimeUnit.SECONDS);
+    }
+  }
 
   private static ListenerOptions tcp() {
     return new ListenerOptions().setBind(Bind.tcp("127.0.0.1", 0)).setTimeoutMs(60_000);
@@ -50,150 +60,138 @@ class HealthIT {
 
   @Test
   void readyOnceTheListenersAreBoundAndNotAliveOnceClosed() throws Exception {
-    Vertx vertx = Vertx.vertx();
-    try {
-      Broker broker = Broker.create(vertx);
-      Monitor mon = Monitor.start(vertx, Internals.impl(broker), "127.0.0.1", 0)
-          .await(10, TimeUnit.SECONDS);
-      int port = mon.port();
+    vertx = Vertx.vertx();
+    Broker broker = Broker.create(vertx);
+    Monitor mon = Monitor.start(vertx, Internals.impl(broker), "127.0.0.1", 0)
+        .await(10, TimeUnit.SECONDS);
+    int port = mon.port();
 
-      HttpResponse<String> ready = Http.get(port, "/ready");
-      assertThat(ready.statusCode()).as(ready.body()).isEqualTo(503);
-      assertThat(ready.headers().firstValue("content-type")).hasValueSatisfying(
-          v -> assertThat(v).startsWith("application/json"));
-      assertThat(status(ready)).isEqualTo("DOWN");
-      JsonObject listeners = Http.check(ready, "listeners");
-      assertThat(listeners.getString("status")).isEqualTo("DOWN");
-      assertThat(listeners.getJsonObject("data").getString("reason"))
-          .isEqualTo("no listener deployed");
-      HttpResponse<String> health = Http.get(port, "/health");
-      assertThat(health.statusCode()).as(health.body()).isEqualTo(200);
-      assertThat(status(health)).isEqualTo("UP");
+    HttpResponse<String> ready = Http.get(port, "/ready");
+    assertThat(ready.statusCode()).as(ready.body()).isEqualTo(503);
+    assertThat(ready.headers().firstValue("content-type")).hasValueSatisfying(
+        v -> assertThat(v).startsWith("application/json"));
+    assertThat(status(ready)).isEqualTo("DOWN");
+    JsonObject listeners = Http.check(ready, "listeners");
+    assertThat(listeners.getString("status")).isEqualTo("DOWN");
+    assertThat(listeners.getJsonObject("data").getString("reason"))
+        .isEqualTo("no listener deployed");
+    HttpResponse<String> health = Http.get(port, "/health");
+    assertThat(health.statusCode()).as(health.body()).isEqualTo(200);
+    assertThat(status(health)).isEqualTo("UP");
 
-      broker.deploy(List.of(tcp())).await(10, TimeUnit.SECONDS);
-      ready = Http.get(port, "/ready");
-      assertThat(ready.statusCode()).as(ready.body()).isEqualTo(200);
-      assertThat(Http.check(ready, "listeners").getJsonObject("data").getJsonArray("bound")
-          .getString(0)).isEqualTo(broker.listeners().get(0).label());
-      assertThat(Http.check(Http.get(port, "/health"), "event_loops").getJsonObject("data")
-          .getInteger("event_loops")).isEqualTo(broker.options().getWorkers());
+    broker.deploy(List.of(tcp())).await(10, TimeUnit.SECONDS);
+    ready = Http.get(port, "/ready");
+    assertThat(ready.statusCode()).as(ready.body()).isEqualTo(200);
+    assertThat(Http.check(ready, "listeners").getJsonObject("data").getJsonArray("bound")
+        .getString(0)).isEqualTo(broker.listeners().get(0).label());
+    assertThat(Http.check(Http.get(port, "/health"), "event_loops").getJsonObject("data")
+        .getInteger("event_loops")).isEqualTo(broker.options().getWorkers());
 
-      broker.close().await(10, TimeUnit.SECONDS);
-      health = Http.get(port, "/health");
-      assertThat(health.statusCode()).as(health.body()).isEqualTo(503);
-      assertThat(Http.check(health, "broker").getJsonObject("data").getString("reason"))
-          .isEqualTo("the broker is closed");
-      assertThat(Http.get(port, "/ready").statusCode()).isEqualTo(503);
+    broker.close().await(10, TimeUnit.SECONDS);
+    health = Http.get(port, "/health");
+    assertThat(health.statusCode()).as(health.body()).isEqualTo(503);
+    assertThat(Http.check(health, "broker").getJsonObject("data").getString("reason"))
+        .isEqualTo("the broker is closed");
+    assertThat(Http.get(port, "/ready").statusCode()).isEqualTo(503);
 
-      // other paths and methods
-      assertThat(Http.get(port, "/").statusCode()).isEqualTo(404);
-      mon.close().await(10, TimeUnit.SECONDS);
-      assertThatThrownBy(() -> Http.get(port, "/health")).isInstanceOf(ConnectException.class);
-    } finally {
-      vertx.close().await(10, TimeUnit.SECONDS);
-    }
+    // other paths and methods
+    assertThat(Http.get(port, "/").statusCode()).isEqualTo(404);
+    mon.close().await(10, TimeUnit.SECONDS);
+    assertThatThrownBy(() -> Http.get(port, "/health")).isInstanceOf(ConnectException.class);
   }
 
   @Test
   void anAaaFileThatCannotBeLoadedAtStartKeepsTheBrokerUnready(@TempDir Path dir)
       throws Exception {
-    Vertx vertx = Vertx.vertx();
-    try {
-      Broker broker = Broker.create(vertx);
-      Monitor mon = Monitor.start(vertx, Internals.impl(broker), "127.0.0.1", 0)
-          .await(10, TimeUnit.SECONDS);
-      int port = mon.port();
-      Path aaa = dir.resolve("aaa.yaml");
-      ListenerOptions withAaa = tcp().setAaaFile(aaa.toString()).setAaaScanPeriodMs(50);
-      assertThatThrownBy(() -> broker.deploy(List.of(withAaa)).await(10, TimeUnit.SECONDS))
-          .hasMessageContaining("no such file");
-      HttpResponse<String> ready = Http.get(port, "/ready");
-      assertThat(ready.statusCode()).as(ready.body()).isEqualTo(503);
-      assertThat(Http.check(ready, "aaa").getJsonObject("data").getString("reason"))
-          .isEqualTo(aaa + ": cannot read: no such file");
-      assertThat(Http.check(ready, "listeners").getJsonObject("data").getString("reason"))
-          .isEqualTo("the deployment failed");
+    vertx = Vertx.vertx();
+    Broker broker = Broker.create(vertx);
+    Monitor mon = Monitor.start(vertx, Internals.impl(broker), "127.0.0.1", 0)
+        .await(10, TimeUnit.SECONDS);
+    int port = mon.port();
+    Path aaa = dir.resolve("aaa.yaml");
+    ListenerOptions withAaa = tcp().setAaaFile(aaa.toString()).setAaaScanPeriodMs(50);
+    assertThatThrownBy(() -> broker.deploy(List.of(withAaa)).await(10, TimeUnit.SECONDS))
+        .hasMessageContaining("no such file");
+    HttpResponse<String> ready = Http.get(port, "/ready");
+    assertThat(ready.statusCode()).as(ready.body()).isEqualTo(503);
+    assertThat(Http.check(ready, "aaa").getJsonObject("data").getString("reason"))
+        .isEqualTo(aaa + ": cannot read: no such file");
+    assertThat(Http.check(ready, "listeners").getJsonObject("data").getString("reason"))
+        .isEqualTo("the deployment failed");
 
-      // the file repaired: the next deployment makes it ready
-      Files.writeString(aaa, "clients:\n  app: {}\n");
-      broker.deploy(List.of(withAaa)).await(10, TimeUnit.SECONDS);
+    // the file repaired: the next deployment makes it ready
+    Files.writeString(aaa, "clients:\n  app: {}\n");
+    broker.deploy(List.of(withAaa)).await(10, TimeUnit.SECONDS);
+    ready = Http.get(port, "/ready");
+    assertThat(ready.statusCode()).as(ready.body()).isEqualTo(200);
+    String label = broker.listeners().get(0).label();
+    JsonObject entry = Http.check(ready, "aaa").getJsonObject("data")
+        .getJsonObject("listeners").getJsonObject(label);
+    assertThat(entry.getString("file")).isEqualTo(aaa.toString());
+    assertThat(entry.getInteger("clients")).isEqualTo(1);
+
+    // broken later: the last good policy stays in force and the broker stays ready
+    Files.writeString(aaa, "clients: [not, a, map\n");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    do {
+      Thread.sleep(50);
       ready = Http.get(port, "/ready");
-      assertThat(ready.statusCode()).as(ready.body()).isEqualTo(200);
-      String label = broker.listeners().get(0).label();
-      JsonObject entry = Http.check(ready, "aaa").getJsonObject("data")
-          .getJsonObject("listeners").getJsonObject(label);
-      assertThat(entry.getString("file")).isEqualTo(aaa.toString());
-      assertThat(entry.getInteger("clients")).isEqualTo(1);
-
-      // broken later: the last good policy stays in force and the broker stays ready
-      Files.writeString(aaa, "clients: [not, a, map\n");
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      do {
-        Thread.sleep(50);
-        ready = Http.get(port, "/ready");
-        entry = Http.check(ready, "aaa").getJsonObject("data").getJsonObject("listeners")
-            .getJsonObject(label);
-      } while (!entry.containsKey("problem") && System.nanoTime() < deadline);
-      assertThat(ready.statusCode()).as(ready.body()).isEqualTo(200);
-      assertThat(entry.getString("problem")).startsWith("the policy in force is kept: ");
-      broker.close().await(10, TimeUnit.SECONDS);
-      mon.close().await(10, TimeUnit.SECONDS);
-    } finally {
-      vertx.close().await(10, TimeUnit.SECONDS);
-    }
+      entry = Http.check(ready, "aaa").getJsonObject("data").getJsonObject("listeners")
+          .getJsonObject(label);
+    } while (!entry.containsKey("problem") && System.nanoTime() < deadline);
+    assertThat(ready.statusCode()).as(ready.body()).isEqualTo(200);
+    assertThat(entry.getString("problem")).startsWith("the policy in force is kept: ");
+    broker.close().await(10, TimeUnit.SECONDS);
+    mon.close().await(10, TimeUnit.SECONDS);
   }
 
   @Test
   void aBlockedListenerEventLoopFailsLiveness() throws Exception {
-    Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(4)
+    vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(4)
         .setBlockedThreadCheckInterval(60_000));
-    try {
-      Broker broker = Broker.create(vertx);
-      broker.deploy(List.of(tcp()), 1).await(10, TimeUnit.SECONDS);
-      BrokerImpl impl = Internals.impl(broker);
-      Context loop = impl.listenerLoops().get(0);
-      Thread loopThread = threadOf(loop);
-      // the endpoint on another event loop than the listener's
-      Context other = ((VertxInternal) vertx).createEventLoopContext();
-      while (threadOf(other) == loopThread) {
-        other = ((VertxInternal) vertx).createEventLoopContext();
-      }
-      CompletableFuture<Monitor> started = new CompletableFuture<>();
-      other.runOnContext(v -> Monitor.start(vertx, impl, "127.0.0.1", 0)
-          .onComplete(ar -> {
-            if (ar.succeeded()) {
-              started.complete(ar.result());
-            } else {
-              started.completeExceptionally(ar.cause());
-            }
-          }));
-      Monitor mon = started.get(10, TimeUnit.SECONDS);
-      int port = mon.port();
-      assertThat(Http.get(port, "/health").statusCode()).isEqualTo(200);
-
-      CompletableFuture<Void> blocked = new CompletableFuture<>();
-      loop.runOnContext(v -> {
-        blocked.complete(null);
-        try {
-          Thread.sleep(Monitor.CHECK_TIMEOUT_MS + 1_500);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      });
-      blocked.get(10, TimeUnit.SECONDS);
-      HttpResponse<String> health = Http.get(port, "/health");
-      assertThat(health.statusCode()).as(health.body()).isEqualTo(503);
-      assertThat(Http.check(health, "event_loops").getString("status")).isEqualTo("DOWN");
-      assertThat(Http.check(health, "broker").getString("status")).isEqualTo("UP");
-
-      Thread.sleep(1_500);
-      health = Http.get(port, "/health");
-      assertThat(health.statusCode()).as(health.body()).isEqualTo(200);
-      broker.close().await(10, TimeUnit.SECONDS);
-      mon.close().await(10, TimeUnit.SECONDS);
-    } finally {
-      vertx.close().await(10, TimeUnit.SECONDS);
+    Broker broker = Broker.create(vertx);
+    broker.deploy(List.of(tcp()), 1).await(10, TimeUnit.SECONDS);
+    BrokerImpl impl = Internals.impl(broker);
+    Context loop = impl.listenerLoops().get(0);
+    Thread loopThread = threadOf(loop);
+    // the endpoint on another event loop than the listener's
+    Context other = ((VertxInternal) vertx).createEventLoopContext();
+    while (threadOf(other) == loopThread) {
+      other = ((VertxInternal) vertx).createEventLoopContext();
     }
+    CompletableFuture<Monitor> started = new CompletableFuture<>();
+    other.runOnContext(v -> Monitor.start(vertx, impl, "127.0.0.1", 0)
+        .onComplete(ar -> {
+          if (ar.succeeded()) {
+            started.complete(ar.result());
+          } else {
+            started.completeExceptionally(ar.cause());
+          }
+        }));
+    Monitor mon = started.get(10, TimeUnit.SECONDS);
+    int port = mon.port();
+    assertThat(Http.get(port, "/health").statusCode()).isEqualTo(200);
+
+    CompletableFuture<Void> blocked = new CompletableFuture<>();
+    loop.runOnContext(v -> {
+      blocked.complete(null);
+      try {
+        Thread.sleep(Monitor.CHECK_TIMEOUT_MS + 1_500);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    });
+    blocked.get(10, TimeUnit.SECONDS);
+    HttpResponse<String> health = Http.get(port, "/health");
+    assertThat(health.statusCode()).as(health.body()).isEqualTo(503);
+    assertThat(Http.check(health, "event_loops").getString("status")).isEqualTo("DOWN");
+    assertThat(Http.check(health, "broker").getString("status")).isEqualTo("UP");
+
+    Thread.sleep(1_500);
+    health = Http.get(port, "/health");
+    assertThat(health.statusCode()).as(health.body()).isEqualTo(200);
+    broker.close().await(10, TimeUnit.SECONDS);
+    mon.close().await(10, TimeUnit.SECONDS);
   }
 
   @Test
