@@ -93,6 +93,16 @@ class MainTest {
         .isEqualTo(Bind.tcp("0.0.0.0", 9000));
     assertThat(Main.parseArgs(new String[] {"-c", file.toString(), "--http=[::1]:9001"}, vertx)
         .http()).isEqualTo(Bind.tcp("::1", 9001));
+    // the system property elbus.http is the flag's default (J_JAVA_OPTS of the bench harness)
+    System.setProperty("elbus.http", "127.0.0.1:9002");
+    try {
+      assertThat(Main.parseArgs(new String[] {"-B", "127.0.0.1:7777"}, vertx).http())
+          .isEqualTo(Bind.tcp("127.0.0.1", 9002));
+      assertThat(Main.parseArgs(new String[] {"-B", "127.0.0.1:7777", "--http",
+          "127.0.0.1:9003"}, vertx).http()).isEqualTo(Bind.tcp("127.0.0.1", 9003));
+    } finally {
+      System.clearProperty("elbus.http");
+    }
   }
 
   @Test
