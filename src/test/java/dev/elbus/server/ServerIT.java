@@ -3,11 +3,13 @@ package dev.elbus.server;
 import dev.elbus.impl.net.FifoChannel;
 import dev.elbus.rpc.MsgPack;
 import dev.elbus.support.Http;
+import dev.elbus.support.LeakGate;
 import dev.elbus.support.RawClient;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonArray;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -32,6 +34,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The stand-alone server as a separate process (the fat jar, run as the README and the Docker
  * image run it): listeners, FIFO line forms, pid file, SIGTERM behaviour, start-up errors.
  */
+@ExtendWith(LeakGate.class)
 class ServerIT {
 
   @Test
