@@ -68,7 +68,8 @@ class ArchitectureTest {
         Arguments.of(routingAndProtocolFreeOfSockets(), "ArchFixtureRoutingUsesSockets"),
         Arguments.of(apiExposesNoImplementationType(), "ArchFixtureApiExposesImpl"),
         Arguments.of(vertxInternalsOnlyWhereAllowed(), "ArchFixtureInternalApis"),
-        Arguments.of(applicationLibrariesOnlyInApplications(), "ArchFixtureInternalApis"));
+        Arguments.of(applicationLibrariesOnlyInApplications(), "ArchFixtureInternalApis"),
+        Arguments.of(monitoringLibrariesOnlyInTheMonitor(), "ArchFixtureInternalApis"));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -159,6 +160,19 @@ class ArchitectureTest {
     return noClasses().that().resideOutsideOfPackages("dev.elbus.server..", "dev.elbus.cli..")
         .should().dependOnClassesThat().resideInAnyPackage("ch.qos.logback..", "picocli..")
         .as("the logging backend and picocli only in the server and the CLI");
+  }
+
+  /**
+   * The monitoring endpoint's libraries (Micrometer, Prometheus, vertx-micrometer-metrics,
+   * vertx-health-check) are optional dependencies too: only the monitor and the public meter
+   * binder use them, and nothing loads those without the libraries' check (ElbusVerticle).
+   */
+  static ArchRule monitoringLibrariesOnlyInTheMonitor() {
+    return noClasses().that().resideOutsideOfPackage("dev.elbus.impl.monitor..")
+        .and().doNotHaveFullyQualifiedName("dev.elbus.ElbusMeters")
+        .should().dependOnClassesThat().resideInAnyPackage("io.micrometer..", "io.prometheus..",
+            "io.vertx.micrometer..", "io.vertx.ext.healthchecks..")
+        .as("the monitoring libraries only in impl.monitor and ElbusMeters");
   }
 
   private static DescribedPredicate<JavaClass> inProjectOutside(String... allowed) {

@@ -2,6 +2,7 @@ package dev.elbus.server;
 
 import dev.elbus.ElbusVerticle;
 import dev.elbus.impl.config.ServerConfig;
+import dev.elbus.impl.monitor.Monitor;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -36,8 +37,10 @@ final class Server {
     this.config = config;
     this.cfg = ServerConfig.parse(config, "configuration");
     int workers = cfg.effectiveWorkers();
-    this.vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true)
-        .setEventLoopPoolSize(Math.max(workers, 2 * Runtime.getRuntime().availableProcessors())));
+    VertxOptions options = new VertxOptions().setPreferNativeTransport(true)
+        .setEventLoopPoolSize(Math.max(workers, 2 * Runtime.getRuntime().availableProcessors()));
+    // with the monitoring endpoint, Vert.x's own meters are published too (README, "Monitoring")
+    this.vertx = cfg.http() == null ? Vertx.vertx(options) : Monitor.vertxWithMetrics(options);
   }
 
   int workers() {

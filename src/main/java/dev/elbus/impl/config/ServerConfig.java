@@ -44,6 +44,7 @@ import java.util.Set;
  * bridge:                # event-bus address and bridge rules, see {@link BridgeConfig}
  *   inbound:
  *     - {topic: sensors/#, address: app.sensors}
+ * http: 127.0.0.1:9777   # monitoring endpoint (/metrics, /health, /ready); absent: none
  * </pre>
  */
 public final class ServerConfig {
@@ -57,7 +58,7 @@ public final class ServerConfig {
       "max_name_length", "listeners", "fifo", "pid_file", "aaa", "aaa_scan_period", "force_register",
       "idle_timeout", "max_connections", "max_handshakes", "max_topic_levels",
       "max_subscription_bytes", "max_subscriptions", "max_wildcard_levels", "max_name_parts",
-      "bridge", "internal_clients");
+      "bridge", "internal_clients", "http");
   private static final Set<String> INTERNAL_KEYS = Set.of("queue_size", "queue_max_bytes",
       "overflow");
 
@@ -69,6 +70,7 @@ public final class ServerConfig {
   private String pidFile;
   private BridgeConfig bridge = BridgeConfig.defaults();
   private final InternalClientOptions internalClients = new InternalClientOptions();
+  private Bind http;
 
   /** Workers (0 = number of cores). */
   public int workers() {
@@ -131,6 +133,14 @@ public final class ServerConfig {
    */
   public InternalClientOptions internalClients() {
     return internalClients;
+  }
+
+  /**
+   * The monitoring endpoint's address ({@code http: HOST:PORT}, port 0: an ephemeral one), or
+   * {@code null}: no HTTP port at all.
+   */
+  public Bind http() {
+    return http;
   }
 
   /**
@@ -205,9 +215,35 @@ public final class ServerConfig {
       }
       c.pidFile = (String) pid;
     }
+    c.http = parseHttp(json.getValue("http"), source);
     c.bridge = BridgeConfig.parse(json.getValue("bridge"), source);
     parseInternalClients(json.getValue("internal_clients"), c.internalClients, source);
     return c;
+  }
+
+  /** {@code http: HOST:PORT}: a TCP address; absent or null: no endpoint. */
+  private static Bind parseHttp(Object v, String source) {
+    if (v == null) {
+      return null;
+    }
+    String bad = source + ": http must be HOST:PORT (e.g. 127.0.0.1:9777), got '" + v + "'";
+    if (!(v instanceof String)) {
+      throw new IllegalArgumentException(bad);
+    }
+    Bind b;
+    try {
+      b = Bind.parse((String) v);
+    } catch (IllegalArgumentException e) {
+      if (e.getMessage().contains("port out of range")) {
+        throw new IllegalArgumentException(source + ": http port out of range 0-65535, got '" + v
+            + "'");
+      }
+      throw new IllegalArgumentException(bad);
+    }
+    if (b.type() != Bind.Type.TCP || b.host().isEmpty()) {
+      throw new IllegalArgumentException(bad);
+    }
+    return b;
   }
 
   private static void parseInternalClients(Object section, InternalClientOptions o,

@@ -7,6 +7,7 @@ import dev.elbus.impl.codec.ClientStreamDecoder;
 import dev.elbus.impl.codec.FrameEncoder;
 import dev.elbus.impl.codec.ProtocolException;
 import dev.elbus.impl.codec.Utf8;
+import dev.elbus.impl.routing.AccessOp;
 import dev.elbus.impl.routing.CauseLog;
 import dev.elbus.impl.routing.ClientKind;
 import dev.elbus.impl.routing.ClientLimits;
@@ -486,6 +487,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
         LOG.warn("registration of {} from {} refused by AAA: {}", display(name),
             peer != null ? peer : listener.label(),
             acl == null ? "not in the AAA map" : "host not allowed");
+        router.stats().countDenied(AccessOp.REGISTER);
         refuse(Protocol.ERR_ACCESS, CloseReason.ACCESS, "refused by AAA");
         return false;
       }
@@ -656,7 +658,9 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
     refuse(code, CloseReason.REGISTRATION_REFUSED, why);
   }
 
+  /** Answers the handshake with {@code code} (counted as a refused registration) and closes. */
   private void refuse(int code, CloseReason reason, String why) {
+    router.stats().countRegistrationRefused(code);
     closeDetail = why;
     ctx.writeAndFlush(FrameEncoder.response(ctx.alloc(), code), ctx.voidPromise());
     disconnect(reason);

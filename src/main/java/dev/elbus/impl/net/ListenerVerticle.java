@@ -81,6 +81,11 @@ public final class ListenerVerticle extends VerticleBase {
     });
   }
 
+  /** The context (event loop) this instance serves its connections on, once deployed. */
+  public io.vertx.core.Context loop() {
+    return context;
+  }
+
   @Override
   public Future<?> stop() {
     List<Future<?>> all = new ArrayList<>();

@@ -86,6 +86,7 @@ public final class Router {
       }
     }
     if (code == Protocol.RESPONSE_OK) {
+      stats.countRegistered(s.kind());
       addSubscription(s, Protocol.TOPIC_WARN);
       if (!s.isSecondary()) {
         registrationListener.accept(s, Boolean.TRUE);
@@ -181,7 +182,7 @@ public final class Router {
     }
     AccessRights r = s.rights();
     if (r != null && !r.canSubscribe(pattern)) {
-      return Protocol.ERR_ACCESS;
+      return denied(AccessOp.SUBSCRIBE);
     }
     addSubscription(s, pattern);
     return Protocol.RESPONSE_OK;
@@ -227,6 +228,12 @@ public final class Router {
       return refuse(s, Limit.WILDCARD_LEVELS, wl + " wildcard levels with this pattern");
     }
     return Protocol.RESPONSE_OK;
+  }
+
+  /** Counts an operation AAA refused; returns {@code ERR_ACCESS}, the code it is answered with. */
+  private int denied(AccessOp op) {
+    stats.countDenied(op);
+    return Protocol.ERR_ACCESS;
   }
 
   /** What one pattern counts against {@code max_subscription_bytes}: its UTF-8 length + 1. */
@@ -317,7 +324,7 @@ public final class Router {
     AccessRights r = from.rights();
     // p2p rights name clients by their primary: a secondary is its primary's instance
     if (r != null && !r.canSendTo(primaryName(target))) {
-      return Protocol.ERR_ACCESS;
+      return denied(AccessOp.MESSAGE);
     }
     Session to = registry.get(target);
     if (to == null) {
@@ -333,7 +340,7 @@ public final class Router {
       boolean realtime, int statBytes) {
     AccessRights r = from.rights();
     if (r != null && !r.canBroadcast(mask)) {
-      return Protocol.ERR_ACCESS;
+      return denied(AccessOp.BROADCAST);
     }
     String[] parts = Masks.split(mask, '.');
     ByteBuf frame = null;
@@ -364,7 +371,7 @@ public final class Router {
       boolean realtime, int statBytes) {
     AccessRights r = from.rights();
     if (r != null && !r.canPublish(topic)) {
-      return Protocol.ERR_ACCESS;
+      return denied(AccessOp.PUBLISH);
     }
     Session[] subs = topics.match(topic);
     if (subs.length == 0) {
@@ -424,7 +431,7 @@ public final class Router {
       int topicLen, int payloadIndex, int payloadLen, boolean realtime, int statBytes) {
     AccessRights r = from.rights();
     if (r != null && (!r.canPublish(topic) || !r.canSendTo(receiver))) {
-      return Protocol.ERR_ACCESS;
+      return denied(AccessOp.PUBLISH_FOR);
     }
     ByteBuf frame = null;
     try {

@@ -1,5 +1,6 @@
 package dev.elbus.impl.config;
 
+import dev.elbus.client.Bind;
 import dev.elbus.config.ListenerOptions;
 import dev.elbus.impl.routing.ClientLimits;
 import io.vertx.core.Vertx;
@@ -55,6 +56,20 @@ class ServerConfigTest {
         "conf/elbus-docker.yaml");
     assertThat(d.listeners()).extracting(x -> x.getBind().toString())
         .containsExactly("/var/run/elbus/elbus.sock", "0.0.0.0:7777");
+    // the image serves /metrics, /health and /ready (its HEALTHCHECK asks /health); the default
+    // configuration opens no HTTP port
+    assertThat(d.http()).isEqualTo(Bind.tcp("0.0.0.0", 9777));
+    assertThat(c.http()).isNull();
+  }
+
+  @Test
+  void httpIsAHostAndPort() {
+    assertThat(ServerConfig.parse(new JsonObject("{\"http\": \"127.0.0.1:9777\"}"), "t.yaml")
+        .http()).isEqualTo(Bind.tcp("127.0.0.1", 9777));
+    assertThat(ServerConfig.parse(new JsonObject("{\"http\": \"[::1]:0\"}"), "t.yaml").http())
+        .isEqualTo(Bind.tcp("::1", 0));
+    assertThat(ServerConfig.parse(new JsonObject("{\"http\": null}"), "t.yaml").http()).isNull();
+    assertThat(ServerConfig.parse(new JsonObject("{}"), "t.yaml").http()).isNull();
   }
 
   @Test
@@ -129,10 +144,20 @@ class ServerConfigTest {
       "{\"internal_clients\": {\"size\": 3}}|t.yaml: internal_clients: unknown key 'size'",
       "{\"internal_clients\": {\"queue_size\": 0}}|t.yaml: internal_clients: queue_size must be 1..2147483647, got 0",
       "{\"internal_clients\": {\"overflow\": \"block\"}}|t.yaml: internal_clients: overflow must be refuse or disconnect, got 'block'",
+      "{\"http\": \"localhost\"}|t.yaml: http must be HOST:PORT (e.g. 127.0.0.1:9777), got 'localhost'",
+      "{\"http\": \":9777\"}|t.yaml: http must be HOST:PORT (e.g. 127.0.0.1:9777), got ':9777'",
+      "{\"http\": \"[]:9777\"}|t.yaml: http must be HOST:PORT (e.g. 127.0.0.1:9777), got '[]:9777'",
+      "{\"http\": \"h:x\"}|t.yaml: http must be HOST:PORT (e.g. 127.0.0.1:9777), got 'h:x'",
+      "{\"http\": \"h:65536\"}|t.yaml: http port out of range 0-65535, got 'h:65536'",
+      "{\"http\": \"/run/elbus/http.sock\"}|t.yaml: http must be HOST:PORT (e.g. 127.0.0.1:9777), got '/run/elbus/http.sock'",
+      "{\"http\": \"fifo:/x\"}|t.yaml: http must be HOST:PORT (e.g. 127.0.0.1:9777), got 'fifo:/x'",
+      "{\"http\": 9777}|t.yaml: http must be HOST:PORT (e.g. 127.0.0.1:9777), got '9777'",
+      "{\"http\": true}|t.yaml: http must be HOST:PORT (e.g. 127.0.0.1:9777), got 'true'",
   })
   void malformedSettingsNameFileAndEntry(String json, String message) {
     assertThatThrownBy(() -> ServerConfig.parse(new JsonObject(json), "t.yaml"))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith(message);
+        .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith(message)
+        .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
   }
 
   @Test
