@@ -120,7 +120,7 @@ public final class Cli {
   final InputStream in;
 
   @Parameters(index = "0", arity = "0..1", paramLabel = "PATH",
-      description = "the broker: Unix socket path or HOST:PORT")
+      description = "Unix socket path, HOST:PORT or tls://HOST:PORT")
   String path;
 
   @Option(names = {"-n", "--name"}, paramLabel = "NAME",
