@@ -42,6 +42,11 @@ import java.util.concurrent.atomic.AtomicReference;
  * socket's pipeline, so read buffers arrive without a copy and frames are routed on this
  * connection's event loop as they are decoded.
  *
+ * <p>On a TLS listener an {@code SslHandler} sits in front of this handler ({@link ListenerTls}):
+ * the connection reads and writes plain text, its handshake deadline and handshake slot cover
+ * the TLS handshake too, a failed TLS handshake closes it as {@link CloseReason#TLS} with one
+ * log line, and with {@code tls.name_from_cn} a name must be its client certificate's CN.
+ *
  * <p>Client input is bounded where it arrives: the parts of a client name are counted on the
  * received bytes here, before the name is decoded; the levels of topics and patterns and the
  * parts of broadcast masks are counted by {@link ClientOps} the same way, and the per-client
