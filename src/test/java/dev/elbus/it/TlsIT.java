@@ -295,6 +295,28 @@ class TlsIT {
   }
 
   @Test
+  void connectionsInTheirTlsHandshakeHoldHandshakeSlots() throws Exception {
+    Issued server = certs.server("slots");
+    try (TlsBroker b = TlsBroker.start(1, ListenerOptions.of("127.0.0.1:0").setMaxHandshakes(2)
+        .setTls(new TlsOptions().setCert(server.cert().toString())
+            .setKey(server.key().toString())));
+        RawClient first = RawClient.tcp("127.0.0.1", b.port(0));
+        RawClient second = RawClient.tcp("127.0.0.1", b.port(0))) {
+      awaitTrue(() -> b.broker().listeners().get(0).connections() == 2);
+      // a third silent socket closes the oldest: TLS handshakes are handshakes
+      try (RawClient third = RawClient.tcp("127.0.0.1", b.port(0))) {
+        first.expectClosed(10_000);
+        awaitTrue(() -> b.closes("max_handshakes") == 1);
+        // and a TLS client still gets in, closing the oldest silent one
+        NetworkClient c = connect(b.tls(0), "slots.client", trusting());
+        second.expectClosed(10_000);
+        c.close().await(TIMEOUT_S, TimeUnit.SECONDS);
+        clients.remove(c);
+      }
+    }
+  }
+
+  @Test
   void theJavaClientOnAPlainPortWithTlsFailsWithAReason() {
     ElbusException e = refused("tls://" + broker.plain(PLAIN), "tls.to.plain", trusting());
     assertThat(e.code()).isEqualTo(Protocol.ERR_IO);
