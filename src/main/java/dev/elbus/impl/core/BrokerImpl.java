@@ -24,7 +24,7 @@ import dev.elbus.impl.routing.Router;
 import dev.elbus.impl.routing.Session;
 import dev.elbus.impl.routing.TopicIndex;
 import dev.elbus.protocol.Protocol;
-import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocator;
 import io.vertx.core.Closeable;
 import io.vertx.core.Completable;
 import io.vertx.core.Context;
@@ -95,8 +95,12 @@ public final class BrokerImpl {
   public BrokerImpl(Vertx vertx, BrokerOptions options) {
     this.vertx = vertx;
     this.options = new BrokerOptions(options);
+    // The frames the broker encodes, and the buffers its sockets coalesce them in, come from
+    // Netty's pooled allocator: its buffers copy to and from others by memory address and are
+    // recycled, where the adaptive default makes a ByteBuffer view for every copy (about 128
+    // bytes of garbage per frame; docs/performance.md, "Allocation").
     this.router = new Router(new ClientRegistry(), new TopicIndex(), new BrokerStats(),
-        ByteBufAllocator.DEFAULT);
+        PooledByteBufAllocator.DEFAULT);
     this.core = new CoreSession(router, this.options.isCoreRpc());
     router.register(core);
     router.registrationListener((s, registered) -> core.announce(s, registered));

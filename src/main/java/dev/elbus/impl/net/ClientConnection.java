@@ -524,7 +524,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
       return false;
     }
     SocketSession s = new SocketSession(name, kind, peer, listener.label(), this, ctx, scheduler,
-        listener);
+        listener, router.alloc());
     s.limits(limits);
     // checks in elbus' order: name (72), AAA (79), registration (76 / 71)
     AaaPolicy policy = listener.aaa();

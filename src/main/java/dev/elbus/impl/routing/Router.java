@@ -17,7 +17,8 @@ import java.util.function.BiConsumer;
 /**
  * Routes client operations to receivers (PROTOCOL.md section 5) on the caller's thread: direct
  * messages by name, broadcasts by name mask, publications by topic. Each outgoing frame is
- * encoded once at its exact size and the same bytes are handed to every receiver. Results are
+ * encoded once at its exact size and the same buffer, one reference each, is handed to every
+ * receiver. Results are
  * the codes an ack carries.
  */
 public final class Router {
@@ -345,7 +346,7 @@ public final class Router {
           frame = FrameEncoder.deliver(alloc, Protocol.FRAME_BROADCAST, from.nameBytes(), src,
               index, len, realtime);
         }
-        deliverCounted(to, frame.retainedDuplicate(), realtime, statBytes);
+        deliverCounted(to, frame.retain(), realtime, statBytes);
       }
     } finally {
       if (frame != null) {
@@ -371,12 +372,12 @@ public final class Router {
     }
     ByteBuf frame = FrameEncoder.deliver(alloc, Protocol.FRAME_PUBLISH, from.nameBytes(), src,
         index, len, realtime);
-    // every receiver but the last gets a duplicate (its own indexes: a socket write moves them);
-    // the last one takes the frame itself, so one subscriber costs no extra buffer object
+    // every receiver gets a reference to the same bytes (Session.deliver: shared, read by
+    // absolute index); the last one takes the router's own reference
     int last = subs.length - 1;
     try {
       for (int i = 0; i < last; i++) {
-        deliverCounted(subs[i], frame.retainedDuplicate(), realtime, statBytes);
+        deliverCounted(subs[i], frame.retain(), realtime, statBytes);
       }
     } catch (RuntimeException | Error e) {
       frame.release();
@@ -435,7 +436,7 @@ public final class Router {
           frame = FrameEncoder.publication(alloc, from.nameBytes(), src, topicIndex, topicLen,
               payloadIndex, payloadLen, realtime);
         }
-        deliverCounted(to, frame.retainedDuplicate(), realtime, statBytes);
+        deliverCounted(to, frame.retain(), realtime, statBytes);
       }
     } finally {
       if (frame != null) {
