@@ -7,11 +7,13 @@ import dev.elbus.client.NetworkClient;
 import dev.elbus.protocol.QoS;
 import dev.elbus.rpc.RpcClient;
 import dev.elbus.rpc.RpcHandler;
+import dev.elbus.support.LeakGate;
 import dev.elbus.support.TestCerts;
 import dev.elbus.support.TestCerts.Issued;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.BufferedReader;
@@ -35,6 +37,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * ({@code plain_peer.py}, the upstream Python client's wire behaviour) on the plain listener of
  * the same broker, exchanging messages with the TLS clients.
  */
+@ExtendWith(LeakGate.class)
 class ServerTlsIT {
   private static final long TIMEOUT_S = 30;
 

@@ -141,27 +141,6 @@ class ServerConfigTest {
 
   @ParameterizedTest
   @CsvSource(delimiter = '|', value = {
-      "{\"listeners\": [{\"bind\": \"a.sock\", \"tls\": {\"cert\": \"c\", \"key\": \"k\"}}]}|t.yaml: listeners[0]: tls is for TCP listeners; a.sock is a Unix socket",
-      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"cert\": \"c\"}}]}|t.yaml: listeners[0]: tls: key (a PEM file) is required",
-      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"key\": \"k\"}}]}|t.yaml: listeners[0]: tls: cert (a PEM file) is required",
-      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": true}]}|t.yaml: listeners[0]: tls must be a map with cert and key",
-      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"cert\": \"c\", \"key\": \"k\", \"certs\": 1}}]}|t.yaml: listeners[0]: tls: unknown key 'certs'",
-      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"cert\": 3, \"key\": \"k\"}}]}|t.yaml: listeners[0]: tls: cert must be the path of a PEM file, got '3'",
-      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"cert\": \"c\", \"key\": \"k\", \"client_auth\": \"yes\"}}]}|t.yaml: listeners[0]: tls: client_auth must be none, request or required, got 'yes'",
-      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"cert\": \"c\", \"key\": \"k\", \"name_from_cn\": true}}]}|t.yaml: listeners[0]: tls: name_from_cn needs client_auth: required",
-      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"cert\": \"c\", \"key\": \"k\", \"client_auth\": \"request\", \"name_from_cn\": true}}]}|t.yaml: listeners[0]: tls: name_from_cn needs client_auth: required",
-      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"cert\": \"c\", \"key\": \"k\", \"name_from_cn\": \"yes\"}}]}|t.yaml: listeners[0]: tls: name_from_cn must be true or false, got 'yes'",
-      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"cert\": \"c\", \"key\": \"k\", \"scan_period\": 0}}]}|t.yaml: listeners[0]: tls: scan_period must be more than 0 and at most 86400 seconds, got 0.0",
-      "{\"listeners\": [{\"bind\": \"tls://h:1\"}]}|t.yaml: listeners[0]: bind 'tls://h:1': a listener gets TLS from its tls: {cert, key} settings",
-      "{\"tls\": {\"cert\": \"c\", \"key\": \"k\"}}|t.yaml: tls is set per listener (listeners[N].tls), not at the top level",
-  })
-  void malformedTlsSettingsNameFileAndEntry(String json, String message) {
-    assertThatThrownBy(() -> ServerConfig.parse(new JsonObject(json), "t.yaml"))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith(message);
-  }
-
-  @ParameterizedTest
-  @CsvSource(delimiter = '|', value = {
       "{\"workerz\": 1}|t.yaml: unknown key 'workerz'",
       "{\"workers\": \"x\"}|t.yaml: workers must be an integer, got 'x'",
       "{\"queue_size\": -3}|t.yaml: queue_size must be 1..2147483647, got -3",
@@ -183,6 +162,19 @@ class ServerConfigTest {
       "{\"internal_clients\": {\"size\": 3}}|t.yaml: internal_clients: unknown key 'size'",
       "{\"internal_clients\": {\"queue_size\": 0}}|t.yaml: internal_clients: queue_size must be 1..2147483647, got 0",
       "{\"internal_clients\": {\"overflow\": \"block\"}}|t.yaml: internal_clients: overflow must be refuse or disconnect, got 'block'",
+      "{\"listeners\": [{\"bind\": \"a.sock\", \"tls\": {\"cert\": \"c\", \"key\": \"k\"}}]}|t.yaml: listeners[0]: tls is for TCP listeners; a.sock is a Unix socket",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"cert\": \"c\"}}]}|t.yaml: listeners[0]: tls: key (a PEM file) is required",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"key\": \"k\"}}]}|t.yaml: listeners[0]: tls: cert (a PEM file) is required",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": true}]}|t.yaml: listeners[0]: tls must be a map with cert and key",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"cert\": \"c\", \"key\": \"k\", \"certs\": 1}}]}|t.yaml: listeners[0]: tls: unknown key 'certs'",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"cert\": 3, \"key\": \"k\"}}]}|t.yaml: listeners[0]: tls: cert must be the path of a PEM file, got '3'",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"cert\": \"c\", \"key\": \"k\", \"client_auth\": \"yes\"}}]}|t.yaml: listeners[0]: tls: client_auth must be none, request or required, got 'yes'",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"cert\": \"c\", \"key\": \"k\", \"name_from_cn\": true}}]}|t.yaml: listeners[0]: tls: name_from_cn needs client_auth: required",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"cert\": \"c\", \"key\": \"k\", \"client_auth\": \"request\", \"name_from_cn\": true}}]}|t.yaml: listeners[0]: tls: name_from_cn needs client_auth: required",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"cert\": \"c\", \"key\": \"k\", \"name_from_cn\": \"yes\"}}]}|t.yaml: listeners[0]: tls: name_from_cn must be true or false, got 'yes'",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"cert\": \"c\", \"key\": \"k\", \"scan_period\": 0}}]}|t.yaml: listeners[0]: tls: scan_period must be more than 0 and at most 86400 seconds, got 0.0",
+      "{\"listeners\": [{\"bind\": \"tls://h:1\"}]}|t.yaml: listeners[0]: bind 'tls://h:1': a listener gets TLS from its tls: {cert, key} settings",
+      "{\"tls\": {\"cert\": \"c\", \"key\": \"k\"}}|t.yaml: tls is set per listener (listeners[N].tls), not at the top level",
   })
   void malformedSettingsNameFileAndEntry(String json, String message) {
     assertThatThrownBy(() -> ServerConfig.parse(new JsonObject(json), "t.yaml"))
