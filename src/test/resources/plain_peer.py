@@ -7,19 +7,11 @@ sends a direct message "hello from python" to TARGET with QoS 1, waits for its a
 
 usage: plain_peer.py HOST:PORT NAME TOPIC TARGET
 """
-import socket
 import struct
 import sys
 
-
-def read_exact(s, n):
-    b = b""
-    while len(b) < n:
-        chunk = s.recv(n - len(b))
-        if not chunk:
-            raise EOFError("closed by the broker")
-        b += chunk
-    return b
+# beside this script (ServerTlsIT copies both): the same handshake as BurstIT's reader
+from burst_reader import connect, read_exact, register
 
 
 def next_frame(s):
@@ -37,19 +29,11 @@ def next_frame(s):
 
 def main():
     addr, name, topic, target = sys.argv[1:5]
-    host, port = addr.rsplit(":", 1)
-    s = socket.create_connection((host, int(port)), timeout=30)
-    if read_exact(s, 3) != b"\xeb\x01\x00":
-        print("ERR bad greeting", flush=True)
-        return 1
-    s.sendall(b"\xeb\x01\x00")
-    if read_exact(s, 1) != b"\x01":
-        print("ERR greeting refused", flush=True)
-        return 1
-    n = name.encode()
-    s.sendall(struct.pack("<H", len(n)) + n)
-    if read_exact(s, 1) != b"\x01":
-        print("ERR registration refused", flush=True)
+    s = connect(addr)
+    s.settimeout(30)
+    failed = register(s, name)
+    if failed:
+        print("ERR " + failed, flush=True)
         return 1
     body = topic.encode()
     s.sendall(struct.pack("<IBI", 1, 0x02 | 1 << 6, len(body)) + body)

@@ -82,8 +82,10 @@ class ServerTlsIT {
 
       // the plain Python client on the plain listener of the same broker
       Path script = dir.resolve("plain_peer.py");
-      try (InputStream in = ServerTlsIT.class.getResourceAsStream("/plain_peer.py")) {
-        Files.write(script, in.readAllBytes());
+      for (String f : new String[] {"plain_peer.py", "burst_reader.py"}) {
+        try (InputStream in = ServerTlsIT.class.getResourceAsStream("/" + f)) {
+          Files.write(dir.resolve(f), in.readAllBytes());
+        }
       }
       Process py = new ProcessBuilder("python3", script.toString(), "127.0.0.1:" + plain,
           "py.plain", "proc/#", "java.tls").redirectErrorStream(true).start();
