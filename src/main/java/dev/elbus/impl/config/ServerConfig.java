@@ -4,6 +4,7 @@ import dev.elbus.client.Bind;
 import dev.elbus.config.BrokerOptions;
 import dev.elbus.config.InternalClientOptions;
 import dev.elbus.config.ListenerOptions;
+import dev.elbus.config.TlsOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -41,6 +42,9 @@ import java.util.Set;
  * listeners:             # each entry may override any of the settings above
  *   - bind: /tmp/elbus.sock
  *   - bind: 127.0.0.1:7777
+ *   - bind: 0.0.0.0:7778 # TLS: per TCP listener only, see {@link dev.elbus.config.TlsOptions}
+ *     tls: {cert: server.pem, key: server.key, ca: ca.pem, client_auth: required,
+ *           name_from_cn: true, scan_period: 1}
  * bridge:                # event-bus address and bridge rules, see {@link BridgeConfig}
  *   inbound:
  *     - {topic: sensors/#, address: app.sensors}
@@ -52,7 +56,9 @@ public final class ServerConfig {
       "queue_size", "queue_max_bytes", "write_timeout", "max_frame_size", "max_name_length", "aaa",
       "aaa_scan_period", "force_register", "idle_timeout", "max_connections", "max_handshakes",
       "max_topic_levels", "max_subscription_bytes", "max_subscriptions", "max_wildcard_levels",
-      "max_name_parts");
+      "max_name_parts", "tls");
+  private static final Set<String> TLS_KEYS = Set.of("cert", "key", "ca", "client_auth",
+      "name_from_cn", "scan_period");
   private static final Set<String> TOP_KEYS = Set.of("workers", "core_rpc", "timeout", "buf_size",
       "buf_ttl", "queue_size", "queue_max_bytes", "write_timeout", "max_frame_size",
       "max_name_length", "listeners", "fifo", "pid_file", "aaa", "aaa_scan_period", "force_register",
@@ -152,6 +158,10 @@ public final class ServerConfig {
   public static ServerConfig parse(JsonObject json, String source) {
     ServerConfig c = new ServerConfig();
     for (String k : json.fieldNames()) {
+      if (k.equals("tls")) {
+        throw new IllegalArgumentException(source + ": tls is set per listener (listeners[N].tls),"
+            + " not at the top level");
+      }
       if (!TOP_KEYS.contains(k)) {
         throw new IllegalArgumentException(source + ": unknown key '" + k + "'");
       }
@@ -196,8 +206,15 @@ public final class ServerConfig {
           c.fifos.add(bind.path());
           continue;
         }
+        if (bind.isTls()) {
+          throw new IllegalArgumentException(source + ": " + where + ": bind '" + b + "': a "
+              + "listener gets TLS from its tls: {cert, key} settings; bind it to HOST:PORT");
+        }
         ListenerOptions lo = new ListenerOptions(c.defaults).setBind(bind);
         applyListenerSettings(lj, lo, source, where + ": ");
+        if (lj.containsKey("tls")) {
+          lo.setTls(parseTls(lj.getValue("tls"), bind, source + ": " + where + ": "));
+        }
         c.listeners.add(lo);
       }
     }
@@ -244,6 +261,75 @@ public final class ServerConfig {
       throw new IllegalArgumentException(bad);
     }
     return b;
+  }
+
+  /** A listener's {@code tls:} map ({@link TlsOptions}); {@code w} names the listener. */
+  private static TlsOptions parseTls(Object section, Bind bind, String w) {
+    if (section == null) {
+      return null;
+    }
+    if (!(section instanceof JsonObject)) {
+      throw new IllegalArgumentException(w + "tls must be a map with cert and key");
+    }
+    if (bind.type() != Bind.Type.TCP) {
+      throw new IllegalArgumentException(w + "tls is for TCP listeners; " + bind
+          + " is a Unix socket (its file permissions protect it)");
+    }
+    JsonObject j = (JsonObject) section;
+    String tw = w + "tls: ";
+    for (String k : j.fieldNames()) {
+      if (!TLS_KEYS.contains(k)) {
+        throw new IllegalArgumentException(tw + "unknown key '" + k + "'");
+      }
+    }
+    TlsOptions t = new TlsOptions().setCert(path(j, "cert", tw)).setKey(path(j, "key", tw))
+        .setCa(path(j, "ca", tw));
+    if (j.containsKey("client_auth")) {
+      Object v = j.getValue("client_auth");
+      TlsOptions.ClientAuth a = null;
+      for (TlsOptions.ClientAuth c : TlsOptions.ClientAuth.values()) {
+        if (c.key().equals(v)) {
+          a = c;
+        }
+      }
+      if (a == null) {
+        throw new IllegalArgumentException(tw + "client_auth must be none, request or required, "
+            + "got '" + v + "'");
+      }
+      t.setClientAuth(a);
+    }
+    if (j.containsKey("name_from_cn")) {
+      Object f = j.getValue("name_from_cn");
+      if (!(f instanceof Boolean)) {
+        throw new IllegalArgumentException(tw + "name_from_cn must be true or false, got '" + f
+            + "'");
+      }
+      t.setNameFromCn((Boolean) f);
+    }
+    if (j.containsKey("scan_period")) {
+      double p = decimal(j, "scan_period", tw);
+      if (!(p > 0) || p > 86_400) {
+        throw new IllegalArgumentException(tw + "scan_period must be more than 0 and at most "
+            + "86400 seconds, got " + p);
+      }
+      t.setScanPeriodMs(Math.max(1, Math.round(p * 1000)));
+    }
+    try {
+      t.validate();
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(w + e.getMessage());
+    }
+    return t;
+  }
+
+  /** An optional file path; {@code null} when absent. */
+  private static String path(JsonObject j, String key, String where) {
+    Object v = j.getValue(key);
+    if (v != null && (!(v instanceof String) || ((String) v).isEmpty())) {
+      throw new IllegalArgumentException(where + key + " must be the path of a PEM file, got '"
+          + v + "'");
+    }
+    return (String) v;
   }
 
   private static void parseInternalClients(Object section, InternalClientOptions o,

@@ -14,6 +14,7 @@ import dev.elbus.impl.eventbus.InternalClientImpl;
 import dev.elbus.impl.eventbus.InternalClients;
 import dev.elbus.impl.net.FifoChannel;
 import dev.elbus.impl.net.ListenerRuntime;
+import dev.elbus.impl.net.ListenerTls;
 import dev.elbus.impl.net.ListenerVerticle;
 import dev.elbus.impl.routing.BrokerStats;
 import dev.elbus.impl.routing.CauseLog;
@@ -56,9 +57,9 @@ import java.util.function.Supplier;
 /**
  * A broker: the routing core shared by every event loop, its listener deployments ({@link
  * ListenerVerticle}, one instance per event loop), the core client {@code .broker}, in-process
- * clients, the event-bus address and bridges, AAA watchers and FIFO channels, and the shutdown
- * that announces itself before it closes anything. {@code dev.elbus.Broker} is its public face
- * and {@code dev.elbus.ElbusVerticle} deploys one from a configuration.
+ * clients, the event-bus address and bridges, AAA watchers, TLS certificates and FIFO channels,
+ * and the shutdown that announces itself before it closes anything. {@code dev.elbus.Broker} is
+ * its public face and {@code dev.elbus.ElbusVerticle} deploys one from a configuration.
  *
  * <p>Lifecycle: the listener verticles are deployed from a context of the broker's own that
  * belongs to no deployment, so that Vert.x never undeploys them (closing every socket) before
@@ -90,6 +91,7 @@ public final class BrokerImpl {
   private final List<String> deployments = new CopyOnWriteArrayList<>();
   private final List<ListenerRuntime> listeners = new CopyOnWriteArrayList<>();
   private final List<AaaWatcher> watchers = new CopyOnWriteArrayList<>();
+  private final List<ListenerTls> tlsWatchers = new CopyOnWriteArrayList<>();
   private final List<BridgeImpl> bridges = new CopyOnWriteArrayList<>();
   private final List<FifoChannel> fifos = new CopyOnWriteArrayList<>();
   /** The listener verticles of the deployments that completed (their loops, for liveness). */
@@ -210,6 +212,14 @@ public final class BrokerImpl {
       if (b == null) {
         return Future.failedFuture(new IllegalArgumentException("listener without a bind address"));
       }
+      if (lo.getTls() != null) {
+        try {
+          lo.getTls().validate();
+        } catch (IllegalArgumentException e) {
+          return Future.failedFuture(new IllegalArgumentException("listener " + b + ": "
+              + e.getMessage()));
+        }
+      }
       if (b.type() == Bind.Type.UNIX) {
         try {
           removeStaleSocket(Path.of(b.path()));
@@ -222,6 +232,7 @@ public final class BrokerImpl {
       rts.add(new ListenerRuntime(lo, port));
     }
     List<AaaWatcher> newWatchers = new ArrayList<>();
+    List<ListenerTls> newTls = new ArrayList<>();
     List<Future<Void>> loads = new ArrayList<>();
     for (ListenerRuntime rt : rts) {
       String file = rt.options().getAaaFile();
@@ -230,7 +241,17 @@ public final class BrokerImpl {
         newWatchers.add(w);
         loads.add(w.start().onFailure(e -> aaaFailure = e.getMessage()));
       }
+      if (rt.tls() != null) {
+        // fail closed, as an AAA file: a listener whose certificate does not load does not start
+        newTls.add(rt.tls());
+        loads.add(rt.tls().start(vertx).recover(e -> Future.failedFuture(
+            new IllegalArgumentException("listener " + rt.label() + ": " + e.getMessage()))));
+      }
     }
+    Runnable stopWatching = () -> {
+      newWatchers.forEach(AaaWatcher::close);
+      newTls.forEach(ListenerTls::close);
+    };
     DeploymentOptions dopts = new DeploymentOptions().setInstances(instances);
     if (service != null) {
       loads.add(service.ready());
@@ -242,11 +263,12 @@ public final class BrokerImpl {
           instancesMade.add(lv);
           return lv;
         }, dopts)))
-        .onFailure(e -> newWatchers.forEach(AaaWatcher::close))
+        .onFailure(e -> stopWatching.run())
         .compose(id -> {
           synchronized (this) {
             if (!closed) {
               watchers.addAll(newWatchers);
+              tlsWatchers.addAll(newTls);
               deployments.add(id);
               verticles.addAll(instancesMade);
               this.listeners.addAll(rts);
@@ -261,7 +283,7 @@ public final class BrokerImpl {
             }
           }
           // closed while deploying: nothing of this deployment stays
-          newWatchers.forEach(AaaWatcher::close);
+          stopWatching.run();
           return vertx.undeploy(id)
               .transform(x -> Future.failedFuture(new IllegalStateException("broker is closed")));
         });
@@ -591,6 +613,8 @@ public final class BrokerImpl {
     watchers.forEach(AaaWatcher::close);
     watchers.clear();
     verticles.clear();
+    tlsWatchers.forEach(ListenerTls::close);
+    tlsWatchers.clear();
     for (BridgeImpl b : bridges) {
       b.close();
     }
