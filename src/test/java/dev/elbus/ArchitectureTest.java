@@ -70,7 +70,8 @@ class ArchitectureTest {
         Arguments.of(apiExposesNoImplementationType(), "ArchFixtureApiExposesImpl"),
         Arguments.of(vertxInternalsOnlyWhereAllowed(), "ArchFixtureInternalApis"),
         Arguments.of(applicationLibrariesOnlyInApplications(), "ArchFixtureInternalApis"),
-        Arguments.of(hazelcastOnlyInCluster(), "ArchFixtureRoutingUsesHazelcast"));
+        Arguments.of(hazelcastOnlyInCluster(), "ArchFixtureRoutingUsesHazelcast"),
+        Arguments.of(monitoringLibrariesOnlyInTheMonitor(), "ArchFixtureInternalApis"));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -172,6 +173,16 @@ class ArchitectureTest {
         .should().dependOnClassesThat().resideInAnyPackage("com.hazelcast..",
             "io.vertx.spi.cluster..")
         .as("Hazelcast only in the cluster package");
+   * The monitoring endpoint's libraries (Micrometer, Prometheus, vertx-micrometer-metrics,
+   * vertx-health-check) are optional dependencies too: only the monitor and the public meter
+   * binder use them, and nothing loads those without the libraries' check (ElbusVerticle).
+   */
+  static ArchRule monitoringLibrariesOnlyInTheMonitor() {
+    return noClasses().that().resideOutsideOfPackage("dev.elbus.impl.monitor..")
+        .and().doNotHaveFullyQualifiedName("dev.elbus.ElbusMeters")
+        .should().dependOnClassesThat().resideInAnyPackage("io.micrometer..", "io.prometheus..",
+            "io.vertx.micrometer..", "io.vertx.ext.healthchecks..")
+        .as("the monitoring libraries only in impl.monitor and ElbusMeters");
   }
 
   private static DescribedPredicate<JavaClass> inProjectOutside(String... allowed) {

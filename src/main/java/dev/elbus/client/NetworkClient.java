@@ -4,6 +4,7 @@ import dev.elbus.impl.codec.BrokerStreamDecoder;
 import dev.elbus.impl.codec.Buffers;
 import dev.elbus.impl.codec.FrameEncoder;
 import dev.elbus.impl.codec.ProtocolException;
+import dev.elbus.impl.tls.TlsErrors;
 import dev.elbus.protocol.Protocol;
 import dev.elbus.protocol.QoS;
 import io.netty.buffer.ByteBuf;
@@ -28,10 +29,12 @@ import org.slf4j.LoggerFactory;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * An elbus client over TCP or a Unix domain socket (PROTOCOL.md sections 1-5 and 7): it connects
+ * An elbus client over TCP (with TLS for a {@code tls://} address) or a Unix domain socket
+ * (PROTOCOL.md sections 1-5 and 7): it connects
  * with a Vert.x {@link NetClient}, runs the handshake, sends messages, broadcasts, publications
  * and subscriptions with a {@link QoS}, and hands incoming frames to a {@link #frameHandler}.
  *
@@ -82,6 +85,8 @@ public final class NetworkClient implements ElbusClient {
   private long handshakeTimer = -1;
   private long pingTimer = -1;
   private Handler<Void> closeHandler;
+  /** A TLS failure reported by the socket, for the close that follows it. */
+  private Throwable tlsError;
 
   private NetworkClient(Vertx vertx, ContextInternal context, Bind bind, String name,
       ClientOptions opts) {
@@ -103,12 +108,14 @@ public final class NetworkClient implements ElbusClient {
    * Connects to the broker at {@code path} and registers as {@code name}.
    *
    * @param path by the elbusd rules: a path ending in {@code .sock}, {@code .socket}, {@code .ipc}
-   *     or starting with {@code /} is a Unix socket, anything else {@code HOST:PORT}
+   *     or starting with {@code /} is a Unix socket, {@code tls://HOST:PORT} TCP with TLS ({@link
+   *     ClientOptions}), anything else {@code HOST:PORT}
    * @return the registered client; fails with {@link ElbusException} carrying the broker's
    *     refusal code ({@code 76} busy, {@code 72} bad name, {@code 71} secondary without primary,
    *     {@code 79} access), {@code 75} for a peer that is not an elbus v1 broker, {@code 78} when
-   *     the handshake exceeds the timeout, {@code 73} when the connection fails; with {@link
-   *     IllegalArgumentException} for a malformed path
+   *     the handshake exceeds the timeout, {@code 73} when the connection or its TLS handshake
+   *     fails (the message says why: an untrusted or expired certificate, ...); with {@link
+   *     IllegalArgumentException} for a malformed path or TLS settings without TLS
    */
   public static Future<NetworkClient> connect(Vertx vertx, String path, String name,
       ClientOptions opts) {
@@ -118,6 +125,7 @@ public final class NetworkClient implements ElbusClient {
       if (bind.type() == Bind.Type.FIFO) {
         throw new IllegalArgumentException("cannot connect to a FIFO: " + path);
       }
+      opts = tlsChecked(bind, opts);
     } catch (IllegalArgumentException e) {
       return Future.failedFuture(e);
     }
@@ -126,6 +134,39 @@ public final class NetworkClient implements ElbusClient {
     ContextInternal ctx = cur != null && cur.isEventLoopContext() && cur.owner() == vi
         ? cur : vi.createEventLoopContext();
     return connect(vertx, ctx, bind, name, new ClientOptions(opts));
+  }
+
+  /**
+   * {@code opts} with TLS on for a {@code tls://} address; refuses TLS on a Unix socket and TLS
+   * settings on a plain connection (they would be silently ignored).
+   */
+  private static ClientOptions tlsChecked(Bind bind, ClientOptions opts) {
+    if (bind.isTls() || opts.isTls()) {
+      if (bind.type() != Bind.Type.TCP) {
+        throw new IllegalArgumentException("TLS is for TCP addresses, not " + bind);
+      }
+      return new ClientOptions(opts).setTls(true);
+    }
+    if (opts.hasTlsSettings()) {
+      throw new IllegalArgumentException("TLS settings given for " + bind
+          + ", which is not a tls://HOST:PORT address (nor is ClientOptions.setTls(true) set)");
+    }
+    return opts;
+  }
+
+  /** The TLS settings of {@code opts} on {@code no}: the handshake bounded by the timeout. */
+  private static void tls(NetClientOptions no, ClientOptions opts) {
+    no.setSsl(true).setSslHandshakeTimeout(opts.getTimeoutMs())
+        .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS)
+        .setHostnameVerificationAlgorithm(opts.isTlsHostnameVerification() ? "HTTPS" : "")
+        .setTrustOptions(opts.getTlsTrustOptions())
+        .setKeyCertOptions(opts.getTlsKeyCertOptions());
+  }
+
+  /** A failed TLS handshake with the broker, with the reason in one line. */
+  private ElbusException tlsFailure(Throwable cause) {
+    return new ElbusException(Protocol.ERR_IO, "TLS handshake with " + bind + " failed: "
+        + TlsErrors.describe(cause, "the broker"), cause);
   }
 
   private static Future<NetworkClient> connect(Vertx vertx, ContextInternal ctx, Bind bind,
@@ -145,6 +186,9 @@ public final class NetworkClient implements ElbusClient {
   private void start() {
     NetClientOptions no = new NetClientOptions().setTcpNoDelay(true)
         .setConnectTimeout((int) opts.getTimeoutMs());
+    if (opts.isTls()) {
+      tls(no, opts);
+    }
     // Not vertx.createNetClient: Vert.x 5.0.x registers that client on its owner's close future
     // and never removes it, even after close() (eclipse-vertx/vert.x#6311), so a NetClient per
     // connection leaked about 1.3 KB per connection for the life of the Vert.x instance. Built
@@ -163,8 +207,9 @@ public final class NetworkClient implements ElbusClient {
         : SocketAddress.inetSocketAddress(bind.port(), bind.host());
     netClient.connect(addr).onComplete(ar -> {
       if (ar.failed()) {
-        shutdown(new ElbusException(Protocol.ERR_IO, "cannot connect to " + bind + ": "
-            + ar.cause().getMessage(), ar.cause()));
+        shutdown(TlsErrors.isTls(ar.cause()) ? tlsFailure(ar.cause())
+            : new ElbusException(Protocol.ERR_IO, "cannot connect to " + bind + ": "
+                + ar.cause().getMessage(), ar.cause()));
         return;
       }
       NetSocketInternal so = (NetSocketInternal) ar.result();
@@ -177,8 +222,16 @@ public final class NetworkClient implements ElbusClient {
           opts.getMaxFrameSize());
       state = State.HANDSHAKE;
       so.messageHandler(this::onMessage);
-      so.exceptionHandler(t -> LOG.debug("elbus client {}: {}", name, t.toString()));
-      so.closeHandler(v -> shutdown(new ElbusException(Protocol.ERR_IO,
+      so.exceptionHandler(t -> {
+        // TLS 1.3: the broker checks a client certificate after the client's handshake is done
+        // and answers a refusal with an alert, which arrives here before the close
+        if (TlsErrors.isTls(t) && tlsError == null) {
+          tlsError = t;
+        }
+        LOG.debug("elbus client {}: {}", name, t.toString());
+      });
+      so.closeHandler(v -> shutdown(state != State.REGISTERED && tlsError != null
+          ? tlsFailure(tlsError) : new ElbusException(Protocol.ERR_IO,
           state == State.REGISTERED ? "connection closed" : "connection closed during handshake")));
     });
   }

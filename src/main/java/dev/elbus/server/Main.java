@@ -97,6 +97,11 @@ public final class Main {
             + "wait for it (default 1)")
     Long writeTimeoutMs;
 
+    @Option(names = "--http", paramLabel = "ADDR", defaultValue = "${sys:elbus.http}",
+        description = "serve /metrics (Prometheus), /health and /ready over HTTP on HOST:PORT "
+            + "(default: off; the system property elbus.http sets it too)")
+    String http;
+
     @Option(names = "--force-register",
         description = "a new client with a taken name replaces the old one (BUS/RT)")
     boolean forceRegister;
@@ -163,6 +168,15 @@ public final class Main {
       }
       if (forceRegister) {
         override(json, "force_register", true);
+      }
+      if (http != null) {
+        try {
+          ServerConfig.parse(new JsonObject().put("http", http), "--http");
+        } catch (IllegalArgumentException e) {
+          // the flag's error, not the file's
+          throw new IllegalArgumentException(e.getMessage().replace("--http: http", "--http"));
+        }
+        json.put("http", http);
       }
       if (!binds.isEmpty()) {
         JsonArray listeners = new JsonArray();

@@ -1,9 +1,12 @@
 package dev.elbus.server;
 
 import dev.elbus.ElbusVerticle;
+import dev.elbus.impl.cluster.HazelcastSetup;
 import dev.elbus.impl.config.ServerConfig;
+import dev.elbus.impl.monitor.Monitor;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxBuilder;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
@@ -60,8 +63,14 @@ final class Server {
    * broker verticle, writes the pid file.
    */
   void start() throws Exception {
-    vertx = cfg.cluster() == null ? Vertx.vertx(vertxOptions)
-        : ElbusVerticle.clusteredVertx(config, vertxOptions).await(60, TimeUnit.SECONDS);
+    // with the monitoring endpoint, Vert.x's own meters are published too (README, "Monitoring")
+    if (cfg.cluster() == null) {
+      vertx = cfg.http() == null ? Vertx.vertx(vertxOptions)
+          : Monitor.vertxWithMetrics(vertxOptions);
+    } else {
+      vertx = HazelcastSetup.clusteredVertx(cfg.cluster(), vertxOptions, cfg.http() == null
+          ? VertxBuilder::with : Monitor::withMetrics).await(60, TimeUnit.SECONDS);
+    }
     deploymentId = vertx.deployVerticle(new ElbusVerticle(),
         new DeploymentOptions().setConfig(config)).await(30, TimeUnit.SECONDS);
     if (cfg.pidFile() != null) {

@@ -110,6 +110,29 @@ class MainTest {
     assertThat(lo.getQueueSize()).isEqualTo(plain.getQueueSize());
     assertThat(lo.isForceRegister()).isFalse();
     assertThat(cfg.workers()).isZero();
+    assertThat(cfg.http()).as("no HTTP port unless asked").isNull();
+  }
+
+  @Test
+  void httpFlagSetsTheMonitoringEndpointOverTheFile(@TempDir Path dir) throws Exception {
+    assertThat(Main.parseArgs(new String[] {"-B", "127.0.0.1:7777", "--http",
+        "127.0.0.1:9777"}, vertx).http()).isEqualTo(Bind.tcp("127.0.0.1", 9777));
+    Path file = dir.resolve("elbus.yaml");
+    Files.writeString(file, "http: 0.0.0.0:9000\nlisteners:\n  - bind: 127.0.0.1:7001\n");
+    assertThat(Main.parseArgs(new String[] {"-c", file.toString()}, vertx).http())
+        .isEqualTo(Bind.tcp("0.0.0.0", 9000));
+    assertThat(Main.parseArgs(new String[] {"-c", file.toString(), "--http=[::1]:9001"}, vertx)
+        .http()).isEqualTo(Bind.tcp("::1", 9001));
+    // the system property elbus.http is the flag's default (J_JAVA_OPTS of the bench harness)
+    System.setProperty("elbus.http", "127.0.0.1:9002");
+    try {
+      assertThat(Main.parseArgs(new String[] {"-B", "127.0.0.1:7777"}, vertx).http())
+          .isEqualTo(Bind.tcp("127.0.0.1", 9002));
+      assertThat(Main.parseArgs(new String[] {"-B", "127.0.0.1:7777", "--http",
+          "127.0.0.1:9003"}, vertx).http()).isEqualTo(Bind.tcp("127.0.0.1", 9003));
+    } finally {
+      System.clearProperty("elbus.http");
+    }
   }
 
   @Test
@@ -149,7 +172,7 @@ class MainTest {
     assertThat(o.out()).startsWith("Usage: elbusd ").contains("-c, --config=FILE",
         "-B, --bind=ADDR", "-P, --pid-file=FILE", "-w, --workers=N", "-t, --timeout=SECONDS",
         "--buf-size=BYTES", "--buf-ttl=MICROS", "--queue-size=N", "--write-timeout=SECONDS",
-        "--force-register", "--cluster-name=NAME", "--cluster-host=HOST",
+        "--force-register", "--http=ADDR", "--cluster-name=NAME", "--cluster-host=HOST",
         "--cluster-port=PORT", "--cluster-members=HOST:PORT[,...]", "--cluster-bus-port=PORT",
         "--cluster-node=NAME", "--cluster-timeout=SECONDS", "--verbose", "-V, --version",
         "Exit status");
@@ -181,6 +204,9 @@ class MainTest {
         {"-B", "nonsense"},
         {},
         {"-c", "/nonexistent/elbus.yaml"},
+        {"-B", "127.0.0.1:1", "--http", "9777"},
+        {"-B", "127.0.0.1:1", "--http", "h:99999"},
+        {"-B", "127.0.0.1:1", "--http"},
     };
     for (String[] args : cases) {
       Outcome o = run(args);
@@ -194,5 +220,7 @@ class MainTest {
         "elbusd: Invalid value for option '--write-timeout': not a number of seconds: 'x'"
             + " (see --help)\n");
     assertThat(run("--nope").err()).isEqualTo("elbusd: Unknown option: '--nope' (see --help)\n");
+    assertThat(run("-B", "127.0.0.1:1", "--http", "nonsense").err()).isEqualTo(
+        "elbusd: --http must be HOST:PORT (e.g. 127.0.0.1:9777), got 'nonsense'\n");
   }
 }

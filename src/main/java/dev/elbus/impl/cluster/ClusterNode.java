@@ -292,12 +292,22 @@ public final class ClusterNode implements RemoteNodes {
    * the readiness of a clustered broker.
    */
   public boolean isJoined() {
-    return joined && !closed && hz.getLifecycleService().isRunning();
+    return joined && live();
   }
 
   /** This node's name in {@code client.list} and {@code stats}. */
   public String nodeName() {
     return nodeName;
+  }
+
+  /** The names of the other nodes whose state this node has, sorted. */
+  public List<String> peerNames() {
+    List<String> out = new ArrayList<>();
+    for (Peer p : peers.values()) {
+      out.add(p.nodeName != null ? p.nodeName : p.node);
+    }
+    out.sort(null);
+    return out;
   }
 
   /** The cluster's name. */

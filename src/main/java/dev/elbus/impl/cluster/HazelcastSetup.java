@@ -8,6 +8,7 @@ import com.hazelcast.core.HazelcastInstance;
 import dev.elbus.config.ClusterOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxBuilder;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.eventbus.EventBusOptions;
 import io.vertx.core.internal.VertxInternal;
@@ -19,6 +20,7 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BiFunction;
 
 /**
  * The clustered Vert.x of cluster mode (docs/cluster.md, "Configuration"): a Hazelcast member
@@ -47,6 +49,15 @@ public final class HazelcastSetup {
 
   /** A clustered Vert.x, a member of the cluster {@code o} describes. */
   public static Future<Vertx> clusteredVertx(ClusterOptions o, VertxOptions base) {
+    return clusteredVertx(o, base, VertxBuilder::with);
+  }
+
+  /**
+   * A clustered Vert.x, a member of the cluster {@code o} describes; {@code setup} hands the
+   * options to the builder (and may add to it: the server's metrics).
+   */
+  public static Future<Vertx> clusteredVertx(ClusterOptions o, VertxOptions base,
+      BiFunction<VertxBuilder, VertxOptions, VertxBuilder> setup) {
     Config config;
     String host;
     try {
@@ -59,8 +70,8 @@ public final class HazelcastSetup {
     VertxOptions vo = new VertxOptions(base).setEventBusOptions(new EventBusOptions(
         base.getEventBusOptions()).setHost(o.getBusHost() != null ? o.getBusHost() : host)
         .setPort(o.getBusPort()));
-    return Vertx.builder().with(vo).withClusterManager(new HazelcastClusterManager(config))
-        .buildClustered();
+    return setup.apply(Vertx.builder(), vo)
+        .withClusterManager(new HazelcastClusterManager(config)).buildClustered();
   }
 
   /** The Hazelcast configuration of a member of the cluster {@code o} describes. */

@@ -28,6 +28,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The broker's own internal client {@code .broker} (PROTOCOL.md sections 8 and 10). It answers
@@ -48,7 +49,14 @@ final class CoreSession extends Session {
   /** {@code {"ok": true}}. */
   private static final Buffer OK = Buffer.buffer(MsgPack.encode(Map.of("ok", true)));
 
+  /** The methods counted by name; the last, {@code other}, counts any other. */
+  static final List<String> METHODS = List.of("test", "info", "stats", "client.list",
+      "benchmark.test", "other");
+
   private final Router router;
+  // per METHODS entry; a LongAdder increment per request (the caller's event loop, any of them)
+  private final LongAdder[] answered = adders(METHODS.size());
+  private final LongAdder[] failures = adders(METHODS.size());
   /** What {@code .broker} sends, as any client's operations (not counted as received). */
   private final ClientOps ops;
   private volatile boolean rpc;
@@ -60,6 +68,14 @@ final class CoreSession extends Session {
     this.router = router;
     this.ops = ClientOps.uncounted(router, this);
     this.rpc = rpc;
+  }
+
+  private static LongAdder[] adders(int n) {
+    LongAdder[] a = new LongAdder[n];
+    for (int i = 0; i < n; i++) {
+      a[i] = new LongAdder();
+    }
+    return a;
   }
 
   private static String readVersion() {
@@ -220,21 +236,43 @@ final class CoreSession extends Session {
    * (out of memory) is an RPC error for the caller.
    */
   private Buffer answer(RpcFrames.Request req, String sender) {
+    int m = METHODS.indexOf(req.method());
+    if (m < 0) {
+      m = METHODS.size() - 1;
+    }
     try {
-      return RpcFrames.reply(req.callId(), call(req.method(), req.params()));
+      Buffer reply = RpcFrames.reply(req.callId(), call(req.method(), req.params()));
+      answered[m].increment();
+      return reply;
     } catch (CoreError e) {
+      failures[m].increment();
       return RpcFrames.error(req.callId(), e.code, Buffer.buffer(e.getMessage()));
     } catch (StackOverflowError e) {
+      failures[m].increment();
       CauseLog.error(LOG, ".broker: " + req.method() + " from " + Session.display(sender)
           + " overflowed the stack", e);
       return RpcFrames.error(req.callId(), RpcErrorCode.INTERNAL,
           Buffer.buffer(req.method() + ": stack overflow"));
     } catch (RuntimeException | LinkageError | AssertionError e) {
+      failures[m].increment();
       CauseLog.error(LOG, ".broker: " + req.method() + " from " + Session.display(sender)
           + " failed", e);
       return RpcFrames.error(req.callId(), RpcErrorCode.INTERNAL,
           Buffer.buffer(req.method() + ": internal error: " + e));
     }
+  }
+
+  /**
+   * RPC requests to {@code .broker} for {@code method} (one of {@link #METHODS}; {@code other}
+   * counts the rest) answered with a result.
+   */
+  long answered(String method) {
+    return answered[METHODS.indexOf(method)].sum();
+  }
+
+  /** RPC requests for {@code method} answered with an RPC error. */
+  long failures(String method) {
+    return failures[METHODS.indexOf(method)].sum();
   }
 
   /** The core methods, checked in elbus' order (section 10). */

@@ -17,7 +17,8 @@ import java.util.function.BiConsumer;
 /**
  * Routes client operations to receivers (PROTOCOL.md section 5) on the caller's thread: direct
  * messages by name, broadcasts by name mask, publications by topic. Each outgoing frame is
- * encoded once at its exact size and the same bytes are handed to every receiver. Results are
+ * encoded once at its exact size and the same buffer, one reference each, is handed to every
+ * receiver. Results are
  * the codes an ack carries.
  */
 public final class Router {
@@ -157,6 +158,7 @@ public final class Router {
       }
     }
     if (code == Protocol.RESPONSE_OK) {
+      stats.countRegistered(s.kind());
       addSubscription(s, Protocol.TOPIC_WARN);
       if (!s.isSecondary()) {
         registrationListener.accept(s, Boolean.TRUE);
@@ -272,7 +274,7 @@ public final class Router {
     }
     AccessRights r = s.rights();
     if (r != null && !r.canSubscribe(pattern)) {
-      return Protocol.ERR_ACCESS;
+      return denied(AccessOp.SUBSCRIBE);
     }
     addSubscription(s, pattern);
     return Protocol.RESPONSE_OK;
@@ -325,6 +327,12 @@ public final class Router {
       return refuse(s, Limit.WILDCARD_LEVELS, wl + " wildcard levels with this pattern");
     }
     return Protocol.RESPONSE_OK;
+  }
+
+  /** Counts an operation AAA refused; returns {@code ERR_ACCESS}, the code it is answered with. */
+  private int denied(AccessOp op) {
+    stats.countDenied(op);
+    return Protocol.ERR_ACCESS;
   }
 
   /** What one pattern counts against {@code max_subscription_bytes}: its UTF-8 length + 1. */
@@ -430,7 +438,7 @@ public final class Router {
     AccessRights r = from.rights();
     // p2p rights name clients by their primary: a secondary is its primary's instance
     if (r != null && !r.canSendTo(primaryName(target))) {
-      return Protocol.ERR_ACCESS;
+      return denied(AccessOp.MESSAGE);
     }
     Session to = registry.get(target);
     if (to == null) {
@@ -446,7 +454,7 @@ public final class Router {
       boolean realtime, int statBytes) {
     AccessRights r = from.rights();
     if (r != null && !r.canBroadcast(mask)) {
-      return Protocol.ERR_ACCESS;
+      return denied(AccessOp.BROADCAST);
     }
     String[] parts = Masks.split(mask, '.');
     ByteBuf frame = null;
@@ -459,7 +467,7 @@ public final class Router {
           frame = FrameEncoder.deliver(alloc, Protocol.FRAME_BROADCAST, from.nameBytes(), src,
               index, len, realtime);
         }
-        deliverCounted(to, frame.retainedDuplicate(), realtime, statBytes);
+        deliverCounted(to, frame.retain(), realtime, statBytes);
       }
     } finally {
       if (frame != null) {
@@ -495,7 +503,7 @@ public final class Router {
       boolean realtime, int statBytes) {
     AccessRights r = from.rights();
     if (r != null && !r.canPublish(topic)) {
-      return Protocol.ERR_ACCESS;
+      return denied(AccessOp.PUBLISH);
     }
     Session[] subs = topics.match(topic);
     RemoteNodes rn = remote;
@@ -507,12 +515,12 @@ public final class Router {
     }
     ByteBuf frame = FrameEncoder.deliver(alloc, Protocol.FRAME_PUBLISH, from.nameBytes(), src,
         index, len, realtime);
-    // every receiver but the last gets a duplicate (its own indexes: a socket write moves them);
-    // the last one takes the frame itself, so one subscriber costs no extra buffer object
+    // every receiver gets a reference to the same bytes (Session.deliver: shared, read by
+    // absolute index); the last one takes the router's own reference
     int last = subs.length - 1;
     try {
       for (int i = 0; i < last; i++) {
-        deliverCounted(subs[i], frame.retainedDuplicate(), realtime, statBytes);
+        deliverCounted(subs[i], frame.retain(), realtime, statBytes);
       }
     } catch (RuntimeException | Error e) {
       frame.release();
@@ -559,7 +567,7 @@ public final class Router {
       int topicLen, int payloadIndex, int payloadLen, boolean realtime, int statBytes) {
     AccessRights r = from.rights();
     if (r != null && (!r.canPublish(topic) || !r.canSendTo(receiver))) {
-      return Protocol.ERR_ACCESS;
+      return denied(AccessOp.PUBLISH_FOR);
     }
     ByteBuf frame = null;
     try {
@@ -571,7 +579,7 @@ public final class Router {
           frame = FrameEncoder.publication(alloc, from.nameBytes(), src, topicIndex, topicLen,
               payloadIndex, payloadLen, realtime);
         }
-        deliverCounted(to, frame.retainedDuplicate(), realtime, statBytes);
+        deliverCounted(to, frame.retain(), realtime, statBytes);
       }
     } finally {
       if (frame != null) {

@@ -1,7 +1,9 @@
 package dev.elbus.impl.config;
 
 import dev.elbus.config.ClusterOptions;
+import dev.elbus.client.Bind;
 import dev.elbus.config.ListenerOptions;
+import dev.elbus.config.TlsOptions;
 import dev.elbus.impl.routing.ClientLimits;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -57,6 +59,20 @@ class ServerConfigTest {
         "conf/elbus-docker.yaml");
     assertThat(d.listeners()).extracting(x -> x.getBind().toString())
         .containsExactly("/var/run/elbus/elbus.sock", "0.0.0.0:7777");
+    // the image serves /metrics, /health and /ready (its HEALTHCHECK asks /health); the default
+    // configuration opens no HTTP port
+    assertThat(d.http()).isEqualTo(Bind.tcp("0.0.0.0", 9777));
+    assertThat(c.http()).isNull();
+  }
+
+  @Test
+  void httpIsAHostAndPort() {
+    assertThat(ServerConfig.parse(new JsonObject("{\"http\": \"127.0.0.1:9777\"}"), "t.yaml")
+        .http()).isEqualTo(Bind.tcp("127.0.0.1", 9777));
+    assertThat(ServerConfig.parse(new JsonObject("{\"http\": \"[::1]:0\"}"), "t.yaml").http())
+        .isEqualTo(Bind.tcp("::1", 0));
+    assertThat(ServerConfig.parse(new JsonObject("{\"http\": null}"), "t.yaml").http()).isNull();
+    assertThat(ServerConfig.parse(new JsonObject("{}"), "t.yaml").http()).isNull();
   }
 
   @Test
@@ -132,6 +148,35 @@ class ServerConfigTest {
         all.getTimeoutMs(), all.getWindowBytes(), all.getQueueMaxBytes())).containsExactly("c",
         "10.0.0.1", 6000, List.of("10.0.0.2", "[::1]:6001"), "a", "10.0.0.9", 6100, 2, 7, 3, 2,
         500L, 1000L, 2000L);
+  void tlsIsPerTcpListener() {
+    ServerConfig c = ServerConfig.parse(new JsonObject("{\"listeners\": [{\"bind\": \"h:1\"},"
+        + "{\"bind\": \"h:2\", \"tls\": {\"cert\": \"s.pem\", \"key\": \"s.key\"}},"
+        + "{\"bind\": \"h:3\", \"tls\": {\"cert\": \"s.pem\", \"key\": \"s.key\", \"ca\": \"ca.pem\","
+        + "\"client_auth\": \"required\", \"name_from_cn\": true, \"scan_period\": 0.5}}]}"),
+        "t.yaml");
+    assertThat(c.listeners().get(0).getTls()).isNull();
+    TlsOptions plain = c.listeners().get(1).getTls();
+    assertThat(plain.getCert()).isEqualTo("s.pem");
+    assertThat(plain.getKey()).isEqualTo("s.key");
+    assertThat(plain.getCa()).isNull();
+    assertThat(plain.getClientAuth()).isEqualTo(TlsOptions.ClientAuth.NONE);
+    assertThat(plain.isNameFromCn()).isFalse();
+    assertThat(plain.getScanPeriodMs()).isEqualTo(TlsOptions.DEFAULT_SCAN_PERIOD_MS);
+    TlsOptions mutual = c.listeners().get(2).getTls();
+    assertThat(mutual.getCa()).isEqualTo("ca.pem");
+    assertThat(mutual.getClientAuth()).isEqualTo(TlsOptions.ClientAuth.REQUIRED);
+    assertThat(mutual.isNameFromCn()).isTrue();
+    assertThat(mutual.getScanPeriodMs()).isEqualTo(500);
+    // a copy of the options is a deep copy
+    ListenerOptions copy = new ListenerOptions(c.listeners().get(2));
+    copy.getTls().setCert("other.pem");
+    assertThat(mutual.getCert()).isEqualTo("s.pem");
+    // Unix sockets refuse TLS programmatically too, in either order
+    assertThatThrownBy(() -> ListenerOptions.of("/tmp/x.sock").setTls(plain))
+        .hasMessageContaining("tls is for TCP listeners");
+    assertThatThrownBy(() -> new ListenerOptions().setTls(plain)
+        .setBind(dev.elbus.client.Bind.unix("/tmp/x.sock")))
+        .hasMessageContaining("tls is for TCP listeners");
   }
 
   @ParameterizedTest
@@ -167,10 +212,33 @@ class ServerConfigTest {
       "{\"cluster\": {\"timeout\": 0}}|t.yaml: cluster: timeout must be more than 0 and at most 86400 seconds, got 0.0",
       "{\"cluster\": {\"heartbeat\": 5, \"max_no_heartbeat\": 5}}|t.yaml: cluster: max_no_heartbeat (5) must be more than heartbeat (5)",
       "{\"cluster\": {\"bus_port\": 70000}}|t.yaml: cluster: bus_port must be 0..65535, got 70000",
+      "{\"http\": \"localhost\"}|t.yaml: http must be HOST:PORT (e.g. 127.0.0.1:9777), got 'localhost'",
+      "{\"http\": \":9777\"}|t.yaml: http must be HOST:PORT (e.g. 127.0.0.1:9777), got ':9777'",
+      "{\"http\": \"[]:9777\"}|t.yaml: http must be HOST:PORT (e.g. 127.0.0.1:9777), got '[]:9777'",
+      "{\"http\": \"h:x\"}|t.yaml: http must be HOST:PORT (e.g. 127.0.0.1:9777), got 'h:x'",
+      "{\"http\": \"h:65536\"}|t.yaml: http port out of range 0-65535, got 'h:65536'",
+      "{\"http\": \"/run/elbus/http.sock\"}|t.yaml: http must be HOST:PORT (e.g. 127.0.0.1:9777), got '/run/elbus/http.sock'",
+      "{\"http\": \"fifo:/x\"}|t.yaml: http must be HOST:PORT (e.g. 127.0.0.1:9777), got 'fifo:/x'",
+      "{\"http\": 9777}|t.yaml: http must be HOST:PORT (e.g. 127.0.0.1:9777), got '9777'",
+      "{\"http\": true}|t.yaml: http must be HOST:PORT (e.g. 127.0.0.1:9777), got 'true'",
+      "{\"listeners\": [{\"bind\": \"a.sock\", \"tls\": {\"cert\": \"c\", \"key\": \"k\"}}]}|t.yaml: listeners[0]: tls is for TCP listeners; a.sock is a Unix socket",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"cert\": \"c\"}}]}|t.yaml: listeners[0]: tls: key (a PEM file) is required",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"key\": \"k\"}}]}|t.yaml: listeners[0]: tls: cert (a PEM file) is required",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": true}]}|t.yaml: listeners[0]: tls must be a map with cert and key",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"cert\": \"c\", \"key\": \"k\", \"certs\": 1}}]}|t.yaml: listeners[0]: tls: unknown key 'certs'",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"cert\": 3, \"key\": \"k\"}}]}|t.yaml: listeners[0]: tls: cert must be the path of a PEM file, got '3'",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"cert\": \"c\", \"key\": \"k\", \"client_auth\": \"yes\"}}]}|t.yaml: listeners[0]: tls: client_auth must be none, request or required, got 'yes'",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"cert\": \"c\", \"key\": \"k\", \"name_from_cn\": true}}]}|t.yaml: listeners[0]: tls: name_from_cn needs client_auth: required",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"cert\": \"c\", \"key\": \"k\", \"client_auth\": \"request\", \"name_from_cn\": true}}]}|t.yaml: listeners[0]: tls: name_from_cn needs client_auth: required",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"cert\": \"c\", \"key\": \"k\", \"name_from_cn\": \"yes\"}}]}|t.yaml: listeners[0]: tls: name_from_cn must be true or false, got 'yes'",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"cert\": \"c\", \"key\": \"k\", \"scan_period\": 0}}]}|t.yaml: listeners[0]: tls: scan_period must be more than 0 and at most 86400 seconds, got 0.0",
+      "{\"listeners\": [{\"bind\": \"tls://h:1\"}]}|t.yaml: listeners[0]: bind 'tls://h:1': a listener gets TLS from its tls: {cert, key} settings",
+      "{\"tls\": {\"cert\": \"c\", \"key\": \"k\"}}|t.yaml: tls is set per listener (listeners[N].tls), not at the top level",
   })
   void malformedSettingsNameFileAndEntry(String json, String message) {
     assertThatThrownBy(() -> ServerConfig.parse(new JsonObject(json), "t.yaml"))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith(message);
+        .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith(message)
+        .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
   }
 
   @Test
