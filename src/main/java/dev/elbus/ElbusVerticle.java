@@ -1,5 +1,6 @@
 package dev.elbus;
 
+import dev.elbus.impl.cluster.ClusterLibraries;
 import dev.elbus.impl.cluster.HazelcastSetup;
 import dev.elbus.impl.config.ServerConfig;
 import dev.elbus.impl.monitor.Monitor;
@@ -108,6 +109,10 @@ public final class ElbusVerticle extends VerticleBase {
       return Future.failedFuture(new IllegalArgumentException(CONFIG_SOURCE
           + ": no cluster section"));
     }
+    if (ClusterLibraries.missing() != null) {
+      return Future.failedFuture(new IllegalStateException(CONFIG_SOURCE + ": cluster: "
+          + ClusterLibraries.missing()));
+    }
     return HazelcastSetup.clusteredVertx(cfg.cluster(), options);
   }
 
@@ -134,6 +139,10 @@ public final class ElbusVerticle extends VerticleBase {
     if (cfg.http() != null && MonitorLibraries.missing() != null) {
       return Future.failedFuture(new IllegalStateException(CONFIG_SOURCE + ": http: "
           + MonitorLibraries.missing()));
+    }
+    if (cfg.cluster() != null && ClusterLibraries.missing() != null) {
+      return Future.failedFuture(new IllegalStateException(CONFIG_SOURCE + ": cluster: "
+          + ClusterLibraries.missing()));
     }
     Broker b = Broker.create(vertx, cfg.brokerOptions());
     broker = b;

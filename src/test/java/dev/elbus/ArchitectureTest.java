@@ -173,6 +173,9 @@ class ArchitectureTest {
         .should().dependOnClassesThat().resideInAnyPackage("com.hazelcast..",
             "io.vertx.spi.cluster..")
         .as("Hazelcast only in the cluster package");
+  }
+
+  /**
    * The monitoring endpoint's libraries (Micrometer, Prometheus, vertx-micrometer-metrics,
    * vertx-health-check) are optional dependencies too: only the monitor and the public meter
    * binder use them, and nothing loads those without the libraries' check (ElbusVerticle).

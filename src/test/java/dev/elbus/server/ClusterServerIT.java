@@ -1,5 +1,6 @@
 package dev.elbus.server;
 
+import dev.elbus.support.Http;
 import dev.elbus.support.RawClient;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -37,17 +38,24 @@ class ClusterServerIT {
   private final String cluster = "server-it-" + System.nanoTime();
   private final int[] hz = new int[2];
   private final int[] tcp = new int[2];
+  private final int[] http = new int[2];
   private Path dir;
 
   private ServerProcess node(int i) throws Exception {
     String members = "127.0.0.1:" + hz[0] + ",127.0.0.1:" + hz[1];
     ServerProcess p = ServerProcess.start(List.of("-Xmx256m"), "-c", "conf/elbus-cluster.yaml",
         "-B", "127.0.0.1:" + tcp[i], "-B", socket(i).toString(), "-w", "1", "-t", "60",
+        "--http", "127.0.0.1:" + http[i],
         "--cluster-name", cluster, "--cluster-host", "127.0.0.1", "--cluster-port",
         String.valueOf(hz[i]), "--cluster-bus-port", "0", "--cluster-members", members,
         "--cluster-node", "n" + (i + 1), "--cluster-timeout", "1");
     assertThat(p.awaitLine("elbus broker started", 60_000)).as(p.output().toString()).isTrue();
     assertThat(p.output()).anyMatch(l -> l.contains("node n" + (i + 1) + " joined"));
+    // readiness includes the cluster: joined, the other node reached
+    var ready = Http.get(http[i], "/ready");
+    assertThat(ready.statusCode()).as(ready.body()).isEqualTo(200);
+    assertThat(Http.check(ready, "cluster").getJsonObject("data").getString("node"))
+        .isEqualTo("n" + (i + 1));
     return p;
   }
 
@@ -77,6 +85,7 @@ class ClusterServerIT {
     for (int i = 0; i < 2; i++) {
       hz[i] = ServerProcess.freePort();
       tcp[i] = ServerProcess.freePort();
+      http[i] = ServerProcess.freePort();
     }
     ServerProcess n1 = node(0);
     ServerProcess n2 = node(1);

@@ -476,6 +476,12 @@ public final class ClusterNode implements RemoteNodes {
    * disconnected; a name missing from the map is claimed again.
    */
   private void reconcile() {
+    reconcileNow();
+    // Hazelcast merges the maps' entries in the background after MERGED: once more later
+    vertx.setTimer(opts.getMergeSeconds() * 1000L + 1000, t -> onControl(this::reconcileNow));
+  }
+
+  private void reconcileNow() {
     Map<String, Long> mine;
     synchronized (this) {
       mine = new HashMap<>(localNames);

@@ -7,6 +7,7 @@ import dev.elbus.config.BrokerOptions;
 import dev.elbus.config.InternalClientOptions;
 import dev.elbus.config.ListenerOptions;
 import dev.elbus.eventbus.BridgeOptions;
+import dev.elbus.impl.cluster.ClusterLibraries;
 import dev.elbus.impl.cluster.ClusterNode;
 import dev.elbus.impl.eventbus.BridgeImpl;
 import dev.elbus.impl.eventbus.EventBusService;
@@ -125,6 +126,9 @@ public final class BrokerImpl {
     this.core = new CoreSession(router, this.options.isCoreRpc());
     router.register(core);
     if (this.options.getCluster() != null) {
+      if (ClusterLibraries.missing() != null) {
+        throw new IllegalStateException(ClusterLibraries.missing());
+      }
       this.cluster = new ClusterNode(vertx, this.options.getCluster(), router);
       router.remote(cluster);
       core.cluster(cluster);

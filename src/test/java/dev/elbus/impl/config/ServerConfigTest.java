@@ -1,7 +1,7 @@
 package dev.elbus.impl.config;
 
-import dev.elbus.config.ClusterOptions;
 import dev.elbus.client.Bind;
+import dev.elbus.config.ClusterOptions;
 import dev.elbus.config.ListenerOptions;
 import dev.elbus.config.TlsOptions;
 import dev.elbus.impl.routing.ClientLimits;
@@ -148,6 +148,9 @@ class ServerConfigTest {
         all.getTimeoutMs(), all.getWindowBytes(), all.getQueueMaxBytes())).containsExactly("c",
         "10.0.0.1", 6000, List.of("10.0.0.2", "[::1]:6001"), "a", "10.0.0.9", 6100, 2, 7, 3, 2,
         500L, 1000L, 2000L);
+  }
+
+  @Test
   void tlsIsPerTcpListener() {
     ServerConfig c = ServerConfig.parse(new JsonObject("{\"listeners\": [{\"bind\": \"h:1\"},"
         + "{\"bind\": \"h:2\", \"tls\": {\"cert\": \"s.pem\", \"key\": \"s.key\"}},"
