@@ -35,7 +35,9 @@ import java.util.Locale;
  * </pre>
  *
  * NODE is {@code HOST:PORT} (or a Unix socket path for elbus). Prints one line per stage and
- * round, {@code CLUSTER-BENCH broker stage placement value unit}.
+ * round, {@code CLUSTER-BENCH broker stage placement value unit}. {@code ClusterBench summary
+ * LOG} reads such lines (after a {@code # round 0 (warm-up)} line, up to the next {@code #
+ * round} line, they are left out) and prints the medians, min-max and elbus/nats ratios.
  */
 public final class ClusterBench {
   /** elbus: frames in flight at most, half the default queue bound of 8192 frames. */
@@ -54,6 +56,10 @@ public final class ClusterBench {
   }
 
   public static void main(String[] args) throws Exception {
+    if (args[0].equals("summary")) {
+      summary(java.nio.file.Path.of(args[1]));
+      return;
+    }
     boolean nats = args[0].equals("nats");
     int messages = args.length > 3 ? Integer.parseInt(args[3]) : 1_000_000;
     int trips = args.length > 4 ? Integer.parseInt(args[4]) : 20_000;
@@ -69,6 +75,58 @@ public final class ClusterBench {
         b.rpc(trips, cross);
       }
     }
+  }
+
+  /** Medians per broker, stage and placement of a log of rounds; the warm-up round left out. */
+  private static void summary(java.nio.file.Path log) throws IOException {
+    java.util.Map<String, List<Double>> values = new java.util.TreeMap<>();
+    java.util.Map<String, String> units = new java.util.HashMap<>();
+    boolean warmup = false;
+    for (String l : java.nio.file.Files.readAllLines(log)) {
+      if (l.startsWith("# round")) {
+        warmup = l.contains("warm-up");
+      }
+      String[] f = l.split(" ");
+      if (warmup || f.length != 6 || !f[0].equals("CLUSTER-BENCH")) {
+        continue;
+      }
+      String key = f[2] + " " + f[3] + " " + f[1];
+      values.computeIfAbsent(key, k -> new ArrayList<>()).add(Double.parseDouble(f[4]));
+      units.put(f[2], f[5]);
+    }
+    System.out.printf("%-14s %-6s %-34s %-34s %s%n", "stage", "where", "elbus median [min-max]",
+        "nats median [min-max]", "elbus/nats");
+    java.util.Set<String> rows = new java.util.LinkedHashSet<>();
+    for (String k : values.keySet()) {
+      rows.add(k.substring(0, k.lastIndexOf(' ')));
+    }
+    for (String row : rows) {
+      String unit = units.get(row.split(" ")[0]);
+      double e = median(values.get(row + " elbus"));
+      double n = median(values.get(row + " nats"));
+      System.out.printf(Locale.ROOT, "%-14s %-6s %-34s %-34s %.2f%n", row.split(" ")[0],
+          row.split(" ")[1], cell(values.get(row + " elbus"), unit),
+          cell(values.get(row + " nats"), unit), e / n);
+    }
+  }
+
+  private static double median(List<Double> v) {
+    if (v == null || v.isEmpty()) {
+      return Double.NaN;
+    }
+    List<Double> s = new ArrayList<>(v);
+    s.sort(null);
+    int m = s.size() / 2;
+    return s.size() % 2 == 1 ? s.get(m) : (s.get(m - 1) + s.get(m)) / 2;
+  }
+
+  private static String cell(List<Double> v, String unit) {
+    if (v == null || v.isEmpty()) {
+      return "-";
+    }
+    return String.format(Locale.ROOT, "%.0f [%.0f-%.0f] %s (%d)", median(v),
+        v.stream().mapToDouble(x -> x).min().orElse(0), v.stream().mapToDouble(x -> x).max()
+            .orElse(0), unit, v.size());
   }
 
   private String broker() {

@@ -96,6 +96,44 @@ public final class TestCluster implements AutoCloseable {
     JsonObject config = config(i, socket);
     Vertx vertx = ElbusVerticle.clusteredVertx(config, new VertxOptions()
         .setPreferNativeTransport(true).setEventLoopPoolSize(3)).await(60, TimeUnit.SECONDS);
+    return deploy(i, vertx, config, dir, socket);
+  }
+
+  /**
+   * Starts node {@code i} again on a clustered Vert.x made as an application makes its own (its
+   * own Hazelcast configuration and HazelcastClusterManager, TCP join to the other members), with
+   * a cluster section that names only the node: the verticle joins that cluster.
+   */
+  public Node restartOnOwnVertx(int i) throws Exception {
+    Path dir = Files.createTempDirectory("elbus-cluster");
+    Path socket = dir.resolve("elbus.sock");
+    JsonObject config = config(i, socket);
+    config.put("cluster", new JsonObject().put("node", "n" + (i + 1)).put("timeout", 3));
+    com.hazelcast.config.Config hc = io.vertx.spi.cluster.hazelcast.ConfigUtil.loadConfig();
+    hc.setClusterName(name);
+    hc.setProperty("hazelcast.phone.home.enabled", "false");
+    hc.setProperty("hazelcast.wait.seconds.before.join", "0");
+    hc.setProperty("hazelcast.max.wait.seconds.before.join", "0");
+    hc.getNetworkConfig().setPort(ports.get(i)).setPortAutoIncrement(false);
+    hc.getNetworkConfig().getInterfaces().setEnabled(true).addInterface("127.0.0.1");
+    hc.getNetworkConfig().getJoin().getMulticastConfig().setEnabled(false);
+    hc.getNetworkConfig().getJoin().getAutoDetectionConfig().setEnabled(false);
+    List<String> members = new ArrayList<>();
+    for (int p : ports) {
+      members.add("127.0.0.1:" + p);
+    }
+    hc.getNetworkConfig().getJoin().getTcpIpConfig().setEnabled(true).setMembers(members);
+    Vertx vertx = Vertx.builder().with(new VertxOptions().setEventLoopPoolSize(3)
+            .setEventBusOptions(new io.vertx.core.eventbus.EventBusOptions().setHost("127.0.0.1")))
+        .withClusterManager(new io.vertx.spi.cluster.hazelcast.HazelcastClusterManager(hc))
+        .buildClustered().await(60, TimeUnit.SECONDS);
+    Node n = deploy(i, vertx, config, dir, socket);
+    nodes.set(i, n);
+    return n;
+  }
+
+  private Node deploy(int i, Vertx vertx, JsonObject config, Path dir, Path socket)
+      throws Exception {
     ElbusVerticle v = new ElbusVerticle();
     try {
       vertx.deployVerticle(v, new DeploymentOptions().setConfig(config))
