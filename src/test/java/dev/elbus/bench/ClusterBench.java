@@ -1,5 +1,7 @@
 package dev.elbus.bench;
 
+import dev.elbus.support.RawClient;
+
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -161,7 +163,7 @@ public final class ClusterBench {
     long window;
     if (nats) {
       one = ("PUB " + subject + " " + payload + "\r\n").getBytes(StandardCharsets.US_ASCII);
-      one = concat(one, p, "\r\n".getBytes(StandardCharsets.US_ASCII));
+      one = RawClient.concat(one, p, "\r\n".getBytes(StandardCharsets.US_ASCII));
       frameLen = ("MSG " + subject + " 1 " + payload + "\r\n").length() + payload + 2;
       window = NATS_WINDOW_BYTES;
     } else {
@@ -189,7 +191,7 @@ public final class ClusterBench {
     byte[] one;
     int len;
     if (nats) {
-      one = concat(("PUB " + subject + " " + payload + "\r\n").getBytes(
+      one = RawClient.concat(("PUB " + subject + " " + payload + "\r\n").getBytes(
           StandardCharsets.US_ASCII), p, "\r\n".getBytes(StandardCharsets.US_ASCII));
       len = ("MSG " + subject + " 1 " + payload + "\r\n").length() + payload + 2;
     } else {
@@ -213,7 +215,7 @@ public final class ClusterBench {
     byte[] one;
     int len;
     if (nats) {
-      one = concat(("PUB " + sink + " " + payload + "\r\n").getBytes(StandardCharsets.US_ASCII),
+      one = RawClient.concat(("PUB " + sink + " " + payload + "\r\n").getBytes(StandardCharsets.US_ASCII),
           p, "\r\nPING\r\n".getBytes(StandardCharsets.US_ASCII));
       len = 6; // PONG\r\n
     } else {
@@ -244,7 +246,7 @@ public final class ClusterBench {
       RawNats.write(tx, "SUB " + inbox + " 1\r\nPING\r\n");
       RawNats.expectPong(tx);
       awaitInterest(tx, null, srv);
-      one = concat(("PUB " + srv + " " + inbox + " " + payload + "\r\n").getBytes(
+      one = RawClient.concat(("PUB " + srv + " " + inbox + " " + payload + "\r\n").getBytes(
           StandardCharsets.US_ASCII), params, "\r\n".getBytes(StandardCharsets.US_ASCII));
       len = ("MSG " + inbox + " 1 " + payload + "\r\n").length() + payload + 2;
     } else {
@@ -405,7 +407,7 @@ public final class ClusterBench {
       while (b[m] != 0) {
         m++;
       }
-      byte[] reply = concat(new byte[] {0x11}, Arrays.copyOfRange(b, z + 2, z + 6),
+      byte[] reply = RawClient.concat(new byte[] {0x11}, Arrays.copyOfRange(b, z + 2, z + 6),
           Arrays.copyOfRange(b, m + 1, b.length));
       RawThroughput.write(c, RawThroughput.frame(0, 0x12, sender, reply));
     }
@@ -476,19 +478,5 @@ public final class ClusterBench {
         throw new IOException("closed");
       }
     }
-  }
-
-  private static byte[] concat(byte[]... parts) {
-    int n = 0;
-    for (byte[] p : parts) {
-      n += p.length;
-    }
-    byte[] out = new byte[n];
-    int i = 0;
-    for (byte[] p : parts) {
-      System.arraycopy(p, 0, out, i, p.length);
-      i += p.length;
-    }
-    return out;
   }
 }

@@ -1,5 +1,6 @@
 package dev.elbus.server;
 
+import dev.elbus.support.Poll;
 import dev.elbus.support.RawClient;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
@@ -75,8 +76,10 @@ class ClusterPartitionIT {
         RawClient c2 = null;
         try {
           // each side finds the other gone (heartbeats lost: at most max_no_heartbeat + 1 s)
-          await(() -> send(a1, op, "a2", null) == NOT_REGISTERED, 20_000, "n1 drops n2");
-          await(() -> send(a2, op, "a1", null) == NOT_REGISTERED, 20_000, "n2 drops n1");
+          Poll.until(() -> send(a1, op, "a2", null) == NOT_REGISTERED, 20_000, 200,
+              "n1 drops n2");
+          Poll.until(() -> send(a2, op, "a1", null) == NOT_REGISTERED, 20_000, 200,
+              "n2 drops n1");
           System.out.printf("CLUSTER partition: both sides alone after %d ms%n",
               (System.nanoTime() - t0) / 1_000_000);
           c1 = RawClient.tcp("127.0.0.1", tcp[0]);
@@ -94,15 +97,16 @@ class ClusterPartitionIT {
         }
         long healed = System.nanoTime();
         // merged: the two sides reach each other again
-        await(() -> send(a1, op, "a2", a2) == OK, 60_000, "n1 reaches n2 again");
-        await(() -> send(a2, op, "a1", a1) == OK, 60_000, "n2 reaches n1 again");
+        Poll.until(() -> send(a1, op, "a2", a2) == OK, 60_000, 200, "n1 reaches n2 again");
+        Poll.until(() -> send(a2, op, "a1", a1) == OK, 60_000, 200, "n2 reaches n1 again");
         System.out.printf("CLUSTER partition: merged %d ms after the heal%n",
             (System.nanoTime() - healed) / 1_000_000);
         if (quorum == 0) {
           // exactly one holder of "both" keeps it: the other is disconnected
           RawClient x1 = c1;
           RawClient x2 = c2;
-          await(() -> !open(x1) || !open(x2), 30_000, "one of the two holders disconnected");
+          Poll.until(() -> !open(x1) || !open(x2), 30_000, 200,
+              "one of the two holders disconnected");
           Thread.sleep(1_000);
           assertThat(open(c1) ^ open(c2)).as("exactly one holder left").isTrue();
           RawClient survivor = open(c1) ? c1 : c2;
@@ -171,14 +175,4 @@ class ClusterPartitionIT {
     return p.waitFor();
   }
 
-  private static void await(java.util.function.BooleanSupplier cond, long ms, String what)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + ms * 1_000_000;
-    while (!cond.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("not within " + ms + " ms: " + what);
-      }
-      Thread.sleep(200);
-    }
-  }
 }

@@ -188,19 +188,12 @@ public final class TestCluster implements AutoCloseable {
 
     /** A raw connection over {@code t} (not yet handshaken). */
     public RawClient raw(Transport t) throws IOException {
-      return t == Transport.TCP ? RawClient.tcp("127.0.0.1", port) : RawClient.unix(socket);
+      return RawClient.open(t, port, socket);
     }
 
     /** A raw connection registered as {@code name} (asserted OK). */
     public RawClient registered(Transport t, String name) throws IOException {
-      RawClient c = raw(t);
-      int code = c.handshake(name);
-      if (code != 0x01) {
-        c.close();
-        throw new AssertionError("registration of " + name + " on node " + (index + 1)
-            + " failed: 0x" + Integer.toHexString(code));
-      }
-      return c;
+      return raw(t).registerAs(name, " on node " + (index + 1));
     }
 
     /**

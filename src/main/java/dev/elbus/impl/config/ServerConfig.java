@@ -321,12 +321,7 @@ public final class ServerConfig {
       o.setQuorum((int) q);
     }
     if (j.containsKey("timeout")) {
-      double t = decimal(j, "timeout", w);
-      if (!(t > 0) || t > 86_400) {
-        throw new IllegalArgumentException(w + "timeout must be more than 0 and at most 86400 "
-            + "seconds, got " + t);
-      }
-      o.setTimeoutMs(Math.max(1, Math.round(t * 1000)));
+      o.setTimeoutMs(millis(j, "timeout", w));
     }
     if (j.containsKey("window")) {
       o.setWindowBytes(number(j, "window", w, 1, Long.MAX_VALUE, 0));
@@ -339,6 +334,16 @@ public final class ServerConfig {
           + ") must be more than heartbeat (" + o.getHeartbeatSeconds() + ")");
     }
     return o;
+  }
+
+  /** Seconds (decimals allowed, more than 0, at most a day) as milliseconds, at least 1. */
+  private static long millis(JsonObject j, String key, String where) {
+    double t = decimal(j, key, where);
+    if (!(t > 0) || t > 86_400) {
+      throw new IllegalArgumentException(where + key + " must be more than 0 and at most 86400 "
+          + "seconds, got " + t);
+    }
+    return Math.max(1, Math.round(t * 1000));
   }
 
   /** A cluster member {@code HOST[:PORT]}, checked; returned as given. */

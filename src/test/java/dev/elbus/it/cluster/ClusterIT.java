@@ -119,17 +119,6 @@ class ClusterIT {
     c.expectAck(opId, OK);
   }
 
-  private static void await(java.util.function.BooleanSupplier cond, long ms, String what)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + ms * 1_000_000;
-    while (!cond.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("not within " + ms + " ms: " + what);
-      }
-      Thread.sleep(20);
-    }
-  }
-
   /** A Java client on node {@code i} (TCP or Unix socket). */
   private static NetworkClient java(int i, Transport t, String name) throws Exception {
     String path = t == Transport.TCP ? "127.0.0.1:" + n(i).port : n(i).socket.toString();
