@@ -14,8 +14,9 @@ import java.util.TreeMap;
 
 /** Real HTTP requests to a monitoring endpoint, and its answers read. */
 public final class Http {
+  /** HTTP/1.1, as Prometheus scrapes (the JDK client would otherwise try an h2c upgrade). */
   private static final HttpClient CLIENT = HttpClient.newBuilder()
-      .connectTimeout(Duration.ofSeconds(5)).build();
+      .version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
 
   private Http() {}
 
