@@ -33,22 +33,28 @@ def read_exact(s, n):
     return b
 
 
+def register(s, name):
+    """The handshake as NAME; None when registered, else why not (plain_peer.py uses it too)."""
+    if read_exact(s, 3) != b"\xeb\x01\x00":
+        return "bad greeting"
+    s.sendall(b"\xeb\x01\x00")
+    if read_exact(s, 1) != b"\x01":
+        return "greeting refused"
+    n = name.encode()
+    s.sendall(struct.pack("<H", len(n)) + n)
+    if read_exact(s, 1) != b"\x01":
+        return "registration refused"
+    return None
+
+
 def main():
     addr, name, ftype, prefix_hex, count = sys.argv[1:6]
     topic = sys.argv[6] if len(sys.argv) > 6 else ""
     ftype, count, prefix = int(ftype), int(count), bytes.fromhex(prefix_hex)
     s = connect(addr)
-    if read_exact(s, 3) != b"\xeb\x01\x00":
-        print("ERR bad greeting", flush=True)
-        return 1
-    s.sendall(b"\xeb\x01\x00")
-    if read_exact(s, 1) != b"\x01":
-        print("ERR greeting refused", flush=True)
-        return 1
-    n = name.encode()
-    s.sendall(struct.pack("<H", len(n)) + n)
-    if read_exact(s, 1) != b"\x01":
-        print("ERR registration refused", flush=True)
+    failed = register(s, name)
+    if failed:
+        print("ERR " + failed, flush=True)
         return 1
     if topic:
         body = topic.encode()

@@ -1,9 +1,15 @@
 package dev.elbus;
 
+import dev.elbus.impl.cluster.ClusterLibraries;
+import dev.elbus.impl.cluster.HazelcastSetup;
 import dev.elbus.impl.config.ServerConfig;
+import dev.elbus.impl.monitor.Monitor;
+import dev.elbus.impl.monitor.MonitorLibraries;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.json.JsonObject;
 import io.vertx.core.shareddata.LocalMap;
 import io.vertx.core.shareddata.Shareable;
 import org.slf4j.Logger;
@@ -34,6 +40,13 @@ import org.slf4j.LoggerFactory;
  * listener and client, and removes the socket files and FIFOs. {@code pid_file} is the
  * stand-alone server's and ignored here.
  *
+ * <p>With {@code http: HOST:PORT} it also serves {@code GET /metrics} (Prometheus), {@code
+ * /health} and {@code /ready} there (README, "Monitoring"; {@link #httpPort()}); that needs the
+ * optional dependencies {@code io.vertx:vertx-micrometer-metrics}, {@code
+ * io.micrometer:micrometer-registry-prometheus} and {@code io.vertx:vertx-health-check}, and
+ * without them the deployment fails with one line naming them. Without {@code http} no HTTP port
+ * is opened.
+ *
  * <p>Deploy one instance: the broker runs its own listener verticles, one per worker. {@link
  * #broker()} (or {@link #broker(Vertx, String)} for a deployment by name) is the {@link Broker}
  * handle of the running broker, for in-process clients, AAA policies and statistics.
@@ -46,6 +59,8 @@ public final class ElbusVerticle extends VerticleBase {
   private static final String BROKERS = "dev.elbus.ElbusVerticle.brokers";
 
   private volatile Broker broker;
+  /** The monitoring endpoint ({@code http:}), {@code null} when there is none. */
+  private volatile Monitor monitor;
 
   /** A verticle that runs the broker its deployment's configuration describes. */
   public ElbusVerticle() {}
@@ -68,6 +83,39 @@ public final class ElbusVerticle extends VerticleBase {
     return h == null ? null : h.broker;
   }
 
+  /**
+   * A clustered Vert.x for cluster mode (docs/cluster.md), made from the {@code cluster:}
+   * section of {@code config} (the schema of {@code conf/elbus.yaml}): a Hazelcast member on
+   * {@code cluster.host}:{@code cluster.port} that joins {@code cluster.members} over TCP, with
+   * the event bus on {@code cluster.bus_host}:{@code cluster.bus_port}. Deploy this verticle with
+   * the same configuration on it. An application may cluster its Vert.x itself instead (with
+   * {@code vertx-hazelcast}'s {@code HazelcastClusterManager}); the verticle then joins that
+   * cluster and the section's Hazelcast settings are not used. Needs {@code
+   * io.vertx:vertx-hazelcast} on the class path (the stand-alone server has it).
+   *
+   * @param options the Vert.x options to start from (the event-bus host and port are set)
+   * @return the clustered Vert.x; fails for a configuration without a {@code cluster:} section
+   *     or with an error in it (one line, as a deployment would), or when the member cannot
+   *     start (its port in use)
+   */
+  public static Future<Vertx> clusteredVertx(JsonObject config, VertxOptions options) {
+    ServerConfig cfg;
+    try {
+      cfg = ServerConfig.parse(config, CONFIG_SOURCE);
+    } catch (IllegalArgumentException e) {
+      return Future.failedFuture(e);
+    }
+    if (cfg.cluster() == null) {
+      return Future.failedFuture(new IllegalArgumentException(CONFIG_SOURCE
+          + ": no cluster section"));
+    }
+    if (ClusterLibraries.missing() != null) {
+      return Future.failedFuture(new IllegalStateException(CONFIG_SOURCE + ": cluster: "
+          + ClusterLibraries.missing()));
+    }
+    return HazelcastSetup.clusteredVertx(cfg.cluster(), options);
+  }
+
   private static LocalMap<String, Handle> brokers(Vertx vertx) {
     return vertx.sharedData().getLocalMap(BROKERS);
   }
@@ -88,9 +136,21 @@ public final class ElbusVerticle extends VerticleBase {
     if (cfg.pidFile() != null) {
       LOG.info("pid_file {} ignored: it is the stand-alone server's", cfg.pidFile());
     }
+    if (cfg.http() != null && MonitorLibraries.missing() != null) {
+      return Future.failedFuture(new IllegalStateException(CONFIG_SOURCE + ": http: "
+          + MonitorLibraries.missing()));
+    }
+    if (cfg.cluster() != null && ClusterLibraries.missing() != null) {
+      return Future.failedFuture(new IllegalStateException(CONFIG_SOURCE + ": cluster: "
+          + ClusterLibraries.missing()));
+    }
     Broker b = Broker.create(vertx, cfg.brokerOptions());
     broker = b;
-    Future<?> started = b.deploy(cfg.listeners(), cfg.effectiveWorkers());
+    // the monitor first: /ready answers 503 until the listeners are bound
+    Future<?> started = cfg.http() == null ? Future.succeededFuture()
+        : Monitor.start(vertx, b.impl(), cfg.http().host(), cfg.http().port())
+            .onSuccess(m -> monitor = m);
+    started = started.compose(x -> b.deploy(cfg.listeners(), cfg.effectiveWorkers()));
     if (!cfg.bridge().options().isEmpty()) {
       started = started.compose(id -> b.bridge(cfg.bridge().options())
           .recover(e -> Future.failedFuture(new IllegalStateException("the event-bus bridge: "
@@ -101,14 +161,30 @@ public final class ElbusVerticle extends VerticleBase {
     }
     return started
         .onSuccess(x -> brokers(vertx).put(context.deploymentID(), new Handle(b)))
-        .recover(e -> b.close().transform(x -> Future.failedFuture(e)));
+        .recover(e -> b.close().eventually(this::closeMonitor)
+            .transform(x -> Future.failedFuture(e)));
   }
 
   @Override
   public Future<?> stop() {
     brokers(vertx).remove(context.deploymentID());
     Broker b = broker;
-    return b == null ? Future.succeededFuture() : b.close();
+    return (b == null ? Future.succeededFuture() : b.close()).eventually(this::closeMonitor);
+  }
+
+  /**
+   * The port of the monitoring endpoint ({@code http:}) once started, {@code -1} when there is
+   * none.
+   */
+  public int httpPort() {
+    Monitor m = monitor;
+    return m == null ? -1 : m.port();
+  }
+
+  private Future<Void> closeMonitor() {
+    Monitor m = monitor;
+    monitor = null;
+    return m == null ? Future.succeededFuture() : m.close();
   }
 
   private static String rootMessage(Throwable e) {

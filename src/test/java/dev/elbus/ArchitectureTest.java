@@ -50,7 +50,8 @@ class ArchitectureTest {
   static final List<String> VERTX_INTERNALS_ALLOWED = List.of(
       "dev.elbus.impl.net.ListenerVerticle", "dev.elbus.impl.core.BrokerImpl",
       "dev.elbus.impl.codec.Buffers", "dev.elbus.client.NetworkClient",
-      "dev.elbus.cli.BenchWorker");
+      "dev.elbus.cli.BenchWorker", "dev.elbus.impl.cluster.HazelcastSetup",
+      "dev.elbus.impl.cluster.ClusterNode", "dev.elbus.impl.cluster.Outbound");
 
   private static final JavaClasses PRODUCTION = new ClassFileImporter()
       .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
@@ -68,7 +69,9 @@ class ArchitectureTest {
         Arguments.of(routingAndProtocolFreeOfSockets(), "ArchFixtureRoutingUsesSockets"),
         Arguments.of(apiExposesNoImplementationType(), "ArchFixtureApiExposesImpl"),
         Arguments.of(vertxInternalsOnlyWhereAllowed(), "ArchFixtureInternalApis"),
-        Arguments.of(applicationLibrariesOnlyInApplications(), "ArchFixtureInternalApis"));
+        Arguments.of(applicationLibrariesOnlyInApplications(), "ArchFixtureInternalApis"),
+        Arguments.of(hazelcastOnlyInCluster(), "ArchFixtureRoutingUsesHazelcast"),
+        Arguments.of(monitoringLibrariesOnlyInTheMonitor(), "ArchFixtureInternalApis"));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -159,6 +162,30 @@ class ArchitectureTest {
     return noClasses().that().resideOutsideOfPackages("dev.elbus.server..", "dev.elbus.cli..")
         .should().dependOnClassesThat().resideInAnyPackage("ch.qos.logback..", "picocli..")
         .as("the logging backend and picocli only in the server and the CLI");
+  }
+
+  /**
+   * Hazelcast (vertx-hazelcast, an optional dependency) only in the cluster package: a single
+   * broker, and an embedding application without it, never load it.
+   */
+  static ArchRule hazelcastOnlyInCluster() {
+    return noClasses().that().resideOutsideOfPackages("dev.elbus.impl.cluster..")
+        .should().dependOnClassesThat().resideInAnyPackage("com.hazelcast..",
+            "io.vertx.spi.cluster..")
+        .as("Hazelcast only in the cluster package");
+  }
+
+  /**
+   * The monitoring endpoint's libraries (Micrometer, Prometheus, vertx-micrometer-metrics,
+   * vertx-health-check) are optional dependencies too: only the monitor and the public meter
+   * binder use them, and nothing loads those without the libraries' check (ElbusVerticle).
+   */
+  static ArchRule monitoringLibrariesOnlyInTheMonitor() {
+    return noClasses().that().resideOutsideOfPackage("dev.elbus.impl.monitor..")
+        .and().doNotHaveFullyQualifiedName("dev.elbus.ElbusMeters")
+        .should().dependOnClassesThat().resideInAnyPackage("io.micrometer..", "io.prometheus..",
+            "io.vertx.micrometer..", "io.vertx.ext.healthchecks..")
+        .as("the monitoring libraries only in impl.monitor and ElbusMeters");
   }
 
   private static DescribedPredicate<JavaClass> inProjectOutside(String... allowed) {

@@ -25,4 +25,15 @@ public final class Internals {
   public static List<ListenerRuntime> listeners(Broker b) {
     return b.impl().listeners();
   }
+
+  /**
+   * Stops the Hazelcast member of a clustered Vert.x at once, without leaving the cluster: the
+   * other members find out as they would of a killed process.
+   */
+  public static void hazelcastTerminate(io.vertx.core.Vertx vertx) {
+    io.vertx.core.spi.cluster.ClusterManager cm =
+        ((io.vertx.core.internal.VertxInternal) vertx).clusterManager();
+    ((io.vertx.spi.cluster.hazelcast.HazelcastClusterManager) cm).getHazelcastInstance()
+        .getLifecycleService().terminate();
+  }
 }

@@ -9,6 +9,7 @@ import dev.elbus.client.Bind;
 import dev.elbus.client.ClientOptions;
 import dev.elbus.client.ElbusException;
 import dev.elbus.client.NetworkClient;
+import dev.elbus.impl.tls.TlsErrors;
 import dev.elbus.protocol.Protocol;
 import dev.elbus.rpc.RpcErrorCode;
 import dev.elbus.rpc.RpcException;
@@ -55,8 +56,9 @@ import java.util.concurrent.TimeoutException;
     customSynopsis = {"elbus PATH [-n NAME] [--timeout S] COMMAND [ARGS]",
         "elbus completion", "elbus --help | --version"},
     description = {"The elbus client: talks to any elbus broker. PATH is the broker: a path ending "
-        + "in .sock, .socket or .ipc, or starting with /, is a Unix socket; anything else "
-        + "HOST:PORT (TCP, IPv6 hosts in brackets)."},
+        + "in .sock, .socket or .ipc, or starting with /, is a Unix socket; tls://HOST:PORT is "
+        + "TCP with TLS (see the --tls-* options); anything else HOST:PORT (TCP, IPv6 hosts in "
+        + "brackets)."},
     commandListHeading = "%nCommands (elbus PATH COMMAND --help shows one in full):%n",
     footer = {"",
         "k=v params form a MessagePack map; values true/false become booleans, integers",
@@ -118,7 +120,7 @@ public final class Cli {
   final InputStream in;
 
   @Parameters(index = "0", arity = "0..1", paramLabel = "PATH",
-      description = "the broker: Unix socket path or HOST:PORT")
+      description = "Unix socket path, HOST:PORT or tls://HOST:PORT")
   String path;
 
   @Option(names = {"-n", "--name"}, paramLabel = "NAME",
@@ -128,6 +130,24 @@ public final class Cli {
   @Option(names = "--timeout", paramLabel = "S", converter = CommandLines.Seconds.class,
       description = "seconds to wait for the connection, acks and RPC replies (default 5)")
   long timeoutMs = Protocol.DEFAULT_TIMEOUT_MS;
+
+  @Option(names = "--tls-ca", paramLabel = "FILE",
+      description = "with tls://: CA certificates (PEM) the broker's certificate must chain to "
+          + "(default: the JVM's trusted CAs)")
+  String tlsCa;
+
+  @Option(names = "--tls-cert", paramLabel = "FILE",
+      description = "with tls://: client certificate (PEM) for a broker that asks for one")
+  String tlsCert;
+
+  @Option(names = "--tls-key", paramLabel = "FILE",
+      description = "with tls://: the private key (PEM) of --tls-cert")
+  String tlsKey;
+
+  @Option(names = "--tls-no-verify-hostname",
+      description = "with tls://: do not check that the broker's certificate names the host "
+          + "(the certificate must still be trusted and valid)")
+  boolean tlsNoVerifyHostname;
 
   @Option(names = {"-h", "--help"}, usageHelp = true, description = "this help")
   boolean help;
@@ -246,8 +266,28 @@ public final class Cli {
       if (bind.type() == Bind.Type.FIFO) {
         throw new UsageException("cannot connect to a FIFO: " + path);
       }
+      checkTls(bind);
     }
     return leaf.prepare(this);
+  }
+
+  /** The {@code --tls-*} options: only with a tls:// PATH, a key with its certificate, files. */
+  private void checkTls(Bind bind) {
+    String given = tlsCa != null ? "--tls-ca" : tlsCert != null ? "--tls-cert"
+        : tlsKey != null ? "--tls-key" : tlsNoVerifyHostname ? "--tls-no-verify-hostname" : null;
+    if (given != null && !bind.isTls()) {
+      throw new UsageException(given + " needs a tls://HOST:PORT address, not " + path);
+    }
+    if ((tlsCert == null) != (tlsKey == null)) {
+      throw new UsageException(tlsCert == null ? "--tls-key needs --tls-cert"
+          : "--tls-cert needs --tls-key");
+    }
+    for (String[] f : new String[][] {{"--tls-ca", tlsCa}, {"--tls-cert", tlsCert},
+        {"--tls-key", tlsKey}}) {
+      if (f[1] != null && !java.nio.file.Files.isReadable(java.nio.file.Path.of(f[1]))) {
+        throw new UsageException(f[0] + ": cannot read " + f[1]);
+      }
+    }
   }
 
   /**
@@ -364,7 +404,14 @@ public final class Cli {
   // ---------------------------------------------------------------- helpers for the commands
 
   ClientOptions clientOptions() {
-    return new ClientOptions().setTimeoutMs(timeoutMs);
+    ClientOptions o = new ClientOptions().setTimeoutMs(timeoutMs);
+    if (tlsCa != null) {
+      o.setTlsCa(tlsCa);
+    }
+    if (tlsCert != null) {
+      o.setTlsCert(tlsCert, tlsKey);
+    }
+    return o.setTlsHostnameVerification(!tlsNoVerifyHostname);
   }
 
   /** Connects as {@link #name}; fails with the connection error as one line. */
@@ -378,6 +425,10 @@ public final class Cli {
 
   /** A failed connect as one readable line (socket errors without the transport's details). */
   RuntimeException connectFailure(RuntimeException e) {
+    if (e instanceof ElbusException && TlsErrors.isTls(e.getCause())) {
+      // the client's message names the address and says why (an untrusted certificate, ...)
+      return new Failure(e.getMessage());
+    }
     if (e instanceof ElbusException && ((ElbusException) e).code() == Protocol.ERR_IO
         && e.getCause() != null) {
       return new Failure("cannot connect to " + path + ": " + connectError(e.getCause()));

@@ -306,20 +306,30 @@ final class RpcCommands {
     return v instanceof String ? (String) v : MsgPack.toJson(v, false);
   }
 
-  /** The {@code client.list} entries as an aligned table: text left, numbers right. */
+  /**
+   * The {@code client.list} entries as an aligned table: text left, numbers right. A broker in
+   * cluster mode names each entry's node: then a last column {@code node}.
+   */
   static String clientTable(List<?> clients) {
+    List<String> columns = new ArrayList<>(CLIENT_COLUMNS);
+    for (Object o : clients) {
+      if (o instanceof Map && ((Map<?, ?>) o).containsKey("node")) {
+        columns.add("node");
+        break;
+      }
+    }
     List<String[]> rows = new ArrayList<>();
-    rows.add(CLIENT_COLUMNS.toArray(new String[0]));
+    rows.add(columns.toArray(new String[0]));
     for (Object o : clients) {
       Map<?, ?> m = o instanceof Map ? (Map<?, ?>) o : Map.of();
-      String[] row = new String[CLIENT_COLUMNS.size()];
+      String[] row = new String[columns.size()];
       for (int i = 0; i < row.length; i++) {
-        Object v = m.get(CLIENT_COLUMNS.get(i));
+        Object v = m.get(columns.get(i));
         row[i] = v == null ? "-" : scalar(v);
       }
       rows.add(row);
     }
-    int[] width = new int[CLIENT_COLUMNS.size()];
+    int[] width = new int[columns.size()];
     for (String[] r : rows) {
       for (int i = 0; i < r.length; i++) {
         width[i] = Math.max(width[i], r[i].length());
@@ -332,7 +342,7 @@ final class RpcCommands {
         if (i > 0) {
           line.append("  ");
         }
-        boolean right = i >= 4;
+        boolean right = i >= 4 && i < CLIENT_COLUMNS.size();
         String pad = " ".repeat(width[i] - r[i].length());
         line.append(right ? pad + r[i] : r[i] + pad);
       }

@@ -5,26 +5,40 @@ import java.util.Objects;
 /**
  * A bind address by the elbusd rules (PROTOCOL.md section 13): a path ending in {@code .sock},
  * {@code .socket}, {@code .ipc} or starting with {@code /} is a Unix socket; {@code fifo:PATH} is
- * a FIFO command channel; anything else is {@code HOST:PORT} (IPv6 hosts in brackets).
+ * a FIFO command channel; anything else is {@code HOST:PORT} (IPv6 hosts in brackets). A client
+ * address may also be {@code tls://HOST:PORT}: TCP with TLS ({@link #isTls}).
  */
 public final class Bind {
   /** What a bind address names. */
   public enum Type { TCP, UNIX, FIFO }
 
+  private static final String TLS_SCHEME = "tls://";
+
   private final Type type;
   private final String host;
   private final int port;
   private final String path;
+  private final boolean tls;
 
-  private Bind(Type type, String host, int port, String path) {
+  private Bind(Type type, String host, int port, String path, boolean tls) {
     this.type = type;
     this.host = host;
     this.port = port;
     this.path = path;
+    this.tls = tls;
+  }
+
+  private Bind(Type type, String host, int port, String path) {
+    this(type, host, port, path, false);
   }
 
   public static Bind tcp(String host, int port) {
     return new Bind(Type.TCP, host, port, null);
+  }
+
+  /** {@code tls://HOST:PORT}: a TCP address a client connects to with TLS. */
+  public static Bind tls(String host, int port) {
+    return new Bind(Type.TCP, host, port, null, true);
   }
 
   public static Bind unix(String path) {
@@ -43,6 +57,14 @@ public final class Bind {
   public static Bind parse(String s) {
     if (s == null || s.isEmpty()) {
       throw new IllegalArgumentException("empty bind address");
+    }
+    if (s.startsWith(TLS_SCHEME)) {
+      Bind b = parse(s.substring(TLS_SCHEME.length()));
+      if (b.type != Type.TCP || b.tls) {
+        throw new IllegalArgumentException("bind '" + s + "': expected tls://HOST:PORT (TLS is "
+            + "for TCP addresses)");
+      }
+      return tls(b.host, b.port);
     }
     if (s.startsWith("fifo:")) {
       String p = s.substring(5);
@@ -91,11 +113,17 @@ public final class Bind {
     return path;
   }
 
+  /** Whether this is a {@code tls://HOST:PORT} address (TCP with TLS). */
+  public boolean isTls() {
+    return tls;
+  }
+
   /** The bind as elbusd prints it (and as {@code client.list} shows it as {@code port}). */
   @Override
   public String toString() {
     switch (type) {
-      case TCP: return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
+      case TCP: return (tls ? TLS_SCHEME : "")
+          + (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
       case FIFO: return "fifo:" + path;
       default: return path;
     }
@@ -107,12 +135,12 @@ public final class Bind {
       return false;
     }
     Bind b = (Bind) o;
-    return type == b.type && port == b.port && Objects.equals(host, b.host)
+    return type == b.type && port == b.port && tls == b.tls && Objects.equals(host, b.host)
         && Objects.equals(path, b.path);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(type, host, port, path);
+    return Objects.hash(type, host, port, path, tls);
   }
 }

@@ -1,10 +1,23 @@
 package dev.elbus.client;
 
 import dev.elbus.protocol.Protocol;
+import io.vertx.core.net.KeyCertOptions;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.PemTrustOptions;
+import io.vertx.core.net.TrustOptions;
 
 /**
  * Settings of a {@link NetworkClient}. Mutable builder-style bean; {@link NetworkClient} copies it
  * at connect time, so later changes do not affect a connected client.
+ *
+ * <p><b>TLS.</b> A client connects with TLS to a {@code tls://HOST:PORT} address, or to {@code
+ * HOST:PORT} with {@link #setTls setTls(true)}. It trusts the JVM's default CAs unless given its
+ * own ({@link #setTlsCa}, or any Vert.x {@link TrustOptions} such as a PKCS#12 or JKS trust store
+ * through {@link #setTlsTrustOptions}), presents a certificate for mutual TLS when given one
+ * ({@link #setTlsCert}, {@link #setTlsKeyCertOptions}), and checks that the broker's certificate
+ * names the host it connects to (an IP address must be an IP subject alternative name) unless
+ * {@link #setTlsHostnameVerification} turns that off. TLS settings on a connection without TLS
+ * fail the connect rather than be ignored.
  */
 public final class ClientOptions {
   /** Default number of names {@link NetworkClient#registerSecondary} tries when one is busy. */
@@ -25,6 +38,10 @@ public final class ClientOptions {
   private long reconnectMaxDelayMs = DEFAULT_RECONNECT_MAX_DELAY_MS;
   private int reconnectAttempts;
   private int writeQueueMaxSize = DEFAULT_WRITE_QUEUE_MAX_SIZE;
+  private boolean tls;
+  private TrustOptions tlsTrust;
+  private KeyCertOptions tlsKeyCert;
+  private boolean tlsHostnameVerification = true;
 
   public ClientOptions() {
   }
@@ -39,6 +56,10 @@ public final class ClientOptions {
     this.reconnectMaxDelayMs = other.reconnectMaxDelayMs;
     this.reconnectAttempts = other.reconnectAttempts;
     this.writeQueueMaxSize = other.writeQueueMaxSize;
+    this.tls = other.tls;
+    this.tlsTrust = other.tlsTrust == null ? null : other.tlsTrust.copy();
+    this.tlsKeyCert = other.tlsKeyCert == null ? null : other.tlsKeyCert.copy();
+    this.tlsHostnameVerification = other.tlsHostnameVerification;
   }
 
   /** Bound of the connect and the handshake in milliseconds (elbus default 5 s). */
@@ -211,5 +232,74 @@ public final class ClientOptions {
     }
     this.writeQueueMaxSize = writeQueueMaxSize;
     return this;
+  }
+
+  /** Whether to connect with TLS (also on for a {@code tls://HOST:PORT} address). */
+  public boolean isTls() {
+    return tls;
+  }
+
+  public ClientOptions setTls(boolean tls) {
+    this.tls = tls;
+    return this;
+  }
+
+  /** The CAs the broker's certificate must chain to; {@code null}: the JVM's default ones. */
+  public TrustOptions getTlsTrustOptions() {
+    return tlsTrust;
+  }
+
+  /** Trusts the CA certificates of a PEM file (one or more certificates). */
+  public ClientOptions setTlsCa(String pemFile) {
+    return setTlsTrustOptions(pemFile == null ? null : new PemTrustOptions().addCertPath(pemFile));
+  }
+
+  /**
+   * Trusts what {@code trust} holds: {@code PemTrustOptions}, {@code JksOptions}, {@code
+   * PfxOptions} (a PKCS#12 trust store) or any other Vert.x trust options.
+   */
+  public ClientOptions setTlsTrustOptions(TrustOptions trust) {
+    this.tlsTrust = trust == null ? null : trust.copy();
+    return this;
+  }
+
+  /** The client's certificate and key for mutual TLS; {@code null}: none. */
+  public KeyCertOptions getTlsKeyCertOptions() {
+    return tlsKeyCert;
+  }
+
+  /**
+   * Presents the certificate chain of {@code certPemFile} with the private key of {@code
+   * keyPemFile} (PKCS#8, PKCS#1 RSA or SEC1 EC) when the broker asks for a client certificate.
+   */
+  public ClientOptions setTlsCert(String certPemFile, String keyPemFile) {
+    return setTlsKeyCertOptions(certPemFile == null ? null
+        : new PemKeyCertOptions().setCertPath(certPemFile).setKeyPath(keyPemFile));
+  }
+
+  /** Presents what {@code keyCert} holds (PEM, a PKCS#12 or JKS key store, ...) for mutual TLS. */
+  public ClientOptions setTlsKeyCertOptions(KeyCertOptions keyCert) {
+    this.tlsKeyCert = keyCert == null ? null : keyCert.copy();
+    return this;
+  }
+
+  /** Whether the broker's certificate must name the host connected to (default true). */
+  public boolean isTlsHostnameVerification() {
+    return tlsHostnameVerification;
+  }
+
+  /**
+   * Turns the check that the broker's certificate names the host (a DNS name or an IP address
+   * among its subject alternative names) on or off. The certificate must still chain to a
+   * trusted CA and be valid. Off only for tests or a certificate without the address in it.
+   */
+  public ClientOptions setTlsHostnameVerification(boolean verify) {
+    this.tlsHostnameVerification = verify;
+    return this;
+  }
+
+  /** Whether any TLS setting besides {@link #isTls} is given. */
+  boolean hasTlsSettings() {
+    return tlsTrust != null || tlsKeyCert != null || !tlsHostnameVerification;
   }
 }

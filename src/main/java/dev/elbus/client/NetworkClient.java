@@ -4,6 +4,7 @@ import dev.elbus.impl.codec.BrokerStreamDecoder;
 import dev.elbus.impl.codec.Buffers;
 import dev.elbus.impl.codec.FrameEncoder;
 import dev.elbus.impl.codec.ProtocolException;
+import dev.elbus.impl.tls.TlsErrors;
 import dev.elbus.protocol.Protocol;
 import dev.elbus.protocol.QoS;
 import io.netty.buffer.ByteBuf;
@@ -33,12 +34,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * An elbus client over TCP or a Unix domain socket (PROTOCOL.md sections 1-5 and 7): it connects
+ * An elbus client over TCP (with TLS for a {@code tls://} address) or a Unix domain socket
+ * (PROTOCOL.md sections 1-5 and 7): it connects
  * with a Vert.x {@link NetClient}, runs the handshake, sends messages, broadcasts, publications
  * and subscriptions with a {@link QoS}, and hands incoming frames to a {@link #frameHandler}.
  *
@@ -152,13 +155,15 @@ public final class NetworkClient implements ElbusClient {
    * Connects to the broker at {@code path} and registers as {@code name}.
    *
    * @param path by the elbusd rules: a path ending in {@code .sock}, {@code .socket}, {@code .ipc}
-   *     or starting with {@code /} is a Unix socket, anything else {@code HOST:PORT}
+   *     or starting with {@code /} is a Unix socket, {@code tls://HOST:PORT} TCP with TLS ({@link
+   *     ClientOptions}), anything else {@code HOST:PORT}
    * @return the registered client; fails with {@link ElbusException} carrying the broker's
    *     refusal code ({@code 76} busy, {@code 72} bad name, {@code 71} secondary without primary,
    *     {@code 79} access), {@code 75} for a peer that is not an elbus v1 broker, {@code 78} when
-   *     the handshake exceeds the timeout, {@code 73} when the connection fails; with {@link
-   *     IllegalArgumentException} for a malformed path. The first connect is not retried, even
-   *     with {@link ClientOptions#setReconnect}.
+   *     the handshake exceeds the timeout, {@code 73} when the connection or its TLS handshake
+   *     fails (the message says why: an untrusted or expired certificate, ...); with {@link
+   *     IllegalArgumentException} for a malformed path or TLS settings without TLS. The first
+   *     connect is not retried, even with {@link ClientOptions#setReconnect}.
    */
   public static Future<NetworkClient> connect(Vertx vertx, String path, String name,
       ClientOptions opts) {
@@ -168,6 +173,7 @@ public final class NetworkClient implements ElbusClient {
       if (bind.type() == Bind.Type.FIFO) {
         throw new IllegalArgumentException("cannot connect to a FIFO: " + path);
       }
+      opts = tlsChecked(bind, opts);
     } catch (IllegalArgumentException e) {
       return Future.failedFuture(e);
     }
@@ -176,6 +182,39 @@ public final class NetworkClient implements ElbusClient {
     ContextInternal ctx = cur != null && cur.isEventLoopContext() && cur.owner() == vi
         ? cur : vi.createEventLoopContext();
     return connect(vertx, ctx, bind, name, new ClientOptions(opts));
+  }
+
+  /**
+   * {@code opts} with TLS on for a {@code tls://} address; refuses TLS on a Unix socket and TLS
+   * settings on a plain connection (they would be silently ignored).
+   */
+  private static ClientOptions tlsChecked(Bind bind, ClientOptions opts) {
+    if (bind.isTls() || opts.isTls()) {
+      if (bind.type() != Bind.Type.TCP) {
+        throw new IllegalArgumentException("TLS is for TCP addresses, not " + bind);
+      }
+      return new ClientOptions(opts).setTls(true);
+    }
+    if (opts.hasTlsSettings()) {
+      throw new IllegalArgumentException("TLS settings given for " + bind
+          + ", which is not a tls://HOST:PORT address (nor is ClientOptions.setTls(true) set)");
+    }
+    return opts;
+  }
+
+  /** The TLS settings of {@code opts} on {@code no}: the handshake bounded by the timeout. */
+  private static void tls(NetClientOptions no, ClientOptions opts) {
+    no.setSsl(true).setSslHandshakeTimeout(opts.getTimeoutMs())
+        .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS)
+        .setHostnameVerificationAlgorithm(opts.isTlsHostnameVerification() ? "HTTPS" : "")
+        .setTrustOptions(opts.getTlsTrustOptions())
+        .setKeyCertOptions(opts.getTlsKeyCertOptions());
+  }
+
+  /** A failed TLS handshake with the broker, with the reason in one line. */
+  private ElbusException tlsFailure(Throwable cause) {
+    return new ElbusException(Protocol.ERR_IO, "TLS handshake with " + bind + " failed: "
+        + TlsErrors.describe(cause, "the broker"), cause);
   }
 
   private static Future<NetworkClient> connect(Vertx vertx, ContextInternal ctx, Bind bind,
@@ -195,6 +234,9 @@ public final class NetworkClient implements ElbusClient {
   private void start() {
     NetClientOptions no = new NetClientOptions().setTcpNoDelay(true)
         .setConnectTimeout((int) opts.getTimeoutMs());
+    if (opts.isTls()) {
+      tls(no, opts);
+    }
     // Not vertx.createNetClient: Vert.x 5.0.x registers that client on its owner's close future
     // and never removes it, even after close() (eclipse-vertx/vert.x#6311), so a NetClient per
     // connection leaked about 1.3 KB per connection for the life of the Vert.x instance. Built
@@ -228,8 +270,9 @@ public final class NetworkClient implements ElbusClient {
         return;
       }
       if (ar.failed()) {
-        lost(new ElbusException(Protocol.ERR_IO, "cannot connect to " + bind + ": "
-            + ar.cause().getMessage(), ar.cause()));
+        lost(TlsErrors.isTls(ar.cause()) ? tlsFailure(ar.cause())
+            : new ElbusException(Protocol.ERR_IO, "cannot connect to " + bind + ": "
+                + ar.cause().getMessage(), ar.cause()));
         return;
       }
       NetSocketInternal so = (NetSocketInternal) ar.result();
@@ -238,11 +281,19 @@ public final class NetworkClient implements ElbusClient {
       outbound = l.out;
       state = State.HANDSHAKE;
       so.messageHandler(l::onMessage);
-      so.exceptionHandler(t -> LOG.debug("elbus client {}: {}", name, t.toString()));
+      so.exceptionHandler(t -> {
+        // TLS 1.3: the broker checks a client certificate after the client's handshake is done
+        // and answers a refusal with an alert, which arrives here before the close
+        if (TlsErrors.isTls(t) && l.tlsError == null) {
+          l.tlsError = t;
+        }
+        LOG.debug("elbus client {}: {}", name, t.toString());
+      });
       so.closeHandler(v -> {
         if (link == l) {
-          lost(new ElbusException(Protocol.ERR_IO, state == State.REGISTERED
-              ? "connection closed" : "connection closed during handshake"));
+          lost(state != State.REGISTERED && l.tlsError != null ? tlsFailure(l.tlsError)
+              : new ElbusException(Protocol.ERR_IO, state == State.REGISTERED
+                  ? "connection closed" : "connection closed during handshake"));
         }
       });
     });
@@ -257,6 +308,8 @@ public final class NetworkClient implements ElbusClient {
     boolean nameSent;
     /** Registered again, the restore of subscriptions not yet acked. */
     boolean restoring;
+    /** A TLS failure reported by the socket, for the close that follows it. */
+    Throwable tlsError;
 
     Link(NetSocketInternal so) {
       this.socket = so;

@@ -7,6 +7,7 @@ public final class BrokerOptions {
   private boolean coreRpc = true;
   private String eventBusAddress = DEFAULT_EVENT_BUS_ADDRESS;
   private InternalClientOptions internalClients = new InternalClientOptions();
+  private ClusterOptions cluster;
 
   /** Default {@link #getEventBusAddress}. */
   public static final String DEFAULT_EVENT_BUS_ADDRESS = "elbus.broker";
@@ -18,6 +19,7 @@ public final class BrokerOptions {
     this.coreRpc = o.coreRpc;
     this.eventBusAddress = o.eventBusAddress;
     this.internalClients = new InternalClientOptions(o.internalClients);
+    this.cluster = o.cluster == null ? null : new ClusterOptions(o.cluster);
   }
 
   /** Verticle instances (event loops) serving the listeners; default: the number of cores. */
@@ -72,6 +74,20 @@ public final class BrokerOptions {
 
   public BrokerOptions setInternalClients(InternalClientOptions defaults) {
     this.internalClients = new InternalClientOptions(defaults);
+    return this;
+  }
+
+  /**
+   * Cluster mode (docs/cluster.md): {@code null} (default) for a single broker; otherwise the
+   * broker is one node of the cluster its Vert.x belongs to, which must be clustered with
+   * Hazelcast ({@code vertx-hazelcast}).
+   */
+  public ClusterOptions getCluster() {
+    return cluster;
+  }
+
+  public BrokerOptions setCluster(ClusterOptions cluster) {
+    this.cluster = cluster == null ? null : new ClusterOptions(cluster);
     return this;
   }
 }

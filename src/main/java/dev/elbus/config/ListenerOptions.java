@@ -36,6 +36,7 @@ public final class ListenerOptions {
   private int maxSubscriptions = DEFAULT_MAX_SUBSCRIPTIONS;
   private int maxWildcardLevels = DEFAULT_MAX_WILDCARD_LEVELS;
   private int maxNameParts = DEFAULT_MAX_NAME_PARTS;
+  private TlsOptions tls;
 
   /**
    * Default connection limit per listener. Each connection costs a file descriptor and a few KiB;
@@ -113,6 +114,7 @@ public final class ListenerOptions {
     this.maxSubscriptions = o.maxSubscriptions;
     this.maxWildcardLevels = o.maxWildcardLevels;
     this.maxNameParts = o.maxNameParts;
+    this.tls = o.tls == null ? null : new TlsOptions(o.tls);
   }
 
   /** A listener on {@code bind} (elbusd syntax, see {@link Bind#parse}). */
@@ -127,6 +129,13 @@ public final class ListenerOptions {
   public ListenerOptions setBind(Bind bind) {
     if (bind.type() == Bind.Type.FIFO) {
       throw new IllegalArgumentException("a FIFO is not a client listener: " + bind);
+    }
+    if (bind.isTls()) {
+      throw new IllegalArgumentException("bind '" + bind + "': a listener is given TLS by its "
+          + "tls: {cert, key} settings, its bind is HOST:PORT");
+    }
+    if (tls != null && bind.type() != Bind.Type.TCP) {
+      throw new IllegalArgumentException(tlsOnlyTcp(bind));
     }
     this.bind = bind;
     return this;
@@ -402,6 +411,32 @@ public final class ListenerOptions {
   public ListenerOptions setMaxNameParts(int maxNameParts) {
     this.maxNameParts = positive("max_name_parts", maxNameParts);
     return this;
+  }
+
+  /**
+   * TLS on this listener ({@code null}, the default: plain elbus, what every upstream client
+   * speaks). TCP listeners only.
+   */
+  public TlsOptions getTls() {
+    return tls;
+  }
+
+  /**
+   * Sets TLS on this TCP listener; {@code null} turns it off.
+   *
+   * @throws IllegalArgumentException when the listener is a Unix socket
+   */
+  public ListenerOptions setTls(TlsOptions tls) {
+    if (tls != null && bind != null && bind.type() != Bind.Type.TCP) {
+      throw new IllegalArgumentException(tlsOnlyTcp(bind));
+    }
+    this.tls = tls == null ? null : new TlsOptions(tls);
+    return this;
+  }
+
+  private static String tlsOnlyTcp(Bind bind) {
+    return "tls is for TCP listeners; " + bind + " is a Unix socket (its file permissions "
+        + "protect it)";
   }
 
   private static int positive(String option, int v) {

@@ -97,9 +97,44 @@ public final class Main {
             + "wait for it (default 1)")
     Long writeTimeoutMs;
 
+    @Option(names = "--http", paramLabel = "ADDR", defaultValue = "${sys:elbus.http}",
+        description = "serve /metrics (Prometheus), /health and /ready over HTTP on HOST:PORT "
+            + "(default: off; the system property elbus.http sets it too)")
+    String http;
+
     @Option(names = "--force-register",
         description = "a new client with a taken name replaces the old one (BUS/RT)")
     boolean forceRegister;
+
+    @Option(names = "--cluster-name", paramLabel = "NAME",
+        description = "cluster mode (docs/cluster.md): join the cluster NAME (cluster.name)")
+    String clusterName;
+
+    @Option(names = "--cluster-host", paramLabel = "HOST",
+        description = "cluster mode: address of this node's cluster traffic (cluster.host)")
+    String clusterHost;
+
+    @Option(names = "--cluster-port", paramLabel = "PORT",
+        description = "cluster mode: this node's Hazelcast member port (cluster.port)")
+    Integer clusterPort;
+
+    @Option(names = "--cluster-members", paramLabel = "HOST:PORT[,...]", split = ",",
+        description = "cluster mode: the members to join, repeatable (cluster.members)")
+    List<String> clusterMembers = new ArrayList<>();
+
+    @Option(names = "--cluster-bus-port", paramLabel = "PORT",
+        description = "cluster mode: this node's event-bus port, 0: any (cluster.bus_port)")
+    Integer clusterBusPort;
+
+    @Option(names = "--cluster-node", paramLabel = "NAME",
+        description = "cluster mode: this node's name in client.list and stats (cluster.node)")
+    String clusterNode;
+
+    @Option(names = "--cluster-timeout", paramLabel = "SECONDS",
+        converter = CommandLines.Seconds.class,
+        description = "cluster mode: how long a node waits for another's answer; an acked "
+            + "message without one gets 78 (cluster.timeout, default 5)")
+    Long clusterTimeoutMs;
 
     @Option(names = "--verbose", description = "debug logging (twice: trace)")
     boolean[] verbose = new boolean[0];
@@ -134,6 +169,15 @@ public final class Main {
       if (forceRegister) {
         override(json, "force_register", true);
       }
+      if (http != null) {
+        try {
+          ServerConfig.parse(new JsonObject().put("http", http), "--http");
+        } catch (IllegalArgumentException e) {
+          // the flag's error, not the file's
+          throw new IllegalArgumentException(e.getMessage().replace("--http: http", "--http"));
+        }
+        json.put("http", http);
+      }
       if (!binds.isEmpty()) {
         JsonArray listeners = new JsonArray();
         for (String b : binds) {
@@ -146,6 +190,7 @@ public final class Main {
       if (workers != null) {
         json.put("workers", checked("--workers", workers, 1, 1024));
       }
+      cluster(json);
       if (pidFile != null) {
         json.put("pid_file", pidFile);
       }
@@ -163,6 +208,43 @@ public final class Main {
 
     private String source() {
       return configFile == null ? "command line" : configFile;
+    }
+
+    /** The cluster flags over the file's {@code cluster:} section (any of them creates it). */
+    private void cluster(JsonObject json) {
+      if (clusterName == null && clusterHost == null && clusterPort == null
+          && clusterMembers.isEmpty() && clusterBusPort == null && clusterNode == null
+          && clusterTimeoutMs == null) {
+        return;
+      }
+      JsonObject c = json.getValue("cluster") instanceof JsonObject ? json.getJsonObject("cluster")
+          : new JsonObject();
+      json.put("cluster", c);
+      if (clusterName != null) {
+        c.put("name", clusterName);
+      }
+      if (clusterHost != null) {
+        c.put("host", clusterHost);
+      }
+      if (clusterPort != null) {
+        c.put("port", checked("--cluster-port", clusterPort, 1, 65535));
+      }
+      if (!clusterMembers.isEmpty()) {
+        JsonArray members = new JsonArray();
+        for (String m : clusterMembers) {
+          members.add(ServerConfig.member(m.trim(), "--cluster-members: "));
+        }
+        c.put("members", members);
+      }
+      if (clusterBusPort != null) {
+        c.put("bus_port", checked("--cluster-bus-port", clusterBusPort, 0, 65535));
+      }
+      if (clusterNode != null) {
+        c.put("node", clusterNode);
+      }
+      if (clusterTimeoutMs != null) {
+        c.put("timeout", clusterTimeoutMs / 1000.0);
+      }
     }
 
     private static void override(JsonObject json, String key, Object value) {

@@ -1,9 +1,12 @@
 package dev.elbus.server;
 
 import dev.elbus.ElbusVerticle;
+import dev.elbus.impl.cluster.HazelcastSetup;
 import dev.elbus.impl.config.ServerConfig;
+import dev.elbus.impl.monitor.Monitor;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxBuilder;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
@@ -26,7 +29,9 @@ final class Server {
 
   private final JsonObject config;
   private final ServerConfig cfg;
-  private final Vertx vertx;
+  private final VertxOptions vertxOptions;
+  /** Set by {@link #start}: clustered in cluster mode. */
+  private volatile Vertx vertx;
   private String deploymentId;
   private Path pidFile;
   private boolean stopped;
@@ -36,8 +41,8 @@ final class Server {
     this.config = config;
     this.cfg = ServerConfig.parse(config, "configuration");
     int workers = cfg.effectiveWorkers();
-    this.vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true)
-        .setEventLoopPoolSize(Math.max(workers, 2 * Runtime.getRuntime().availableProcessors())));
+    this.vertxOptions = new VertxOptions().setPreferNativeTransport(true)
+        .setEventLoopPoolSize(Math.max(workers, 2 * Runtime.getRuntime().availableProcessors()));
   }
 
   int workers() {
@@ -45,11 +50,27 @@ final class Server {
   }
 
   boolean nativeTransport() {
-    return vertx.isNativeTransportEnabled();
+    return vertx != null && vertx.isNativeTransportEnabled();
   }
 
-  /** Deploys the broker verticle, writes the pid file. */
+  /** Whether the broker runs as a node of a cluster. */
+  boolean clustered() {
+    return cfg.cluster() != null;
+  }
+
+  /**
+   * Starts Vert.x (clustered in cluster mode: the Hazelcast member joins first), deploys the
+   * broker verticle, writes the pid file.
+   */
   void start() throws Exception {
+    // with the monitoring endpoint, Vert.x's own meters are published too (README, "Monitoring")
+    if (cfg.cluster() == null) {
+      vertx = cfg.http() == null ? Vertx.vertx(vertxOptions)
+          : Monitor.vertxWithMetrics(vertxOptions);
+    } else {
+      vertx = HazelcastSetup.clusteredVertx(cfg.cluster(), vertxOptions, cfg.http() == null
+          ? VertxBuilder::with : Monitor::withMetrics).await(60, TimeUnit.SECONDS);
+    }
     deploymentId = vertx.deployVerticle(new ElbusVerticle(),
         new DeploymentOptions().setConfig(config)).await(30, TimeUnit.SECONDS);
     if (cfg.pidFile() != null) {
@@ -78,7 +99,10 @@ final class Server {
       }
     }
     try {
-      vertx.close().await(10, TimeUnit.SECONDS);
+      if (vertx != null) {
+        // in cluster mode this leaves the cluster: the other nodes release this node's names
+        vertx.close().await(20, TimeUnit.SECONDS);
+      }
     } catch (Exception e) {
       LOG.warn("shutdown: {}", Main.rootMessage(e));
     }

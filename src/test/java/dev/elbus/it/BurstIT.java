@@ -235,22 +235,7 @@ class BurstIT {
     SocketChannel tx = null;
     try (StreamReceiver rx = StreamReceiver.start(rxCh, k.type, k.prefix(txName, topic),
         frames, 0)) {
-      // place the sender on the receiver's event loop, or on the other one (Vert.x hands
-      // connections to the loops in turn: a retry, or one spare connection, moves it)
-      Executor rxLoop = loopOf(b, rxName);
-      for (int i = 0; tx == null; i++) {
-        assertThat(i).as("connections tried to place the sender").isLessThan(8);
-        SocketChannel c = StreamReceiver.connect(b, t, txName);
-        if ((loopOf(b, txName) != rxLoop) == crossLoop) {
-          tx = c;
-        } else {
-          c.close();
-          Wire.awaitUnregistered(b.broker(), txName);
-          if (i % 2 == 1) {
-            spare.add(StreamReceiver.connect(b, t, ns + "-spare" + i));
-          }
-        }
-      }
+      tx = placed(b, t, txName, loopOf(b, rxName), crossLoop, spare);
       long t0 = System.nanoTime();
       Bursts.send(tx, k, k.target(ns, topic), frames, payload);
       Bursts.expectOk(tx, frames - 1);
@@ -278,6 +263,104 @@ class BurstIT {
     }
     assertThat(b.router().stats().closes(CloseReason.SLOW_CONSUMER))
         .as("slow-consumer drops").isEqualTo(slowBefore);
+  }
+
+  /**
+   * Connects {@code name} on the event loop {@code loop}, or on the other one ({@code other}):
+   * Vert.x hands connections to the loops in turn, so a retry, or one spare connection (kept open
+   * in {@code spare}), moves it.
+   */
+  private static SocketChannel placed(TestBroker b, Transport t, String name, Executor loop,
+      boolean other, List<SocketChannel> spare) throws Exception {
+    for (int i = 0; ; i++) {
+      assertThat(i).as("connections tried to place %s", name).isLessThan(8);
+      SocketChannel c = StreamReceiver.connect(b, t, name);
+      if ((loopOf(b, name) != loop) == other) {
+        return c;
+      }
+      c.close();
+      Wire.awaitUnregistered(b.broker(), name);
+      if (i % 2 == 1) {
+        spare.add(StreamReceiver.connect(b, t, name + "-spare" + i));
+      }
+    }
+  }
+
+  /**
+   * Two senders, one on the receiver's event loop (its frames take the same-loop fast path while
+   * the receiver's queue is empty) and one on the other loop (queued), burst at the same time:
+   * the receiver gets every frame of each, each sender's in its order.
+   */
+  @ParameterizedTest
+  @EnumSource(Transport.class)
+  void sendersOnBothLoopsKeepTheirOrderAtOneReceiver(Transport t) throws Exception {
+    String ns = uniq("mix");
+    int frames = 20_000;
+    SocketChannel rx = StreamReceiver.connect(twoLoops, t, ns + ".rx");
+    List<SocketChannel> spare = new ArrayList<>();
+    Executor rxLoop = loopOf(twoLoops, ns + ".rx");
+    SocketChannel near = placed(twoLoops, t, ns + "-near", rxLoop, false, spare);
+    SocketChannel far = placed(twoLoops, t, ns + "-far", rxLoop, true, spare);
+    try {
+      // both senders burst at once on their own threads while this thread reads
+      List<java.util.concurrent.CompletableFuture<Void>> senders = new ArrayList<>();
+      for (SocketChannel tx : List.of(near, far)) {
+        senders.add(java.util.concurrent.CompletableFuture.runAsync(() -> {
+          try {
+            Bursts.send(tx, Kind.DIRECT, ns + ".rx", frames, PADDING);
+            Bursts.expectOk(tx, frames - 1);
+          } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+        }));
+      }
+      // read both streams: frames are "sender 00 seq ..."; each sender's seq counts up from 0
+      java.util.Map<String, Integer> next = new java.util.HashMap<>();
+      ByteBuffer buf = ByteBuffer.allocate(1 << 20).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      int got = 0;
+      while (got < 2 * frames) {
+        assertThat(System.nanoTime()).as("all frames within 60 s (got %d)", got)
+            .isLessThan(deadline);
+        if (rx.read(buf) < 0) {
+          throw new AssertionError("closed by the broker after " + got + " frames");
+        }
+        buf.flip();
+        while (buf.remaining() >= 6) {
+          int p = buf.position();
+          int len = buf.getInt(p + 1);
+          if (buf.remaining() < 6 + len) {
+            break;
+          }
+          assertThat(buf.get(p) & 0xFF).as("frame type").isEqualTo(0x12);
+          int z = p + 6;
+          while (buf.get(z) != 0) {
+            z++;
+          }
+          byte[] sender = new byte[z - p - 6];
+          buf.get(p + 6, sender);
+          String from = new String(sender, java.nio.charset.StandardCharsets.UTF_8);
+          int seq = buf.getInt(z + 1);
+          int want = next.getOrDefault(from, 0);
+          assertThat(seq).as("frame %d of %s", want, from).isEqualTo(want);
+          next.put(from, want + 1);
+          got++;
+          buf.position(p + 6 + len);
+        }
+        buf.compact();
+      }
+      assertThat(next).containsEntry(ns + "-near", frames).containsEntry(ns + "-far", frames);
+      for (java.util.concurrent.CompletableFuture<Void> f : senders) {
+        f.get(10, TimeUnit.SECONDS); // the last frame of each was acked 01
+      }
+    } finally {
+      rx.close();
+      near.close();
+      far.close();
+      for (SocketChannel c : spare) {
+        c.close();
+      }
+    }
   }
 
   /** The event loop serving a socket client (test-only reflection into the net package). */

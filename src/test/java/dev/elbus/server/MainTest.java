@@ -3,6 +3,7 @@ package dev.elbus.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.elbus.client.Bind;
+import dev.elbus.config.ClusterOptions;
 import dev.elbus.config.ListenerOptions;
 import dev.elbus.impl.config.ServerConfig;
 import io.vertx.core.Vertx;
@@ -71,6 +72,35 @@ class MainTest {
   }
 
   @Test
+  void clusterFlagsMakeOrChangeTheClusterSection(@TempDir Path dir) throws Exception {
+    ServerConfig none = Main.parseArgs(new String[] {"-B", "127.0.0.1:7777"}, vertx);
+    assertThat(none.cluster()).isNull();
+    ServerConfig cfg = Main.parseArgs(new String[] {"-B", "127.0.0.1:7777", "--cluster-name",
+        "plant", "--cluster-host", "10.1.1.1", "--cluster-port", "6701", "--cluster-members",
+        "10.1.1.1:6701,10.1.1.2:6701", "--cluster-members", "10.1.1.3", "--cluster-bus-port",
+        "6801", "--cluster-node", "north", "--cluster-timeout", "2.5"}, vertx);
+    ClusterOptions c = cfg.cluster();
+    assertThat(c.getName()).isEqualTo("plant");
+    assertThat(c.getHost()).isEqualTo("10.1.1.1");
+    assertThat(c.getPort()).isEqualTo(6701);
+    assertThat(c.getMembers()).containsExactly("10.1.1.1:6701", "10.1.1.2:6701", "10.1.1.3");
+    assertThat(c.getBusPort()).isEqualTo(6801);
+    assertThat(c.getNodeName()).isEqualTo("north");
+    assertThat(c.getTimeoutMs()).isEqualTo(2500);
+    // over the file's section: the flags win, the rest of the section stays
+    ServerConfig f = Main.parseArgs(new String[] {"-c", "conf/elbus-cluster.yaml", "-B",
+        "127.0.0.1:7777", "--cluster-host", "127.0.0.1", "--cluster-node", "n1"}, vertx);
+    assertThat(f.cluster().getHost()).isEqualTo("127.0.0.1");
+    assertThat(f.cluster().getNodeName()).isEqualTo("n1");
+    assertThat(f.cluster().getMembers()).containsExactly("node1:5701", "node2:5701",
+        "node3:5701");
+    assertThat(run("-B", "127.0.0.1:1", "--cluster-port", "0").err())
+        .isEqualTo("elbusd: --cluster-port: must be 1..65535, got 0\n");
+    assertThat(run("-B", "127.0.0.1:1", "--cluster-members", "a:b").err())
+        .isEqualTo("elbusd: --cluster-members: member 'a:b' is not HOST:PORT\n");
+  }
+
+  @Test
   void withoutFlagsTheDefaultsStay() {
     ServerConfig cfg = Main.parseArgs(new String[] {"-B", "127.0.0.1:7777"}, vertx);
     ListenerOptions plain = new ListenerOptions();
@@ -80,6 +110,29 @@ class MainTest {
     assertThat(lo.getQueueSize()).isEqualTo(plain.getQueueSize());
     assertThat(lo.isForceRegister()).isFalse();
     assertThat(cfg.workers()).isZero();
+    assertThat(cfg.http()).as("no HTTP port unless asked").isNull();
+  }
+
+  @Test
+  void httpFlagSetsTheMonitoringEndpointOverTheFile(@TempDir Path dir) throws Exception {
+    assertThat(Main.parseArgs(new String[] {"-B", "127.0.0.1:7777", "--http",
+        "127.0.0.1:9777"}, vertx).http()).isEqualTo(Bind.tcp("127.0.0.1", 9777));
+    Path file = dir.resolve("elbus.yaml");
+    Files.writeString(file, "http: 0.0.0.0:9000\nlisteners:\n  - bind: 127.0.0.1:7001\n");
+    assertThat(Main.parseArgs(new String[] {"-c", file.toString()}, vertx).http())
+        .isEqualTo(Bind.tcp("0.0.0.0", 9000));
+    assertThat(Main.parseArgs(new String[] {"-c", file.toString(), "--http=[::1]:9001"}, vertx)
+        .http()).isEqualTo(Bind.tcp("::1", 9001));
+    // the system property elbus.http is the flag's default (J_JAVA_OPTS of the bench harness)
+    System.setProperty("elbus.http", "127.0.0.1:9002");
+    try {
+      assertThat(Main.parseArgs(new String[] {"-B", "127.0.0.1:7777"}, vertx).http())
+          .isEqualTo(Bind.tcp("127.0.0.1", 9002));
+      assertThat(Main.parseArgs(new String[] {"-B", "127.0.0.1:7777", "--http",
+          "127.0.0.1:9003"}, vertx).http()).isEqualTo(Bind.tcp("127.0.0.1", 9003));
+    } finally {
+      System.clearProperty("elbus.http");
+    }
   }
 
   @Test
@@ -119,7 +172,10 @@ class MainTest {
     assertThat(o.out()).startsWith("Usage: elbusd ").contains("-c, --config=FILE",
         "-B, --bind=ADDR", "-P, --pid-file=FILE", "-w, --workers=N", "-t, --timeout=SECONDS",
         "--buf-size=BYTES", "--buf-ttl=MICROS", "--queue-size=N", "--write-timeout=SECONDS",
-        "--force-register", "--verbose", "-V, --version", "Exit status");
+        "--force-register", "--http=ADDR", "--cluster-name=NAME", "--cluster-host=HOST",
+        "--cluster-port=PORT", "--cluster-members=HOST:PORT[,...]", "--cluster-bus-port=PORT",
+        "--cluster-node=NAME", "--cluster-timeout=SECONDS", "--verbose", "-V, --version",
+        "Exit status");
     assertThat(run("-h").out()).isEqualTo(o.out());
   }
 
@@ -148,6 +204,9 @@ class MainTest {
         {"-B", "nonsense"},
         {},
         {"-c", "/nonexistent/elbus.yaml"},
+        {"-B", "127.0.0.1:1", "--http", "9777"},
+        {"-B", "127.0.0.1:1", "--http", "h:99999"},
+        {"-B", "127.0.0.1:1", "--http"},
     };
     for (String[] args : cases) {
       Outcome o = run(args);
@@ -161,5 +220,7 @@ class MainTest {
         "elbusd: Invalid value for option '--write-timeout': not a number of seconds: 'x'"
             + " (see --help)\n");
     assertThat(run("--nope").err()).isEqualTo("elbusd: Unknown option: '--nope' (see --help)\n");
+    assertThat(run("-B", "127.0.0.1:1", "--http", "nonsense").err()).isEqualTo(
+        "elbusd: --http must be HOST:PORT (e.g. 127.0.0.1:9777), got 'nonsense'\n");
   }
 }

@@ -2,8 +2,14 @@ package dev.elbus.server;
 
 import dev.elbus.impl.net.FifoChannel;
 import dev.elbus.rpc.MsgPack;
+import dev.elbus.support.Http;
+import dev.elbus.support.LeakGate;
 import dev.elbus.support.RawClient;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.json.JsonArray;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -12,8 +18,12 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static dev.elbus.support.RawClient.brokerFrame;
 import static dev.elbus.support.RawClient.concat;
@@ -24,6 +34,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The stand-alone server as a separate process (the fat jar, run as the README and the Docker
  * image run it): listeners, FIFO line forms, pid file, SIGTERM behaviour, start-up errors.
  */
+@ExtendWith(LeakGate.class)
 class ServerIT {
 
   @Test
@@ -85,12 +96,15 @@ class ServerIT {
   @Test
   void theDockerImageCommandLineServesItsConfiguration(@TempDir Path dir) throws Exception {
     // the image runs: java -XX:+ExitOnOutOfMemoryError -jar elbus.jar -c /etc/elbus/elbus.yaml
-    // with conf/elbus-docker.yaml; here with its paths moved to a temp dir and a free port
+    // with conf/elbus-docker.yaml; here with its paths moved to a temp dir and free ports
     int port = ServerProcess.freePort();
+    int http = ServerProcess.freePort();
     Path sock = dir.resolve("elbus.sock");
     String conf = Files.readString(Path.of("conf", "elbus-docker.yaml"))
         .replace("/var/run/elbus/elbus.sock", sock.toString())
-        .replace("0.0.0.0:7777", "127.0.0.1:" + port);
+        .replace("0.0.0.0:7777", "127.0.0.1:" + port)
+        .replace("0.0.0.0:9777", "127.0.0.1:" + http);
+    assertThat(conf).contains("http: 127.0.0.1:" + http);
     Path cfg = dir.resolve("elbus.yaml");
     Files.writeString(cfg, conf);
     try (ServerProcess srv = ServerProcess.start(List.of("-XX:+ExitOnOutOfMemoryError"), "-c",
@@ -101,10 +115,65 @@ class ServerIT {
         assertThat(tcp.handshake("b")).isEqualTo(1);
         tcp.frame(2, 0x12, 1, "a", utf8("x")).expectAck(2, 1);
         unix.expect(brokerFrame(0x12, false, "b", null, utf8("x")));
+        // the image's HEALTHCHECK, as the Dockerfile has it, against the running broker
+        assertThat(healthCheck(http)).as("health check exit status").isZero();
+        Http.Metrics m = Http.metrics(http);
+        assertThat(m.value("elbus_clients", "listener", "127.0.0.1:" + port, "kind", "tcp"))
+            .isEqualTo(1);
+        assertThat(m.value("elbus_received_frames_total")).isEqualTo(1);
+        // Vert.x's meters beside the broker's (its net server's are off: they would read 0)
+        assertThat(m.has("vertx_http_server_requests_total")).as(m.text()).isTrue();
+        assertThat(m.text()).doesNotContain("vertx_net_server");
+        assertThat(m.has("process_files_open_files")).isTrue();
+        assertThat(Http.get(http, "/ready").statusCode()).isEqualTo(200);
       }
       srv.terminate();
       assertThat(srv.awaitExit(20_000)).isEqualTo(0);
+      assertThat(healthCheck(http)).as("health check of a stopped broker").isNotZero();
+      assertThat(srv.output()).noneMatch(l -> l.contains("WARN") || l.contains("ERROR"));
     }
+  }
+
+  /**
+   * The Dockerfile's HEALTHCHECK asks {@code /health} in bash alone: healthy on 200, unhealthy on
+   * 503 (here from a stand-in that answers only that) or when nothing listens.
+   */
+  @Test
+  void theHealthCheckCommandFailsOn503AndWhenNothingListens() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    try {
+      HttpServer unhealthy = vertx.createHttpServer()
+          .requestHandler(r -> r.response().setStatusCode(r.path().equals("/health") ? 503 : 404)
+              .end("{\"status\":\"DOWN\"}"))
+          .listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS);
+      assertThat(healthCheck(unhealthy.actualPort())).isNotZero();
+      int free = ServerProcess.freePort();
+      assertThat(healthCheck(free)).isNotZero();
+    } finally {
+      vertx.close().await(10, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
+   * Runs the Dockerfile's HEALTHCHECK command (its exec-form array, with the image's port 9777
+   * replaced by {@code port}) and returns its exit status.
+   */
+  static int healthCheck(int port) throws Exception {
+    String dockerfile = Files.readString(Path.of("Dockerfile")).replace("\\\n", " ");
+    Matcher cmd = Pattern
+        .compile("(?m)^HEALTHCHECK .*?CMD (\\[.*\\])$").matcher(dockerfile);
+    assertThat(cmd.find()).as("HEALTHCHECK in the Dockerfile").isTrue();
+    List<String> argv = new ArrayList<>();
+    for (Object o : new JsonArray(cmd.group(1))) {
+      argv.add(((String) o).replace("/9777", "/" + port));
+    }
+    assertThat(String.join(" ", argv)).contains("/dev/tcp/127.0.0.1/" + port + " ");
+    Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+    if (!p.waitFor(15, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new AssertionError("health check still running after 15 s");
+    }
+    return p.exitValue();
   }
 
   /**

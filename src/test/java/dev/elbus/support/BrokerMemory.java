@@ -3,6 +3,7 @@ package dev.elbus.support;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufAllocatorMetric;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
+import io.netty.buffer.PooledByteBufAllocator;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -26,9 +27,15 @@ public final class BrokerMemory {
 
   private BrokerMemory() {}
 
-  /** Heap plus direct bytes held by {@link ByteBufAllocator#DEFAULT}. */
+  /**
+   * Heap plus direct bytes held by {@link ByteBufAllocator#DEFAULT} (socket reads) and {@link
+   * PooledByteBufAllocator#DEFAULT} (the frames the broker encodes and coalesces).
+   */
   public static long allocatorUsed() {
-    ByteBufAllocator a = ByteBufAllocator.DEFAULT;
+    return used(ByteBufAllocator.DEFAULT) + used(PooledByteBufAllocator.DEFAULT);
+  }
+
+  private static long used(ByteBufAllocator a) {
     if (!(a instanceof ByteBufAllocatorMetricProvider)) {
       throw new IllegalStateException("allocator without metrics: " + a.getClass());
     }

@@ -20,7 +20,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class LeakGateCoverageTest {
   private static final Path TESTS = Path.of("src", "test", "java");
   /** What starts Netty channels in the test JVM. */
-  private static final Pattern IN_PROCESS = Pattern.compile("TestBroker\\.|Broker\\.create\\("
+  private static final Pattern IN_PROCESS = Pattern.compile("TestBroker\\.|TestCluster\\.|Broker\\.create\\("
       + "|FakeBroker|NetworkClient\\.connect|FakeBus|Vertx\\.vertx\\(");
   private static final Pattern GATED = Pattern.compile("@ExtendWith\\(\\{?[^)]*LeakGate\\.class");
 

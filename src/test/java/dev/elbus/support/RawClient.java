@@ -45,6 +45,25 @@ public final class RawClient implements AutoCloseable {
     return new RawClient(ch);
   }
 
+  /** A connection over {@code t}: TCP to 127.0.0.1:{@code port}, or the Unix socket. */
+  public static RawClient open(Transport t, int port, Path socket) throws IOException {
+    return t == Transport.TCP ? tcp("127.0.0.1", port) : unix(socket);
+  }
+
+  /**
+   * Runs the handshake as {@code name} and asserts that the broker registered it (the
+   * connection is closed otherwise); {@code where} names the broker in the failure.
+   */
+  public RawClient registerAs(String name, String where) throws IOException {
+    int code = handshake(name);
+    if (code != 0x01) {
+      close();
+      throw new AssertionError("registration of " + name + where + " failed: 0x"
+          + Integer.toHexString(code));
+    }
+    return this;
+  }
+
   /** Sets SO_RCVBUF (before the peer fills it). */
   public RawClient receiveBuffer(int bytes) throws IOException {
     ch.setOption(StandardSocketOptions.SO_RCVBUF, bytes);

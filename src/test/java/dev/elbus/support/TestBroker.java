@@ -98,18 +98,12 @@ public final class TestBroker implements AutoCloseable {
 
   /** A raw byte-level connection over {@code t} (not yet handshaken). */
   public RawClient raw(Transport t) throws IOException {
-    return t == Transport.TCP ? RawClient.tcp("127.0.0.1", port) : RawClient.unix(socket);
+    return RawClient.open(t, port, socket);
   }
 
   /** A raw connection that completed the handshake as {@code name} (registration asserted OK). */
   public RawClient registered(Transport t, String name) throws IOException {
-    RawClient c = raw(t);
-    int code = c.handshake(name);
-    if (code != 0x01) {
-      c.close();
-      throw new AssertionError("registration of " + name + " failed: 0x" + Integer.toHexString(code));
-    }
-    return c;
+    return raw(t).registerAs(name, "");
   }
 
   @Override

@@ -67,6 +67,29 @@ class EmbeddingTest {
   }
 
   @Test
+  void httpWithoutTheMonitoringLibrariesFailsTheDeploymentWithOneLine(@TempDir Path dir)
+      throws Exception {
+    JsonObject config = new JsonObject()
+        .put("http", "127.0.0.1:0")
+        .put("listeners", new JsonArray().add(new JsonObject().put("bind",
+            dir.resolve("m.sock").toString())));
+    Vertx vertx = Vertx.vertx();
+    try {
+      Exception e = assertThrows(Exception.class, () -> vertx.deployVerticle(
+          "dev.elbus.ElbusVerticle", new DeploymentOptions().setConfig(config))
+          .await(20, TimeUnit.SECONDS));
+      assertEquals("ElbusVerticle config: http: the monitoring endpoint needs "
+          + "io.vertx:vertx-micrometer-metrics, io.micrometer:micrometer-registry-prometheus, "
+          + "io.vertx:vertx-health-check on the class path (README, \"Monitoring\")",
+          e.getMessage());
+      assertTrue(vertx.deploymentIDs().isEmpty());
+      assertFalse(Files.exists(dir.resolve("m.sock")));
+    } finally {
+      vertx.close().await(10, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
   void theDependencyBringsNoLoggingBackend() throws Exception {
     String tree = Files.readString(Path.of(System.getProperty("dependency.tree")));
     for (String wanted : new String[] {"io.vertx:vertx-core:jar", "org.msgpack:msgpack-core:jar",
@@ -76,6 +99,11 @@ class EmbeddingTest {
     assertFalse(tree.contains("logback"), "no logback in\n" + tree);
     assertFalse(tree.contains("netty-transport-native-epoll"), "the native transport is optional:\n"
         + tree);
+    for (String optional : new String[] {"micrometer", "vertx-micrometer-metrics",
+        "vertx-health-check", "prometheus"}) {
+      assertFalse(tree.contains(optional), "the monitoring libraries are optional: " + optional
+          + " in\n" + tree);
+    }
     assertThrows(ClassNotFoundException.class,
         () -> Class.forName("ch.qos.logback.classic.Logger"));
   }

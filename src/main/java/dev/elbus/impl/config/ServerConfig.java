@@ -2,8 +2,10 @@ package dev.elbus.impl.config;
 
 import dev.elbus.client.Bind;
 import dev.elbus.config.BrokerOptions;
+import dev.elbus.config.ClusterOptions;
 import dev.elbus.config.InternalClientOptions;
 import dev.elbus.config.ListenerOptions;
+import dev.elbus.config.TlsOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -41,9 +43,18 @@ import java.util.Set;
  * listeners:             # each entry may override any of the settings above
  *   - bind: /tmp/elbus.sock
  *   - bind: 127.0.0.1:7777
+ *   - bind: 0.0.0.0:7778 # TLS: per TCP listener only, see {@link dev.elbus.config.TlsOptions}
+ *     tls: {cert: server.pem, key: server.key, ca: ca.pem, client_auth: required,
+ *           name_from_cn: true, scan_period: 1}
  * bridge:                # event-bus address and bridge rules, see {@link BridgeConfig}
  *   inbound:
  *     - {topic: sensors/#, address: app.sensors}
+ * cluster:               # cluster mode (docs/cluster.md); absent: a single broker
+ *   name: elbus
+ *   host: 127.0.0.1
+ *   port: 5701
+ *   members: [127.0.0.1:5701, 127.0.0.1:5702]
+ * http: 127.0.0.1:9777   # monitoring endpoint (/metrics, /health, /ready); absent: none
  * </pre>
  */
 public final class ServerConfig {
@@ -51,15 +62,20 @@ public final class ServerConfig {
       "queue_size", "queue_max_bytes", "write_timeout", "max_frame_size", "max_name_length", "aaa",
       "aaa_scan_period", "force_register", "idle_timeout", "max_connections", "max_handshakes",
       "max_topic_levels", "max_subscription_bytes", "max_subscriptions", "max_wildcard_levels",
-      "max_name_parts");
+      "max_name_parts", "tls");
+  private static final Set<String> TLS_KEYS = Set.of("cert", "key", "ca", "client_auth",
+      "name_from_cn", "scan_period");
   private static final Set<String> TOP_KEYS = Set.of("workers", "core_rpc", "timeout", "buf_size",
       "buf_ttl", "queue_size", "queue_max_bytes", "write_timeout", "max_frame_size",
       "max_name_length", "listeners", "fifo", "pid_file", "aaa", "aaa_scan_period", "force_register",
       "idle_timeout", "max_connections", "max_handshakes", "max_topic_levels",
       "max_subscription_bytes", "max_subscriptions", "max_wildcard_levels", "max_name_parts",
-      "bridge", "internal_clients");
+      "bridge", "internal_clients", "http", "cluster");
   private static final Set<String> INTERNAL_KEYS = Set.of("queue_size", "queue_max_bytes",
       "overflow");
+  private static final Set<String> CLUSTER_KEYS = Set.of("name", "host", "port", "members",
+      "node", "bus_host", "bus_port", "heartbeat", "max_no_heartbeat", "merge", "quorum",
+      "timeout", "window", "queue_max_bytes");
 
   private int workers;
   private boolean coreRpc = true;
@@ -69,6 +85,8 @@ public final class ServerConfig {
   private String pidFile;
   private BridgeConfig bridge = BridgeConfig.defaults();
   private final InternalClientOptions internalClients = new InternalClientOptions();
+  private ClusterOptions cluster;
+  private Bind http;
 
   /** Workers (0 = number of cores). */
   public int workers() {
@@ -95,7 +113,13 @@ public final class ServerConfig {
    */
   public BrokerOptions brokerOptions() {
     return new BrokerOptions().setWorkers(effectiveWorkers()).setCoreRpc(coreRpc)
-        .setEventBusAddress(bridge.brokerAddress()).setInternalClients(internalClients);
+        .setEventBusAddress(bridge.brokerAddress()).setInternalClients(internalClients)
+        .setCluster(cluster);
+  }
+
+  /** The {@code cluster:} section; {@code null} when absent (a single broker). */
+  public ClusterOptions cluster() {
+    return cluster;
   }
 
   /** Settings new listeners start from (command-line flags change these). */
@@ -134,6 +158,14 @@ public final class ServerConfig {
   }
 
   /**
+   * The monitoring endpoint's address ({@code http: HOST:PORT}, port 0: an ephemeral one), or
+   * {@code null}: no HTTP port at all.
+   */
+  public Bind http() {
+    return http;
+  }
+
+  /**
    * Parses a configuration tree.
    *
    * @param source the file name, for error messages
@@ -142,6 +174,10 @@ public final class ServerConfig {
   public static ServerConfig parse(JsonObject json, String source) {
     ServerConfig c = new ServerConfig();
     for (String k : json.fieldNames()) {
+      if (k.equals("tls")) {
+        throw new IllegalArgumentException(source + ": tls is set per listener (listeners[N].tls),"
+            + " not at the top level");
+      }
       if (!TOP_KEYS.contains(k)) {
         throw new IllegalArgumentException(source + ": unknown key '" + k + "'");
       }
@@ -186,8 +222,15 @@ public final class ServerConfig {
           c.fifos.add(bind.path());
           continue;
         }
+        if (bind.isTls()) {
+          throw new IllegalArgumentException(source + ": " + where + ": bind '" + b + "': a "
+              + "listener gets TLS from its tls: {cert, key} settings; bind it to HOST:PORT");
+        }
         ListenerOptions lo = new ListenerOptions(c.defaults).setBind(bind);
         applyListenerSettings(lj, lo, source, where + ": ");
+        if (lj.containsKey("tls")) {
+          lo.setTls(parseTls(lj.getValue("tls"), bind, source + ": " + where + ": "));
+        }
         c.listeners.add(lo);
       }
     }
@@ -205,9 +248,223 @@ public final class ServerConfig {
       }
       c.pidFile = (String) pid;
     }
+    c.http = parseHttp(json.getValue("http"), source);
     c.bridge = BridgeConfig.parse(json.getValue("bridge"), source);
     parseInternalClients(json.getValue("internal_clients"), c.internalClients, source);
+    c.cluster = parseCluster(json.getValue("cluster"), source);
     return c;
+  }
+
+  /** The {@code cluster:} section (docs/cluster.md), {@code null} when absent. */
+  private static ClusterOptions parseCluster(Object section, String source) {
+    if (section == null) {
+      return null;
+    }
+    String w = source + ": cluster: ";
+    if (!(section instanceof JsonObject)) {
+      throw new IllegalArgumentException(source + ": cluster must be a map");
+    }
+    JsonObject j = (JsonObject) section;
+    for (String k : j.fieldNames()) {
+      if (!CLUSTER_KEYS.contains(k)) {
+        throw new IllegalArgumentException(w + "unknown key '" + k + "'");
+      }
+    }
+    ClusterOptions o = new ClusterOptions();
+    if (j.containsKey("name")) {
+      o.setName(string(j, "name", w));
+    }
+    if (j.containsKey("host")) {
+      o.setHost(string(j, "host", w));
+    }
+    if (j.containsKey("port")) {
+      o.setPort((int) number(j, "port", w, 1, 65535, 0));
+    }
+    if (j.containsKey("members")) {
+      Object m = j.getValue("members");
+      if (!(m instanceof JsonArray)) {
+        throw new IllegalArgumentException(w + "members must be a list of HOST:PORT");
+      }
+      List<String> members = new ArrayList<>();
+      for (Object e : (JsonArray) m) {
+        if (!(e instanceof String) || ((String) e).isEmpty()) {
+          throw new IllegalArgumentException(w + "members must be a list of HOST:PORT, got '"
+              + e + "'");
+        }
+        members.add(member((String) e, w));
+      }
+      o.setMembers(members);
+    }
+    if (j.containsKey("node")) {
+      o.setNodeName(string(j, "node", w));
+    }
+    if (j.containsKey("bus_host")) {
+      o.setBusHost(string(j, "bus_host", w));
+    }
+    if (j.containsKey("bus_port")) {
+      o.setBusPort((int) number(j, "bus_port", w, 0, 65535, 0));
+    }
+    if (j.containsKey("heartbeat")) {
+      o.setHeartbeatSeconds((int) number(j, "heartbeat", w, 1, 3600, 0));
+    }
+    if (j.containsKey("max_no_heartbeat")) {
+      o.setMaxNoHeartbeatSeconds((int) number(j, "max_no_heartbeat", w, 1, 86_400, 0));
+    }
+    if (j.containsKey("merge")) {
+      o.setMergeSeconds((int) number(j, "merge", w, 1, 86_400, 0));
+    }
+    if (j.containsKey("quorum")) {
+      long q = number(j, "quorum", w, 0, 1024, 0);
+      if (q == 1) {
+        throw new IllegalArgumentException(w + "quorum must be 0 (off) or at least 2, got 1");
+      }
+      o.setQuorum((int) q);
+    }
+    if (j.containsKey("timeout")) {
+      o.setTimeoutMs(millis(j, "timeout", w));
+    }
+    if (j.containsKey("window")) {
+      o.setWindowBytes(number(j, "window", w, 1, Long.MAX_VALUE, 0));
+    }
+    if (j.containsKey("queue_max_bytes")) {
+      o.setQueueMaxBytes(number(j, "queue_max_bytes", w, 1, Long.MAX_VALUE, 0));
+    }
+    if (o.getHeartbeatSeconds() >= o.getMaxNoHeartbeatSeconds()) {
+      throw new IllegalArgumentException(w + "max_no_heartbeat (" + o.getMaxNoHeartbeatSeconds()
+          + ") must be more than heartbeat (" + o.getHeartbeatSeconds() + ")");
+    }
+    return o;
+  }
+
+  /** Seconds (decimals allowed, more than 0, at most a day) as milliseconds, at least 1. */
+  private static long millis(JsonObject j, String key, String where) {
+    double t = decimal(j, key, where);
+    if (!(t > 0) || t > 86_400) {
+      throw new IllegalArgumentException(where + key + " must be more than 0 and at most 86400 "
+          + "seconds, got " + t);
+    }
+    return Math.max(1, Math.round(t * 1000));
+  }
+
+  /** A cluster member {@code HOST[:PORT]}, checked; returned as given. */
+  public static String member(String m, String where) {
+    int colon = m.lastIndexOf(':');
+    if (m.startsWith("[") ? colon > m.indexOf(']') : colon >= 0) {
+      String p = m.substring(colon + 1);
+      int port;
+      try {
+        port = Integer.parseInt(p);
+      } catch (NumberFormatException e) {
+        port = -1;
+      }
+      if (port < 1 || port > 65535 || colon == 0) {
+        throw new IllegalArgumentException(where + "member '" + m + "' is not HOST:PORT");
+      }
+    }
+    return m;
+  }
+
+  private static String string(JsonObject j, String key, String where) {
+    Object v = j.getValue(key);
+    if (!(v instanceof String) || ((String) v).isEmpty()) {
+      throw new IllegalArgumentException(where + key + " must be a non-empty string, got '" + v
+          + "'");
+    }
+    return (String) v;
+  }
+
+  /** {@code http: HOST:PORT}: a TCP address; absent or null: no endpoint. */
+  private static Bind parseHttp(Object v, String source) {
+    if (v == null) {
+      return null;
+    }
+    String bad = source + ": http must be HOST:PORT (e.g. 127.0.0.1:9777), got '" + v + "'";
+    if (!(v instanceof String)) {
+      throw new IllegalArgumentException(bad);
+    }
+    Bind b;
+    try {
+      b = Bind.parse((String) v);
+    } catch (IllegalArgumentException e) {
+      if (e.getMessage().contains("port out of range")) {
+        throw new IllegalArgumentException(source + ": http port out of range 0-65535, got '" + v
+            + "'");
+      }
+      throw new IllegalArgumentException(bad);
+    }
+    if (b.type() != Bind.Type.TCP || b.host().isEmpty()) {
+      throw new IllegalArgumentException(bad);
+    }
+    return b;
+  }
+
+  /** A listener's {@code tls:} map ({@link TlsOptions}); {@code w} names the listener. */
+  private static TlsOptions parseTls(Object section, Bind bind, String w) {
+    if (section == null) {
+      return null;
+    }
+    if (!(section instanceof JsonObject)) {
+      throw new IllegalArgumentException(w + "tls must be a map with cert and key");
+    }
+    if (bind.type() != Bind.Type.TCP) {
+      throw new IllegalArgumentException(w + "tls is for TCP listeners; " + bind
+          + " is a Unix socket (its file permissions protect it)");
+    }
+    JsonObject j = (JsonObject) section;
+    String tw = w + "tls: ";
+    for (String k : j.fieldNames()) {
+      if (!TLS_KEYS.contains(k)) {
+        throw new IllegalArgumentException(tw + "unknown key '" + k + "'");
+      }
+    }
+    TlsOptions t = new TlsOptions().setCert(path(j, "cert", tw)).setKey(path(j, "key", tw))
+        .setCa(path(j, "ca", tw));
+    if (j.containsKey("client_auth")) {
+      Object v = j.getValue("client_auth");
+      TlsOptions.ClientAuth a = null;
+      for (TlsOptions.ClientAuth c : TlsOptions.ClientAuth.values()) {
+        if (c.key().equals(v)) {
+          a = c;
+        }
+      }
+      if (a == null) {
+        throw new IllegalArgumentException(tw + "client_auth must be none, request or required, "
+            + "got '" + v + "'");
+      }
+      t.setClientAuth(a);
+    }
+    if (j.containsKey("name_from_cn")) {
+      Object f = j.getValue("name_from_cn");
+      if (!(f instanceof Boolean)) {
+        throw new IllegalArgumentException(tw + "name_from_cn must be true or false, got '" + f
+            + "'");
+      }
+      t.setNameFromCn((Boolean) f);
+    }
+    if (j.containsKey("scan_period")) {
+      double p = decimal(j, "scan_period", tw);
+      if (!(p > 0) || p > 86_400) {
+        throw new IllegalArgumentException(tw + "scan_period must be more than 0 and at most "
+            + "86400 seconds, got " + p);
+      }
+      t.setScanPeriodMs(Math.max(1, Math.round(p * 1000)));
+    }
+    try {
+      t.validate();
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(w + e.getMessage());
+    }
+    return t;
+  }
+
+  /** An optional file path; {@code null} when absent. */
+  private static String path(JsonObject j, String key, String where) {
+    Object v = j.getValue(key);
+    if (v != null && (!(v instanceof String) || ((String) v).isEmpty())) {
+      throw new IllegalArgumentException(where + key + " must be the path of a PEM file, got '"
+          + v + "'");
+    }
+    return (String) v;
   }
 
   private static void parseInternalClients(Object section, InternalClientOptions o,

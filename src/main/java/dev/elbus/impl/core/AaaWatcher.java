@@ -39,8 +39,13 @@ final class AaaWatcher {
   // accessed on the timer's context only
   /** The content last read (valid or not), to act on changes only. */
   private JsonObject lastRead;
-  /** The problem last logged, {@code null} after a good read: each problem is logged once. */
-  private String lastProblem;
+  /**
+   * The problem last logged, {@code null} after a good read: each problem is logged once. Written
+   * on the timer's context, read by the readiness check.
+   */
+  private volatile String lastProblem;
+  /** The first load succeeded: the listener has its policy. */
+  private volatile boolean loaded;
   private boolean scanning;
   private long timer = -1;
   private volatile boolean closed;
@@ -64,6 +69,7 @@ final class AaaWatcher {
         .map(json -> {
           listener.aaa(AaaParser.parseOrThrow(json, file));
           lastRead = json;
+          loaded = true;
           LOG.info("AAA for {}: {} client entr{} from {}", listener.label(),
               listener.aaa().size(), listener.aaa().size() == 1 ? "y" : "ies", file);
           synchronized (this) {
@@ -115,6 +121,28 @@ final class AaaWatcher {
       lastProblem = what;
       LOG.error("AAA for {}: the policy in force is kept: {}: {}", listener.label(), file, what);
     }
+  }
+
+  /** The AAA file. */
+  String file() {
+    return file;
+  }
+
+  ListenerRuntime listener() {
+    return listener;
+  }
+
+  /** Whether the first load succeeded (the listener has its policy from the file). */
+  boolean loaded() {
+    return loaded;
+  }
+
+  /**
+   * Why the last read of a changed file was not applied (the policy in force is kept), or {@code
+   * null} when the file in force is the file on disk.
+   */
+  String problem() {
+    return lastProblem;
   }
 
   void close() {

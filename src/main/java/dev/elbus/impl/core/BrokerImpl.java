@@ -7,6 +7,8 @@ import dev.elbus.config.BrokerOptions;
 import dev.elbus.config.InternalClientOptions;
 import dev.elbus.config.ListenerOptions;
 import dev.elbus.eventbus.BridgeOptions;
+import dev.elbus.impl.cluster.ClusterLibraries;
+import dev.elbus.impl.cluster.ClusterNode;
 import dev.elbus.impl.eventbus.BridgeImpl;
 import dev.elbus.impl.eventbus.EventBusService;
 import dev.elbus.impl.eventbus.FlowControl;
@@ -14,8 +16,10 @@ import dev.elbus.impl.eventbus.InternalClientImpl;
 import dev.elbus.impl.eventbus.InternalClients;
 import dev.elbus.impl.net.FifoChannel;
 import dev.elbus.impl.net.ListenerRuntime;
+import dev.elbus.impl.net.ListenerTls;
 import dev.elbus.impl.net.ListenerVerticle;
 import dev.elbus.impl.routing.BrokerStats;
+import dev.elbus.impl.routing.CauseLog;
 import dev.elbus.impl.routing.ClientKind;
 import dev.elbus.impl.routing.ClientRegistry;
 import dev.elbus.impl.routing.CloseReason;
@@ -23,7 +27,7 @@ import dev.elbus.impl.routing.Router;
 import dev.elbus.impl.routing.Session;
 import dev.elbus.impl.routing.TopicIndex;
 import dev.elbus.protocol.Protocol;
-import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocator;
 import io.vertx.core.Closeable;
 import io.vertx.core.Completable;
 import io.vertx.core.Context;
@@ -33,6 +37,8 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.VertxInternal;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,14 +52,16 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
  * A broker: the routing core shared by every event loop, its listener deployments ({@link
  * ListenerVerticle}, one instance per event loop), the core client {@code .broker}, in-process
- * clients, the event-bus address and bridges, AAA watchers and FIFO channels, and the shutdown
- * that announces itself before it closes anything. {@code dev.elbus.Broker} is its public face
- * and {@code dev.elbus.ElbusVerticle} deploys one from a configuration.
+ * clients, the event-bus address and bridges, AAA watchers, TLS certificates and FIFO channels,
+ * and the shutdown that announces itself before it closes anything. {@code dev.elbus.Broker} is
+ * its public face and {@code dev.elbus.ElbusVerticle} deploys one from a configuration.
  *
  * <p>Lifecycle: the listener verticles are deployed from a context of the broker's own that
  * belongs to no deployment, so that Vert.x never undeploys them (closing every socket) before
@@ -85,23 +93,64 @@ public final class BrokerImpl {
   private final List<String> deployments = new CopyOnWriteArrayList<>();
   private final List<ListenerRuntime> listeners = new CopyOnWriteArrayList<>();
   private final List<AaaWatcher> watchers = new CopyOnWriteArrayList<>();
+  private final List<ListenerTls> tlsWatchers = new CopyOnWriteArrayList<>();
   private final List<BridgeImpl> bridges = new CopyOnWriteArrayList<>();
   private final List<FifoChannel> fifos = new CopyOnWriteArrayList<>();
+  /** This broker as a node of a cluster, {@code null} for a single broker. */
+  private final ClusterNode cluster;
+  private Future<Void> clusterStart;
+  /** The listener verticles of the deployments that completed (their loops, for liveness). */
+  private final List<ListenerVerticle> verticles = new CopyOnWriteArrayList<>();
+  private final List<Consumer<ListenerRuntime>> listenerObservers = new CopyOnWriteArrayList<>();
+  private final List<BiConsumer<Session, Boolean>> registrationObservers =
+      new CopyOnWriteArrayList<>();
+  private final Checks liveness = new Checks();
+  private final Checks readiness = new Checks();
+  /** Deployments under way; the last one's failure while no later one succeeded. */
+  private final AtomicInteger deploying = new AtomicInteger();
+  private volatile String deployFailure;
+  /** An AAA file of a deployment could not be loaded (while no later deployment succeeded). */
+  private volatile String aaaFailure;
   private volatile boolean closed;
   private Future<Void> closing;
 
   public BrokerImpl(Vertx vertx, BrokerOptions options) {
     this.vertx = vertx;
     this.options = new BrokerOptions(options);
+    // The frames the broker encodes, and the buffers its sockets coalesce them in, come from
+    // Netty's pooled allocator: its buffers copy to and from others by memory address and are
+    // recycled, where the adaptive default makes a ByteBuffer view for every copy (about 128
+    // bytes of garbage per frame; docs/performance.md, "Allocation").
     this.router = new Router(new ClientRegistry(), new TopicIndex(), new BrokerStats(),
-        ByteBufAllocator.DEFAULT);
+        PooledByteBufAllocator.DEFAULT);
     this.core = new CoreSession(router, this.options.isCoreRpc());
     router.register(core);
-    router.registrationListener((s, registered) -> core.announce(s, registered));
+    if (this.options.getCluster() != null) {
+      if (ClusterLibraries.missing() != null) {
+        throw new IllegalStateException(ClusterLibraries.missing());
+      }
+      this.cluster = new ClusterNode(vertx, this.options.getCluster(), router);
+      router.remote(cluster);
+      core.cluster(cluster);
+    } else {
+      this.cluster = null;
+    }
+    router.registrationListener((s, registered) -> {
+      core.announce(s, registered);
+      for (BiConsumer<Session, Boolean> o : registrationObservers) {
+        try {
+          o.accept(s, registered);
+        } catch (RuntimeException e) {
+          CauseLog.error(LOG, "a registration observer failed", e);
+        }
+      }
+    });
     this.flow = new FlowControl(vertx);
     this.internal = new InternalClients(vertx, router, flow, this.options.getInternalClients());
     String address = this.options.getEventBusAddress();
-    this.service = address == null ? null : new EventBusService(internal, address);
+    // in a cluster each node serves its own verticles: the address is not cluster-wide
+    this.service = address == null ? null : new EventBusService(internal, address,
+        cluster != null);
     this.home = ((VertxInternal) vertx).createEventLoopContext();
     ((VertxInternal) vertx).addCloseHook(closeHook);
     Context current = Vertx.currentContext();
@@ -110,6 +159,13 @@ public final class BrokerImpl {
       owner.addCloseHook(closeHook);
     } else {
       this.owner = null;
+    }
+    liveness.register("broker", this::brokerOpen);
+    liveness.register("event_loops", this::loopsAnswer);
+    readiness.register("listeners", this::listenersBound);
+    readiness.register("aaa", this::aaaLoaded);
+    if (cluster != null) {
+      readiness.register("cluster", this::clusterReady);
     }
   }
 
@@ -151,11 +207,38 @@ public final class BrokerImpl {
     if (closed) {
       return Future.failedFuture(new IllegalStateException("broker is closed"));
     }
+    deploying.incrementAndGet();
+    Future<String> f;
+    try {
+      f = deployListeners(listeners, instances);
+    } catch (RuntimeException e) {
+      f = Future.failedFuture(e);
+    }
+    return f.andThen(ar -> {
+      if (ar.succeeded()) {
+        deployFailure = null;
+        aaaFailure = null;
+      } else {
+        deployFailure = String.valueOf(ar.cause().getMessage());
+      }
+      deploying.decrementAndGet();
+    });
+  }
+
+  private Future<String> deployListeners(List<ListenerOptions> listeners, int instances) {
     List<ListenerRuntime> rts = new ArrayList<>();
     for (ListenerOptions lo : listeners) {
       Bind b = lo.getBind();
       if (b == null) {
         return Future.failedFuture(new IllegalArgumentException("listener without a bind address"));
+      }
+      if (lo.getTls() != null) {
+        try {
+          lo.getTls().validate();
+        } catch (IllegalArgumentException e) {
+          return Future.failedFuture(new IllegalArgumentException("listener " + b + ": "
+              + e.getMessage()));
+        }
       }
       if (b.type() == Bind.Type.UNIX) {
         try {
@@ -169,41 +252,94 @@ public final class BrokerImpl {
       rts.add(new ListenerRuntime(lo, port));
     }
     List<AaaWatcher> newWatchers = new ArrayList<>();
+    List<ListenerTls> newTls = new ArrayList<>();
     List<Future<Void>> loads = new ArrayList<>();
     for (ListenerRuntime rt : rts) {
       String file = rt.options().getAaaFile();
       if (file != null) {
         AaaWatcher w = new AaaWatcher(vertx, this, rt, file, rt.options().getAaaScanPeriodMs());
         newWatchers.add(w);
-        loads.add(w.start());
+        loads.add(w.start().onFailure(e -> aaaFailure = e.getMessage()));
+      }
+      if (rt.tls() != null) {
+        // fail closed, as an AAA file: a listener whose certificate does not load does not start
+        newTls.add(rt.tls());
+        loads.add(rt.tls().start(vertx).recover(e -> Future.failedFuture(
+            new IllegalArgumentException("listener " + rt.label() + ": " + e.getMessage()))));
       }
     }
+    Runnable stopWatching = () -> {
+      newWatchers.forEach(AaaWatcher::close);
+      newTls.forEach(ListenerTls::close);
+    };
     DeploymentOptions dopts = new DeploymentOptions().setInstances(instances);
     if (service != null) {
       loads.add(service.ready());
     }
+    if (cluster != null) {
+      loads.add(joinCluster());
+    }
+    List<ListenerVerticle> instancesMade = new CopyOnWriteArrayList<>();
     return Future.all(loads)
-        .compose(v -> onHome(() -> vertx.deployVerticle(() -> new ListenerVerticle(router, rts),
-            dopts)))
-        .onFailure(e -> newWatchers.forEach(AaaWatcher::close))
+        .compose(v -> onHome(() -> vertx.deployVerticle(() -> {
+          ListenerVerticle lv = new ListenerVerticle(router, rts);
+          instancesMade.add(lv);
+          return lv;
+        }, dopts)))
+        .onFailure(e -> stopWatching.run())
         .compose(id -> {
           synchronized (this) {
             if (!closed) {
               watchers.addAll(newWatchers);
+              tlsWatchers.addAll(newTls);
               deployments.add(id);
+              verticles.addAll(instancesMade);
               this.listeners.addAll(rts);
               for (ListenerRuntime l : rts) {
                 LOG.info("listening on {} ({} instance{})", l.label(), instances,
                     instances == 1 ? "" : "s");
+                for (Consumer<ListenerRuntime> o : listenerObservers) {
+                  observe(o, l);
+                }
               }
               return Future.succeededFuture(id);
             }
           }
           // closed while deploying: nothing of this deployment stays
-          newWatchers.forEach(AaaWatcher::close);
+          stopWatching.run();
           return vertx.undeploy(id)
               .transform(x -> Future.failedFuture(new IllegalStateException("broker is closed")));
         });
+  }
+
+  /** Joins the cluster, once (before the first listener serves a client). */
+  private synchronized Future<Void> joinCluster() {
+    if (clusterStart == null) {
+      clusterStart = cluster.start();
+    }
+    return clusterStart;
+  }
+
+  /**
+   * Readiness in cluster mode: whether this broker joined its cluster and exchanged state with
+   * the members it found (docs/cluster.md). Always true for a single broker.
+   */
+  public boolean clusterJoined() {
+    return cluster == null || cluster.isJoined();
+  }
+
+  /** The readiness check {@code cluster}: {@link #clusterJoined}, with the nodes reached. */
+  private Future<JsonObject> clusterReady() {
+    JsonObject data = new JsonObject().put("name", cluster.clusterName())
+        .put("node", cluster.nodeName()).put("nodes", new JsonArray(cluster.peerNames()));
+    return cluster.isJoined() ? Future.succeededFuture(data)
+        : Future.failedFuture(new Checks.NotMet(closed ? "the broker is closed"
+            : "the cluster is not joined", data));
+  }
+
+  /** This broker as a node of its cluster, {@code null} for a single broker. */
+  public ClusterNode cluster() {
+    return cluster;
   }
 
   /** Runs {@code action} on the broker's own context ({@link #home}). */
@@ -361,6 +497,151 @@ public final class BrokerImpl {
     return closed;
   }
 
+  /**
+   * What {@code /health} reports: {@code broker} (not closed) and {@code event_loops} (every
+   * listener verticle's event loop runs a task: a loop blocked by a bug fails the check).
+   */
+  public Checks liveness() {
+    return liveness;
+  }
+
+  /**
+   * What {@code /ready} reports: {@code listeners} (a deployment completed, none under way) and
+   * {@code aaa} (every AAA file loaded); other parts add theirs ({@link Checks}).
+   */
+  public Checks readiness() {
+    return readiness;
+  }
+
+  /**
+   * Calls {@code observer} with every listener bound so far, then with each one bound later,
+   * until the returned handle is run.
+   */
+  public synchronized Runnable onListener(Consumer<ListenerRuntime> observer) {
+    listenerObservers.add(observer);
+    for (ListenerRuntime l : listeners) {
+      observe(observer, l);
+    }
+    return () -> listenerObservers.remove(observer);
+  }
+
+  private static void observe(Consumer<ListenerRuntime> o, ListenerRuntime l) {
+    try {
+      o.accept(l);
+    } catch (RuntimeException e) {
+      CauseLog.error(LOG, "a listener observer failed", e);
+    }
+  }
+
+  /**
+   * Calls {@code observer} after each primary client registers ({@code true}) and after it is
+   * gone ({@code false}), on the thread that (un)registered it, until the returned handle is run.
+   * Clients registered earlier are in {@link #router()}'s registry.
+   */
+  public Runnable onRegistration(BiConsumer<Session, Boolean> observer) {
+    registrationObservers.add(observer);
+    return () -> registrationObservers.remove(observer);
+  }
+
+  /** The {@code .broker} RPC methods counted by name; the last, {@code other}, is the rest. */
+  public static List<String> coreMethods() {
+    return CoreSession.METHODS;
+  }
+
+  /**
+   * RPC requests {@code .broker} answered with a result for {@code method}, one of {@link
+   * #coreMethods()}.
+   */
+  public long coreAnswered(String method) {
+    return core.answered(method);
+  }
+
+  /** RPC requests {@code .broker} answered with an RPC error for {@code method}. */
+  public long coreFailures(String method) {
+    return core.failures(method);
+  }
+
+  private Future<JsonObject> brokerOpen() {
+    if (closed) {
+      return Future.failedFuture(new Checks.NotMet("the broker is closed"));
+    }
+    return Future.succeededFuture(new JsonObject()
+        .put("uptime_seconds", router.stats().uptimeSeconds()));
+  }
+
+  /** The contexts the listener verticles serve their connections on (one per instance). */
+  public List<Context> listenerLoops() {
+    List<Context> loops = new ArrayList<>();
+    for (ListenerVerticle v : verticles) {
+      Context c = v.loop();
+      if (c != null) {
+        loops.add(c);
+      }
+    }
+    return loops;
+  }
+
+  private Future<JsonObject> loopsAnswer() {
+    List<Future<Void>> pings = new ArrayList<>();
+    for (Context c : listenerLoops()) {
+      Promise<Void> p = Promise.promise();
+      c.runOnContext(x -> p.complete());
+      pings.add(p.future());
+    }
+    return Future.all(pings).map(x -> new JsonObject().put("event_loops", pings.size()));
+  }
+
+  private Future<JsonObject> listenersBound() {
+    List<String> bound = new ArrayList<>();
+    for (ListenerRuntime l : listeners) {
+      bound.add(l.label());
+    }
+    JsonObject data = new JsonObject().put("bound", new JsonArray(bound));
+    String failure = deployFailure;
+    if (failure != null) {
+      data.put("last_failure", failure);
+    }
+    if (closed) {
+      return Future.failedFuture(new Checks.NotMet("the broker is closed", data));
+    }
+    if (deploying.get() > 0) {
+      return Future.failedFuture(new Checks.NotMet("listeners being deployed", data));
+    }
+    if (bound.isEmpty()) {
+      return Future.failedFuture(new Checks.NotMet(failure != null ? "the deployment failed"
+          : "no listener deployed", data));
+    }
+    return Future.succeededFuture(data);
+  }
+
+  private Future<JsonObject> aaaLoaded() {
+    JsonObject files = new JsonObject();
+    for (AaaWatcher w : watchers) {
+      JsonObject f = new JsonObject().put("file", w.file());
+      AaaPolicy p = w.listener().aaa();
+      if (p != null) {
+        f.put("clients", p.size());
+      }
+      String problem = w.problem();
+      if (problem != null) {
+        // the last good policy stays in force: the broker still serves, so it stays ready
+        f.put("problem", "the policy in force is kept: " + problem);
+      }
+      files.put(w.listener().label(), f);
+    }
+    JsonObject data = new JsonObject().put("listeners", files);
+    String failure = aaaFailure;
+    if (failure != null && listeners.isEmpty()) {
+      // the broker could not start: its AAA file is missing or broken
+      return Future.failedFuture(new Checks.NotMet(failure, data));
+    }
+    if (failure != null) {
+      // a later deployment failed; the listeners that were bound serve on
+      data.put("last_failure", failure);
+    }
+    return Future.succeededFuture(data);
+  }
+
   private void closeFromHook(Completable<Void> completion) {
     close().onComplete(completion);
   }
@@ -384,6 +665,9 @@ public final class BrokerImpl {
     fifos.clear();
     watchers.forEach(AaaWatcher::close);
     watchers.clear();
+    verticles.clear();
+    tlsWatchers.forEach(ListenerTls::close);
+    tlsWatchers.clear();
     for (BridgeImpl b : bridges) {
       b.close();
     }
@@ -412,7 +696,7 @@ public final class BrokerImpl {
       // JDK domain-socket channels both do: ElbusVerticleIT checks either)
       return Future.join(all).<Void>mapEmpty().eventually(() -> {
         flow.close();
-        return Future.succeededFuture();
+        return cluster == null ? Future.succeededFuture() : cluster.close();
       });
     });
     return closing;

@@ -1,6 +1,7 @@
 package dev.elbus.impl.core;
 
 import dev.elbus.client.Frame;
+import dev.elbus.impl.cluster.ClusterNode;
 import dev.elbus.impl.codec.Buffers;
 import dev.elbus.impl.codec.ProtocolException;
 import dev.elbus.impl.codec.RpcFrames;
@@ -27,6 +28,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The broker's own internal client {@code .broker} (PROTOCOL.md sections 8 and 10). It answers
@@ -47,16 +49,33 @@ final class CoreSession extends Session {
   /** {@code {"ok": true}}. */
   private static final Buffer OK = Buffer.buffer(MsgPack.encode(Map.of("ok", true)));
 
+  /** The methods counted by name; the last, {@code other}, counts any other. */
+  static final List<String> METHODS = List.of("test", "info", "stats", "client.list",
+      "benchmark.test", "other");
+
   private final Router router;
+  // per METHODS entry; a LongAdder increment per request (the caller's event loop, any of them)
+  private final LongAdder[] answered = adders(METHODS.size());
+  private final LongAdder[] failures = adders(METHODS.size());
   /** What {@code .broker} sends, as any client's operations (not counted as received). */
   private final ClientOps ops;
   private volatile boolean rpc;
+  /** The cluster this broker is a node of, {@code null} for a single broker. */
+  private volatile ClusterNode cluster;
 
   CoreSession(Router router, boolean rpc) {
     super(Protocol.BROKER_NAME, ClientKind.INTERNAL, null, null);
     this.router = router;
     this.ops = ClientOps.uncounted(router, this);
     this.rpc = rpc;
+  }
+
+  private static LongAdder[] adders(int n) {
+    LongAdder[] a = new LongAdder[n];
+    for (int i = 0; i < n; i++) {
+      a[i] = new LongAdder();
+    }
+    return a;
   }
 
   private static String readVersion() {
@@ -111,6 +130,12 @@ final class CoreSession extends Session {
     } else if (parsed instanceof RpcFrames.Request) {
       RpcFrames.Request req = (RpcFrames.Request) parsed;
       callId = req.callId();
+      ClusterNode c = cluster;
+      if (c != null && callId != 0 && (req.method().equals("client.list")
+          || req.method().equals("stats"))) {
+        clusterAnswer(c, req, sender, realtime);
+        return;
+      }
       reply = answer(req, sender);
       if (callId == 0) {
         return;
@@ -125,26 +150,129 @@ final class CoreSession extends Session {
     }
   }
 
+  /** Sends {@code reply} to {@code sender} (a local client). */
+  private void reply(String sender, Buffer reply, boolean realtime) {
+    int code = ops.message(sender, Buffers.byteBuf(reply), realtime);
+    if (code != Protocol.RESPONSE_OK) {
+      LOG.debug(".broker: reply to {} not delivered: {}", Session.display(sender),
+          Protocol.codeName(code));
+    }
+  }
+
+  /** Makes {@code client.list} and {@code stats} answer for the whole cluster of {@code c}. */
+  void cluster(ClusterNode c) {
+    this.cluster = c;
+    c.views(params -> {
+      try {
+        Map<String, Object> page = clientList(MsgPack.paramsKind(params) == MsgPack.ParamsKind.MAP
+            ? listParams(params) : Map.of());
+        Map<String, Integer> detached = c.detachedSecondaries();
+        if (!detached.isEmpty()) {
+          page.put("secondaries", new LinkedHashMap<>(detached));
+        }
+        return ClusterViews.encode(page);
+      } catch (CoreError e) {
+        return ClusterViews.encode(Map.of("clients", List.of(), "error", e.getMessage()));
+      }
+    }, () -> ClusterViews.encode(nodeStats(c)));
+  }
+
+  /** This node's {@code stats} with its name, client count and cluster counters. */
+  private Map<String, Object> nodeStats(ClusterNode c) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("node", c.nodeName());
+    m.putAll(stats());
+    m.put("clients", (long) router.registry().primaries().size());
+    Map<String, Object> link = new LinkedHashMap<>(c.localStats());
+    link.remove("node");
+    m.put("links", link);
+    return m;
+  }
+
+  /**
+   * {@code client.list} or {@code stats} of the whole cluster: this node's answer at once, the
+   * others' as they come (within the cluster timeout), merged, then sent.
+   */
+  private void clusterAnswer(ClusterNode c, RpcFrames.Request req, String sender,
+      boolean realtime) {
+    long callId = req.callId();
+    try {
+      Buffer params = req.params();
+      MsgPack.ParamsKind kind = MsgPack.paramsKind(params);
+      if (kind == MsgPack.ParamsKind.NOT_MAP) {
+        throw new CoreError(RpcErrorCode.PARSE, "params are not a MessagePack map");
+      }
+      boolean noParams = kind != MsgPack.ParamsKind.MAP;
+      io.vertx.core.Future<Map<String, Object>> merged;
+      if (req.method().equals("stats")) {
+        requireNoParams(noParams, "stats");
+        Map<String, Object> local = nodeStats(c);
+        merged = c.askStats().map(answers -> ClusterViews.mergeStats(c.clusterName(), local,
+            answers));
+      } else {
+        Map<String, Object> p = noParams ? Map.of() : listParams(params);
+        Map<String, Object> local = clientList(p);
+        Map<String, Integer> detached = c.detachedSecondaries();
+        long limit = p.get("limit") == null ? Long.MAX_VALUE : (Long) p.get("limit");
+        merged = c.askList(noParams ? MsgPack.encodeBuffer(Map.of()) : params).map(answers ->
+            ClusterViews.mergeList(c.nodeName(), local, detached, answers, limit));
+      }
+      merged.onComplete(ar -> reply(sender, ar.succeeded()
+          ? RpcFrames.reply(callId, MsgPack.encodeBuffer(ar.result()))
+          : RpcFrames.error(callId, RpcErrorCode.INTERNAL, Buffer.buffer(req.method()
+              + ": " + ar.cause())), realtime));
+    } catch (CoreError e) {
+      reply(sender, RpcFrames.error(callId, e.code, Buffer.buffer(e.getMessage())), realtime);
+    } catch (RuntimeException e) {
+      CauseLog.error(LOG, ".broker: " + req.method() + " from " + Session.display(sender)
+          + " failed", e);
+      reply(sender, RpcFrames.error(callId, RpcErrorCode.INTERNAL, Buffer.buffer(req.method()
+          + ": internal error: " + e)), realtime);
+    }
+  }
+
   /**
    * The reply to a request, or its error reply: a method's failure of any kind but the JVM's own
    * (out of memory) is an RPC error for the caller.
    */
   private Buffer answer(RpcFrames.Request req, String sender) {
+    int m = METHODS.indexOf(req.method());
+    if (m < 0) {
+      m = METHODS.size() - 1;
+    }
     try {
-      return RpcFrames.reply(req.callId(), call(req.method(), req.params()));
+      Buffer reply = RpcFrames.reply(req.callId(), call(req.method(), req.params()));
+      answered[m].increment();
+      return reply;
     } catch (CoreError e) {
+      failures[m].increment();
       return RpcFrames.error(req.callId(), e.code, Buffer.buffer(e.getMessage()));
     } catch (StackOverflowError e) {
+      failures[m].increment();
       CauseLog.error(LOG, ".broker: " + req.method() + " from " + Session.display(sender)
           + " overflowed the stack", e);
       return RpcFrames.error(req.callId(), RpcErrorCode.INTERNAL,
           Buffer.buffer(req.method() + ": stack overflow"));
     } catch (RuntimeException | LinkageError | AssertionError e) {
+      failures[m].increment();
       CauseLog.error(LOG, ".broker: " + req.method() + " from " + Session.display(sender)
           + " failed", e);
       return RpcFrames.error(req.callId(), RpcErrorCode.INTERNAL,
           Buffer.buffer(req.method() + ": internal error: " + e));
     }
+  }
+
+  /**
+   * RPC requests to {@code .broker} for {@code method} (one of {@link #METHODS}; {@code other}
+   * counts the rest) answered with a result.
+   */
+  long answered(String method) {
+    return answered[METHODS.indexOf(method)].sum();
+  }
+
+  /** RPC requests for {@code method} answered with an RPC error. */
+  long failures(String method) {
+    return failures[METHODS.indexOf(method)].sum();
   }
 
   /** The core methods, checked in elbus' order (section 10). */
@@ -166,23 +294,29 @@ final class CoreSession extends Session {
         return MsgPack.encodeBuffer(MsgPack.map("author", AUTHOR, "version", VERSION));
       case "stats":
         requireNoParams(noParams, method);
-        return MsgPack.encodeBuffer(MsgPack.map(
-            "uptime", router.stats().uptimeSeconds(),
-            "r_frames", router.stats().rFrames(),
-            "r_bytes", router.stats().rBytes(),
-            "w_frames", router.stats().wFrames(),
-            "w_bytes", router.stats().wBytes(),
-            // additions to elbus' shape (clients ignore unknown keys): frames internal clients
-            // refused at their queue bound, disconnects per reason, inputs refused per client
-            // limit
-            "dropped", router.stats().dropped(),
-            "disconnects", new LinkedHashMap<>(router.stats().closeCounts()),
-            "refused", new LinkedHashMap<>(router.stats().refusedCounts())));
+        return MsgPack.encodeBuffer(stats());
       case "client.list":
-        return clientList(noParams ? Map.of() : listParams(params));
+        return MsgPack.encodeBuffer(clientList(noParams ? Map.of() : listParams(params)));
       default:
         throw new CoreError(RpcErrorCode.METHOD_NOT_FOUND, "method not found: " + method);
     }
+  }
+
+  /** This node's counters, as {@code stats} answers them. */
+  Map<String, Object> stats() {
+    Map<String, Object> m = MsgPack.map(
+        "uptime", router.stats().uptimeSeconds(),
+        "r_frames", router.stats().rFrames(),
+        "r_bytes", router.stats().rBytes(),
+        "w_frames", router.stats().wFrames(),
+        "w_bytes", router.stats().wBytes(),
+        // additions to elbus' shape (clients ignore unknown keys): frames internal clients
+        // refused at their queue bound, disconnects per reason, inputs refused per client
+        // limit
+        "dropped", router.stats().dropped(),
+        "disconnects", new LinkedHashMap<>(router.stats().closeCounts()),
+        "refused", new LinkedHashMap<>(router.stats().refusedCounts()));
+    return m;
   }
 
   private static void requireNoParams(boolean noParams, String method) {
@@ -267,7 +401,7 @@ final class CoreSession extends Session {
    * entries or about {@link #CLIENT_LIST_MAX_BYTES}; {@code "more": true} when some were left out
    * (continue with {@code after} = the last name returned).
    */
-  private Buffer clientList(Map<String, Object> params) {
+  Map<String, Object> clientList(Map<String, Object> params) {
     java.util.regex.Pattern filter = filter(params.get("filter"));
     String after = (String) params.get("after");
     long limit = params.get("limit") == null ? Long.MAX_VALUE : (Long) params.get("limit");
@@ -310,7 +444,19 @@ final class CoreSession extends Session {
     if (more) {
       reply.put("more", true);
     }
-    return MsgPack.encodeBuffer(reply);
+    return reply;
+  }
+
+  /** Encoded bytes of an entry of {@code client.list}, about (see {@link #CLIENT_LIST_MAX_BYTES}). */
+  static long entryBytes(Map<?, ?> entry) {
+    long n = ENTRY_OVERHEAD;
+    for (String k : new String[] {"name", "source", "port", "node"}) {
+      Object v = entry.get(k);
+      if (v instanceof String) {
+        n += ((String) v).length();
+      }
+    }
+    return n;
   }
 
   /**

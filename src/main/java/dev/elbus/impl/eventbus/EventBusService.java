@@ -48,9 +48,18 @@ public final class EventBusService {
   private final MessageConsumer<Object> consumer;
 
   public EventBusService(InternalClients internal, String address) {
+    this(internal, address, false);
+  }
+
+  /**
+   * @param local serve the verticles of this Vert.x node only ({@code localConsumer}): in a
+   *     cluster of brokers every node has its own
+   */
+  public EventBusService(InternalClients internal, String address, boolean local) {
     this.internal = internal;
     this.address = address;
-    this.consumer = internal.vertx().eventBus().consumer(address, this::handle);
+    this.consumer = local ? internal.vertx().eventBus().localConsumer(address, this::handle)
+        : internal.vertx().eventBus().consumer(address, this::handle);
   }
 
   /** The address served. */

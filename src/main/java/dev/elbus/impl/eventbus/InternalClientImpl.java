@@ -6,13 +6,17 @@ import dev.elbus.client.Frame;
 import dev.elbus.impl.codec.Buffers;
 import dev.elbus.impl.routing.ClientOps;
 import dev.elbus.impl.routing.CloseReason;
+import dev.elbus.impl.routing.Completion;
 import dev.elbus.impl.routing.Router;
 import dev.elbus.impl.routing.Session;
 import dev.elbus.protocol.Protocol;
 import dev.elbus.protocol.QoS;
 import dev.elbus.rpc.RpcClient;
 import io.vertx.core.Future;
+import io.vertx.core.Context;
 import io.vertx.core.Handler;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 
 import java.util.List;
@@ -57,8 +61,15 @@ public final class InternalClientImpl implements ElbusClient {
 
   @Override
   public Future<Void> send(String target, Buffer payload, QoS qos) {
-    return isClosed() ? closed()
-        : result(ops.message(target, Buffers.byteBuf(payload), qos.isRealtime()), "target");
+    if (isClosed()) {
+      return closed();
+    }
+    if (router.remote() == null) {
+      return result(ops.message(target, Buffers.byteBuf(payload), qos.isRealtime()), "target");
+    }
+    Later later = new Later("target");
+    int code = ops.message(target, Buffers.byteBuf(payload), qos.isRealtime(), later);
+    return code == Router.PENDING ? later.promise.future() : result(code, "target");
   }
 
   @Override
@@ -82,7 +93,15 @@ public final class InternalClientImpl implements ElbusClient {
   /** {@inheritDoc} Internal clients have no AAA rights: a subscription is never refused. */
   @Override
   public Future<Void> subscribe(List<String> topics, QoS qos) {
-    return isClosed() ? closed() : result(ops.subscribe(topics), "topic");
+    if (isClosed()) {
+      return closed();
+    }
+    if (router.remote() == null) {
+      return result(ops.subscribe(topics), "topic");
+    }
+    Later later = new Later("topic");
+    int code = ops.subscribe(topics, later);
+    return code == Router.PENDING ? later.promise.future() : result(code, "topic");
   }
 
   @Override
@@ -180,9 +199,44 @@ public final class InternalClientImpl implements ElbusClient {
     if (code == Protocol.RESPONSE_OK) {
       return Future.succeededFuture();
     }
-    return Future.failedFuture(code == Protocol.ERR_DATA
+    return Future.failedFuture(failure(code, what));
+  }
+
+  /**
+   * A result that comes later (from another node of a cluster), completed on the caller's Vert.x
+   * context when it had one.
+   */
+  private static final class Later implements Completion {
+    final Promise<Void> promise = Promise.promise();
+    private final Context context = Vertx.currentContext();
+    private final String what;
+
+    Later(String what) {
+      this.what = what;
+    }
+
+    @Override
+    public void complete(int code) {
+      if (context != null && Vertx.currentContext() != context) {
+        context.runOnContext(v -> settle(code));
+      } else {
+        settle(code);
+      }
+    }
+
+    private void settle(int code) {
+      if (code == Protocol.RESPONSE_OK) {
+        promise.tryComplete();
+      } else {
+        promise.tryFail(failure(code, what));
+      }
+    }
+  }
+
+  private static ElbusException failure(int code, String what) {
+    return code == Protocol.ERR_DATA
         ? new ElbusException(code, what + " is missing or contains a NUL character")
-        : new ElbusException(code));
+        : new ElbusException(code);
   }
 
   /** The client as its RpcClient sees it: the frame handler it installs is the RPC slot. */

@@ -7,6 +7,7 @@ import dev.elbus.impl.codec.ClientStreamDecoder;
 import dev.elbus.impl.codec.FrameEncoder;
 import dev.elbus.impl.codec.ProtocolException;
 import dev.elbus.impl.codec.Utf8;
+import dev.elbus.impl.routing.AccessOp;
 import dev.elbus.impl.routing.CauseLog;
 import dev.elbus.impl.routing.ClientKind;
 import dev.elbus.impl.routing.ClientLimits;
@@ -15,10 +16,13 @@ import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.impl.routing.Limit;
 import dev.elbus.impl.routing.Router;
 import dev.elbus.impl.routing.Session;
+import dev.elbus.impl.tls.TlsErrors;
 import dev.elbus.protocol.Protocol;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,6 +42,11 @@ import java.util.concurrent.atomic.AtomicReference;
  * it and acks it (sections 2 and 5). A Netty handler placed before Vert.x's own handler in the
  * socket's pipeline, so read buffers arrive without a copy and frames are routed on this
  * connection's event loop as they are decoded.
+ *
+ * <p>On a TLS listener an {@code SslHandler} sits in front of this handler ({@link ListenerTls}):
+ * the connection reads and writes plain text, its handshake deadline and handshake slot cover
+ * the TLS handshake too, a failed TLS handshake closes it as {@link CloseReason#TLS} with one
+ * log line, and with {@code tls.name_from_cn} a name must be its client certificate's CN.
  *
  * <p>Client input is bounded where it arrives: the parts of a client name are counted on the
  * received bytes here, before the name is decoded; the levels of topics and patterns and the
@@ -143,8 +152,10 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
     ctx.writeAndFlush(FrameEncoder.greeting(ctx.alloc()), ctx.voidPromise());
     handshakeTimer = ctx.executor().schedule(() -> {
       handshakeTimer = null;
-      close(CloseReason.HANDSHAKE_TIMEOUT, "handshake not completed within "
-          + opts.getTimeoutMs() + " ms");
+      SslHandler tls = tlsHandler();
+      close(CloseReason.HANDSHAKE_TIMEOUT, (tls != null && !tls.handshakeFuture().isDone()
+          ? "TLS handshake" : "handshake") + " not completed within " + opts.getTimeoutMs()
+          + " ms");
     }, opts.getTimeoutMs(), TimeUnit.MILLISECONDS);
   }
 
@@ -225,8 +236,33 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
     ctx.fireChannelWritabilityChanged();
   }
 
+  /** The TLS handler in front of this connection, {@code null} on a plain listener. */
+  private SslHandler tlsHandler() {
+    return listener.tls() == null ? null : ctx.pipeline().get(SslHandler.class);
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    // a failed TLS handshake is reported here before the TLS handler closes the channel
+    if (evt instanceof SslHandshakeCompletionEvent && !((SslHandshakeCompletionEvent) evt)
+        .isSuccess()) {
+      tlsFailed(((SslHandshakeCompletionEvent) evt).cause());
+    }
+    ctx.fireUserEventTriggered(evt);
+  }
+
+  /** Closes for a TLS failure: one log line with the reason, never a stack trace. */
+  private void tlsFailed(Throwable cause) {
+    close(CloseReason.TLS, (session == null ? "TLS handshake failed: " : "TLS error: ")
+        + TlsErrors.describe(cause, "the client"));
+  }
+
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (listener.tls() != null && TlsErrors.isTls(cause)) {
+      tlsFailed(cause);
+      return;
+    }
     if (cause instanceof java.io.IOException) {
       // I/O errors (reset by peer, broken pipe): the peer is gone
       if (closeDetail == null) {
@@ -363,6 +399,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
         LOG.error("{} ({}) disconnected: {}{}", who, where, reason.key(), detail());
         break;
       case PROTOCOL_ERROR:
+      case TLS:
       case SLOW_CONSUMER:
       case HANDSHAKE_TIMEOUT:
       case FRAME_TIMEOUT:
@@ -433,7 +470,12 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
         // not supported by this transport: a plain close
       }
     }
-    ctx.close();
+    if (tlsHandler() != null) {
+      // past the TLS handler, which would first flush a close_notify behind the stuck frames
+      ctx.pipeline().firstContext().close();
+    } else {
+      ctx.close();
+    }
   }
 
   private void close(CloseReason reason, String detail) {
@@ -475,8 +517,15 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
       refuse(Protocol.ERR_DATA, "client name of more than " + limits.maxNameParts() + " parts");
       return false;
     }
+    String notCn = nameNotCn(name);
+    if (notCn != null) {
+      LOG.warn("registration of {} from {} refused: {} (tls.name_from_cn)", display(name),
+          peer != null ? peer : listener.label(), notCn);
+      refuse(Protocol.ERR_ACCESS, CloseReason.ACCESS, notCn);
+      return false;
+    }
     SocketSession s = new SocketSession(name, kind, peer, listener.label(), this, ctx, scheduler,
-        listener);
+        listener, router.alloc());
     s.limits(limits);
     // checks in elbus' order: name (72), AAA (79), registration (76 / 71)
     AaaPolicy policy = listener.aaa();
@@ -486,6 +535,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
         LOG.warn("registration of {} from {} refused by AAA: {}", display(name),
             peer != null ? peer : listener.label(),
             acl == null ? "not in the AAA map" : "host not allowed");
+        router.stats().countDenied(AccessOp.REGISTER);
         refuse(Protocol.ERR_ACCESS, CloseReason.ACCESS, "refused by AAA");
         return false;
       }
@@ -495,20 +545,95 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
   }
 
   /**
+   * The CN rule ({@code tls.name_from_cn}, docs/aaa.md): why {@code name} may not register with
+   * this connection's client certificate, or {@code null} when it may (or the rule is off). The
+   * primary name (before {@code %%}) must equal the certificate's one CN.
+   */
+  private String nameNotCn(String name) {
+    ListenerTls tls = listener.tls();
+    if (tls == null || !tls.options().isNameFromCn()) {
+      return null;
+    }
+    SslHandler h = tlsHandler();
+    String[] why = new String[1];
+    String cn = h == null ? null : ListenerTls.commonName(h.engine().getSession(), why);
+    if (cn == null) {
+      return why[0] != null ? why[0] : "no client certificate";
+    }
+    int sep = name.indexOf(Protocol.SECONDARY_SEP);
+    String primary = sep < 0 ? name : name.substring(0, sep);
+    if (!primary.equals(cn)) {
+      return "name '" + display(primary) + "' is not the client certificate's CN '"
+          + display(cn) + "'";
+    }
+    return null;
+  }
+
+  /**
    * Registers {@code s} and answers. When the name is taken by a socket client of this broker,
    * that holder may be a connection its client has just closed, whose close this broker has not
    * processed yet (the client reconnects at once, maybe on another event loop): the registration
    * is then retried every millisecond for up to {@link #REGISTRATION_RETRIES} ms before {@code 76}
-   * is answered. Frames the client sends meanwhile are held and routed after the answer.
+   * is answered. Frames the client sends meanwhile are held and routed after the answer. In a
+   * cluster the name is claimed in the cluster first: the answer comes later ({@link
+   * #registered}), and frames are held meanwhile too.
    *
    * @return false when refused (the connection is closing)
    */
   private boolean register(SocketSession s, AaaPolicy policy) {
-    int code = router.register(s, opts.isForceRegister());
+    int code = router.register(s, opts.isForceRegister(), c -> registered(s, policy, c));
+    if (code == Router.PENDING) {
+      pending = s;
+      return true;
+    }
     if (code == Protocol.ERR_BUSY && router.registry().get(s.name()) == null) {
       // the holder left between the attempt and the look-up: the name is free now
-      code = router.register(s, opts.isForceRegister());
+      code = router.register(s, opts.isForceRegister(), c -> registered(s, policy, c));
+      if (code == Router.PENDING) {
+        pending = s;
+        return true;
+      }
     }
+    return decided(s, policy, code);
+  }
+
+  /**
+   * The cluster's answer to a registration ({@link #register}), from any thread, carried on on
+   * this connection's event loop: a claimed name is registered here and answered in one task, so
+   * that nothing routed to the new session is written before the answer. A connection that
+   * closed meanwhile gives the claim up.
+   */
+  private void registered(SocketSession s, AaaPolicy policy, int claim) {
+    try {
+      ctx.executor().execute(() -> {
+        if (pending != s || cleanedUp || closeReason.get() != null) {
+          if (pending == s) {
+            pending = null;
+          }
+          if (claim == Protocol.RESPONSE_OK) {
+            router.abandonClaim(s);
+          }
+          return;
+        }
+        int code = claim == Protocol.RESPONSE_OK
+            ? router.registerClaimed(s, opts.isForceRegister()) : claim;
+        if (code == Protocol.ERR_BUSY && registrationRetries < REGISTRATION_RETRIES
+            && router.registry().get(s.name()) == null) {
+          registrationRetries++;
+          register(s, policy); // the local holder left meanwhile
+          return;
+        }
+        decided(s, policy, code);
+      });
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      if (claim == Protocol.RESPONSE_OK) {
+        router.abandonClaim(s);
+      }
+    }
+  }
+
+  /** Answers a registration whose code is known: retried, refused or accepted. */
+  private boolean decided(SocketSession s, AaaPolicy policy, int code) {
     if (code == Protocol.ERR_BUSY && registrationRetries < REGISTRATION_RETRIES
         && router.registry().get(s.name()) instanceof SocketSession) {
       registrationRetries++;
@@ -656,7 +781,9 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
     refuse(code, CloseReason.REGISTRATION_REFUSED, why);
   }
 
+  /** Answers the handshake with {@code code} (counted as a refused registration) and closes. */
   private void refuse(int code, CloseReason reason, String why) {
+    router.stats().countRegistrationRefused(code);
     closeDetail = why;
     ctx.writeAndFlush(FrameEncoder.response(ctx.alloc(), code), ctx.voidPromise());
     disconnect(reason);

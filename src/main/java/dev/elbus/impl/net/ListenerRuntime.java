@@ -33,6 +33,8 @@ public final class ListenerRuntime {
   /** Port key shared by the verticle instances of one deployment (negative: shared ephemeral). */
   private final int listenPort;
   private volatile String label;
+  /** TLS of this listener; {@code null}: plain elbus. */
+  private final ListenerTls tls;
   /** The AAA policy in force on this listener; {@code null}: no AAA. */
   private volatile AaaPolicy aaa;
   /** Connections open on this listener, across all verticle instances. */
@@ -51,6 +53,12 @@ public final class ListenerRuntime {
     this.listenPort = listenPort;
     this.label = options.getBind().toString();
     this.aaa = options.getAaa();
+    this.tls = options.getTls() == null ? null : new ListenerTls(options.getTls(), this::label);
+  }
+
+  /** TLS of this listener (its certificate and the watch of its files); {@code null}: none. */
+  public ListenerTls tls() {
+    return tls;
   }
 
   /** Counts a new connection; false (and not counted) when the listener is full. */

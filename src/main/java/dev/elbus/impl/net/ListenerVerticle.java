@@ -18,7 +18,8 @@ import java.util.List;
 
 /**
  * A thin lifecycle shell: listens on every configured listener and hands each accepted socket to
- * a {@link ClientConnection}. Deployed with one instance per event loop; Vert.x shares each bound
+ * a {@link ClientConnection} (behind a TLS handler from the listener's {@link ListenerTls} on a
+ * TLS listener). Deployed with one instance per event loop; Vert.x shares each bound
  * address between the instances and spreads connections round-robin. Holds no protocol logic and
  * no state beyond its servers.
  */
@@ -64,6 +65,10 @@ public final class ListenerVerticle extends VerticleBase {
       ChannelHandlerContext hctx = ((NetSocketInternal) so).channelHandlerContext();
       hctx.channel().config().setWriteBufferWaterMark(mark);
       hctx.channel().config().setRecvByteBufAllocator(READS);
+      if (l.tls() != null) {
+        // first in the pipeline: the connection behind it reads and writes plain text
+        hctx.pipeline().addFirst("tls", l.tls().newHandler(hctx.alloc()));
+      }
       hctx.pipeline().addBefore("handler", "elbus", new ClientConnection(router, l));
     });
     servers.add(server);
@@ -79,6 +84,11 @@ public final class ListenerVerticle extends VerticleBase {
         l.label((host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + s.actualPort());
       }
     });
+  }
+
+  /** The context (event loop) this instance serves its connections on, once deployed. */
+  public io.vertx.core.Context loop() {
+    return context;
   }
 
   @Override

@@ -5,6 +5,7 @@ import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.impl.routing.Session;
 import dev.elbus.protocol.Protocol;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.util.internal.PlatformDependent;
 
@@ -44,6 +45,8 @@ final class SocketSession extends Session {
   private final ClientConnection conn;
   private final ListenerRuntime listener;
   private final ChannelHandlerContext ctx;
+  /** Where coalescing buffers come from: the router's allocator. */
+  private final ByteBufAllocator alloc;
   private final OutboundScheduler scheduler;
   private final int queueSize;
   private final long queueMaxBytes;
@@ -60,6 +63,11 @@ final class SocketSession extends Session {
   private boolean writeAgain;
   /** Frames were written to the channel and not flushed yet (by an early, non-flushing write). */
   private boolean unflushed;
+  /**
+   * Small frames copied here by the same-loop fast path ({@link #append}), not yet written to the
+   * channel; the next {@link #write} writes them first (it may add queued frames to it).
+   */
+  private ByteBuf coalescing;
   /** Set once the connection is closing: nothing more is accepted. */
   private volatile boolean closed;
   /** When the channel last stopped being writable ({@link System#nanoTime}), 0 while writable. */
@@ -68,8 +76,10 @@ final class SocketSession extends Session {
   private volatile String dropDetail;
 
   SocketSession(String name, ClientKind kind, String source, String port, ClientConnection conn,
-      ChannelHandlerContext ctx, OutboundScheduler scheduler, ListenerRuntime listener) {
+      ChannelHandlerContext ctx, OutboundScheduler scheduler, ListenerRuntime listener,
+      ByteBufAllocator alloc) {
     super(name, kind, source, port);
+    this.alloc = alloc;
     this.listener = listener;
     this.conn = conn;
     this.ctx = ctx;
@@ -95,6 +105,13 @@ final class SocketSession extends Session {
     if (closed) {
       frame.release();
       return Protocol.ERR_NOT_DELIVERED;
+    }
+    if (queued.get() == 0 && scheduler.loop().inEventLoop()) {
+      int n = frame.readableBytes();
+      if (n <= COALESCE_FRAME && ctx.channel().isWritable()) {
+        append(frame, n);
+        return Protocol.RESPONSE_OK;
+      }
     }
     int size = frame.readableBytes() + FRAME_OVERHEAD;
     int q = queued.incrementAndGet();
@@ -123,6 +140,40 @@ final class SocketSession extends Session {
       scheduler.hurry(this);
     }
     return Protocol.RESPONSE_OK;
+  }
+
+  /**
+   * The same-loop fast path: on this session's own event loop, with nothing queued and the channel
+   * writable (so the socket takes what comes), a small frame is copied straight into the
+   * coalescing buffer, without a queue slot, counters or a reference kept; the pending drain at
+   * the end of the batch writes and flushes it. Frames from this loop stay in order with the
+   * queued ones: this path is taken only while the queue is empty, and a drain writes the
+   * coalescing buffer before anything it takes from the queue. A full buffer goes to the channel
+   * at once, and when that fills the channel it is flushed, as an early drain would.
+   */
+  private void append(ByteBuf frame, int n) {
+    ByteBuf out = coalescing;
+    if (out != null && out.writableBytes() < n) {
+      coalescing = null;
+      ctx.write(out, ctx.voidPromise());
+      unflushed = true;
+      out = null;
+      if (!ctx.channel().isWritable()) {
+        unflushed = false;
+        ctx.flush(); // may make it writable again, and writabilityChanged writes the queue
+      }
+    }
+    if (out == null) {
+      out = alloc.directBuffer(COALESCE_BYTES);
+    }
+    int at = out.writerIndex();
+    frame.getBytes(frame.readerIndex(), out, at, n);
+    out.writerIndex(at + n);
+    frame.release();
+    coalescing = out;
+    if (!drainScheduled.get() && drainScheduled.compareAndSet(false, true)) {
+      scheduler.schedule(this);
+    }
   }
 
   /** The socket has taken no bytes for write_timeout (it is not writable since then). */
@@ -190,7 +241,12 @@ final class SocketSession extends Session {
       int budget = DRAIN_BUDGET;
       do {
         writeAgain = false;
-        ByteBuf out = null;
+        // what the fast path coalesced goes first; queued frames may join it
+        ByteBuf out = coalescing;
+        coalescing = null;
+        if (out != null) {
+          unflushed = true;
+        }
         ByteBuf f;
         while (budget > 0 && ch.isWritable() && (f = queue.poll()) != null) {
           budget--;
@@ -203,16 +259,22 @@ final class SocketSession extends Session {
               out = null;
             }
             if (out == null) {
-              out = ctx.alloc().directBuffer(COALESCE_BYTES);
+              out = alloc.directBuffer(COALESCE_BYTES);
             }
-            out.writeBytes(f, f.readerIndex(), n);
+            // the frame copies itself out: with Netty's adaptive buffers that is a plain memory
+            // copy, while out.writeBytes(f) would make a ByteBuffer view of f for every frame
+            int at = out.writerIndex();
+            f.getBytes(f.readerIndex(), out, at, n);
+            out.writerIndex(at + n);
             f.release();
           } else {
             if (out != null) {
               ctx.write(out, ctx.voidPromise());
               out = null;
             }
-            ctx.write(f, ctx.voidPromise());
+            // the frame may be shared with other receivers (Session.deliver): the write moves the
+            // reader index of a duplicate, which takes over this reference
+            ctx.write(f.duplicate(), ctx.voidPromise());
           }
           unflushed = true;
         }
@@ -245,6 +307,10 @@ final class SocketSession extends Session {
 
   /** Releases every queued frame. On the event loop (the queue's single consumer). */
   void releaseQueued() {
+    if (coalescing != null) {
+      coalescing.release();
+      coalescing = null;
+    }
     ByteBuf f;
     while ((f = queue.poll()) != null) {
       queued.decrementAndGet();
@@ -265,8 +331,8 @@ final class SocketSession extends Session {
 
   @Override
   public boolean flushed() {
-    if (queued.get() > 0) {
-      return false;
+    if (queued.get() > 0 || drainScheduled.get()) {
+      return false; // queued, or coalesced by the fast path and not yet written
     }
     io.netty.channel.ChannelOutboundBuffer ob = ctx.channel().unsafe().outboundBuffer();
     return ob == null || ob.totalPendingWriteBytes() == 0;

@@ -101,6 +101,11 @@ public final class ClientOps {
         received(len);
         if (op == Protocol.OP_MESSAGE) {
           code = router.message(s, key, body, z + 1, start + len - z - 1, realtime, len);
+          if (code == Router.FORWARD) {
+            // a cluster: the ack (if any) comes from the node that has the target
+            code = router.forward(s, key, body, z + 1, start + len - z - 1, realtime, len,
+                (qos & 1) != 0 ? ackLater(opId, realtime) : null);
+          }
         } else if (op == Protocol.OP_BROADCAST) {
           code = router.broadcast(s, key, body, z + 1, start + len - z - 1, realtime, len);
         } else {
@@ -143,6 +148,12 @@ public final class ClientOps {
           from = z + 1;
         }
         code = denied ? Protocol.ERR_ACCESS : refused ? Protocol.ERR_DATA : Protocol.RESPONSE_OK;
+        // a cluster: the ack waits until every node knows the new patterns, so that a
+        // publication sent anywhere after it reaches them
+        if (op == Protocol.OP_SUBSCRIBE && (qos & 1) != 0
+            && router.barrier(ackLater(opId, realtime, code))) {
+          return;
+        }
         break;
       }
       case Protocol.OP_PUBLISH_FOR: {
@@ -176,9 +187,21 @@ public final class ClientOps {
       default:
         throw new ProtocolException("unknown operation 0x" + Integer.toHexString(op));
     }
-    if ((qos & 1) != 0) {
+    if ((qos & 1) != 0 && code != Router.PENDING) {
       router.ack(s, opId, code, realtime);
     }
+  }
+
+  /** The ack of frame {@code opId}, sent when the cluster has the result. */
+  private Completion ackLater(int opId, boolean realtime) {
+    Session s = session;
+    return code -> router.ack(s, opId, code, realtime);
+  }
+
+  /** The ack {@code code} of frame {@code opId}, sent when the cluster is ready. */
+  private Completion ackLater(int opId, boolean realtime, int code) {
+    Session s = session;
+    return ignored -> router.ack(s, opId, code, realtime);
   }
 
   /**
@@ -264,13 +287,26 @@ public final class ClientOps {
    * @return the ack code ({@code 72} for a target that is null or contains NUL)
    */
   public int message(String target, ByteBuf payload, boolean realtime) {
+    return message(target, payload, realtime, null);
+  }
+
+  /**
+   * A direct message to {@code target}; in a cluster the result may come later.
+   *
+   * @param done called with the result when this returns {@link Router#PENDING} (the target is
+   *     on another node); {@code null}: no result wanted (a message to another node is then OK
+   *     once handed on)
+   */
+  public int message(String target, ByteBuf payload, boolean realtime, Completion done) {
     if (bad(target)) {
       return Protocol.ERR_DATA;
     }
     int stat = ByteBufUtil.utf8Bytes(target) + 1 + payload.readableBytes();
     received(stat);
-    return router.message(session, target, payload, payload.readerIndex(),
+    int code = router.message(session, target, payload, payload.readerIndex(),
         payload.readableBytes(), realtime, stat);
+    return code != Router.FORWARD ? code : router.forward(session, target, payload,
+        payload.readerIndex(), payload.readableBytes(), realtime, stat, done);
   }
 
   /** A broadcast to {@code mask}: the body {@code mask 00 payload}. */
@@ -333,6 +369,17 @@ public final class ClientOps {
    */
   public int subscribe(List<String> topics) {
     return topics(Protocol.OP_SUBSCRIBE, topics);
+  }
+
+  /**
+   * Subscribes to {@code topics}; in a cluster the result is given once every node knows the new
+   * patterns ({@link Router#barrier}).
+   *
+   * @param done called with the result when this returns {@link Router#PENDING}
+   */
+  public int subscribe(List<String> topics, Completion done) {
+    int code = topics(Protocol.OP_SUBSCRIBE, topics);
+    return router.barrier(ignored -> done.complete(code)) ? Router.PENDING : code;
   }
 
   public int unsubscribe(List<String> topics) {

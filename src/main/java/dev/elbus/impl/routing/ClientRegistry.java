@@ -49,6 +49,16 @@ public final class ClientRegistry {
   }
 
   /**
+   * Registers {@code s}, a secondary whose primary is registered on another node of a cluster
+   * (which disconnects it when that primary goes): not linked to a primary here.
+   *
+   * @return {@code RESPONSE_OK}, or {@code ERR_BUSY} when the full name is taken
+   */
+  public synchronized int registerDetached(Session s) {
+    return byName.putIfAbsent(s.name(), s) != null ? Protocol.ERR_BUSY : Protocol.RESPONSE_OK;
+  }
+
+  /**
    * Removes {@code s} if it is the client registered under its name.
    *
    * @return the secondaries that must now be disconnected (a primary's), or {@code null} when

@@ -15,6 +15,11 @@ public enum CloseReason {
   FRAME_TIMEOUT("frame_timeout"),
   /** The client sent nothing for longer than the listener's idle deadline. */
   IDLE_TIMEOUT("idle_timeout"),
+  /**
+   * The TLS handshake of a TLS listener failed (a plain-text client, an untrusted or expired
+   * certificate, no client certificate where one is required) or a TLS record was bad.
+   */
+  TLS("tls"),
   /** The handshake was refused (bad greeting or version, bad name, busy, not registered). */
   REGISTRATION_REFUSED("registration_refused"),
   /** AAA refused the client, or its rights changed and it must re-register. */

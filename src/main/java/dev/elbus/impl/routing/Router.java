@@ -17,7 +17,8 @@ import java.util.function.BiConsumer;
 /**
  * Routes client operations to receivers (PROTOCOL.md section 5) on the caller's thread: direct
  * messages by name, broadcasts by name mask, publications by topic. Each outgoing frame is
- * encoded once at its exact size and the same bytes are handed to every receiver. Results are
+ * encoded once at its exact size and the same buffer, one reference each, is handed to every
+ * receiver. Results are
  * the codes an ack carries.
  */
 public final class Router {
@@ -28,6 +29,18 @@ public final class Router {
   private final ByteBufAllocator alloc;
   /** Called after a primary registers / after it is gone (announcements, section 8). */
   private volatile BiConsumer<Session, Boolean> registrationListener = (s, reg) -> { };
+  /** The other nodes of a cluster, {@code null} for a single broker. */
+  private volatile RemoteNodes remote;
+
+  /**
+   * Not a result code: the result comes later, through the {@link Completion} the call was given.
+   */
+  public static final int PENDING = -1;
+  /**
+   * Not a result code: {@link #message} found no such client here, and the broker is one node of
+   * a cluster: hand the message to {@link #forward}.
+   */
+  public static final int FORWARD = -2;
 
   public Router(ClientRegistry registry, TopicIndex topics, BrokerStats stats,
       ByteBufAllocator alloc) {
@@ -53,6 +66,27 @@ public final class Router {
     return alloc;
   }
 
+  /**
+   * Makes this router one node of a cluster: what is not on this node is asked of {@code r}. Set
+   * once, before any client registers.
+   */
+  public void remote(RemoteNodes r) {
+    this.remote = r;
+  }
+
+  /** The other nodes of the cluster, {@code null} for a single broker. */
+  public RemoteNodes remote() {
+    return remote;
+  }
+
+  /**
+   * Whether {@code name} belongs to this node only (starts with {@code .}: the broker's own
+   * client, the bridge's): never claimed in a cluster, never reached from another node.
+   */
+  public static boolean nodeLocal(String name) {
+    return !name.isEmpty() && name.charAt(0) == '.';
+  }
+
   /** Sets the listener told of primaries' registrations ({@code true}) and departures. */
   public void registrationListener(BiConsumer<Session, Boolean> l) {
     this.registrationListener = l;
@@ -75,7 +109,46 @@ public final class Router {
    * internal clients are never replaced.
    */
   public int register(Session s, boolean force) {
-    int code = registry.register(s);
+    RemoteNodes r = remote;
+    if (r != null && !nodeLocal(s.name())) {
+      return r.registerNow(s);
+    }
+    return registerHere(s, force, false);
+  }
+
+  /**
+   * Registers a network client. In a single broker (and for a name starting with {@code .}) at
+   * once: the registration code is returned. In a cluster the name is claimed in the cluster
+   * first, and this returns {@link #PENDING}: {@code claimed} gets OK once the name is this
+   * client's (the caller then calls {@link #registerClaimed} on the client's own thread, or
+   * {@link #abandonClaim} when the client went away meanwhile), or the code that refuses it.
+   */
+  public int register(Session s, boolean force, Completion claimed) {
+    RemoteNodes r = remote;
+    if (r != null && !nodeLocal(s.name())) {
+      r.register(s, force, claimed);
+      return PENDING;
+    }
+    return registerHere(s, force, false);
+  }
+
+  /** Registers here a client whose name was claimed in the cluster ({@link #register}). */
+  public int registerClaimed(Session s, boolean force) {
+    return remote.registerClaimed(s, force);
+  }
+
+  /** Gives up a name claimed for a client that went away before it was registered here. */
+  public void abandonClaim(Session s) {
+    remote.abandon(s);
+  }
+
+  /**
+   * The registration on this node, as {@link #register(Session, boolean)} in a single broker; in
+   * a cluster once the name is claimed. {@code remotePrimary}: {@code s} is a secondary whose
+   * primary is registered on another node (the cluster disconnects it when that one goes).
+   */
+  public int registerHere(Session s, boolean force, boolean remotePrimary) {
+    int code = remotePrimary ? registry.registerDetached(s) : registry.register(s);
     if (code == Protocol.ERR_BUSY && force && !s.isSecondary()) {
       Session old = registry.get(s.name());
       if (old != null && old.kind() != ClientKind.INTERNAL) {
@@ -85,6 +158,7 @@ public final class Router {
       }
     }
     if (code == Protocol.RESPONSE_OK) {
+      stats.countRegistered(s.kind());
       addSubscription(s, Protocol.TOPIC_WARN);
       if (!s.isSecondary()) {
         registrationListener.accept(s, Boolean.TRUE);
@@ -107,6 +181,7 @@ public final class Router {
       logFailure(s, failure);
       return;
     }
+    failure = failure != null ? failure : unregisteredRemotely(s);
     for (Session o : orphans) {
       try {
         o.disconnect(CloseReason.PRIMARY_GONE);
@@ -114,6 +189,8 @@ public final class Router {
         failure = failure != null ? failure : e;
       }
       Throwable f = removePatterns(o);
+      failure = failure != null ? failure : f;
+      f = unregisteredRemotely(o);
       failure = failure != null ? failure : f;
     }
     if (!s.isSecondary()) {
@@ -126,13 +203,30 @@ public final class Router {
     logFailure(s, failure);
   }
 
+  /** Tells the cluster (if any) that {@code s} is gone; returns the failure, if any. */
+  private Throwable unregisteredRemotely(Session s) {
+    RemoteNodes r = remote;
+    if (r != null && !nodeLocal(s.name())) {
+      try {
+        r.unregistered(s);
+      } catch (RuntimeException | Error e) {
+        return e;
+      }
+    }
+    return null;
+  }
+
   /** Removes every pattern of {@code s} from the index; returns the first failure, if any. */
   private Throwable removePatterns(Session s) {
     Throwable failure = null;
+    RemoteNodes r = remote;
     for (String p : s.subscriptions) {
       try {
         if (s.subscriptions.remove(p)) {
           topics.remove(p, s);
+          if (r != null) {
+            r.unsubscribed(p);
+          }
         }
       } catch (RuntimeException | Error e) {
         failure = failure != null ? failure : e;
@@ -180,7 +274,7 @@ public final class Router {
     }
     AccessRights r = s.rights();
     if (r != null && !r.canSubscribe(pattern)) {
-      return Protocol.ERR_ACCESS;
+      return denied(AccessOp.SUBSCRIBE);
     }
     addSubscription(s, pattern);
     return Protocol.RESPONSE_OK;
@@ -190,9 +284,16 @@ public final class Router {
     if (s.subscriptions.add(pattern)) {
       account(s, pattern, 1);
       topics.add(pattern, s);
+      RemoteNodes r = remote;
+      if (r != null) {
+        r.subscribed(pattern);
+      }
       // lost a race with unregister: undo, so no subscription outlives its client
       if (!registry.isRegistered(s) && s.subscriptions.remove(pattern)) {
         topics.remove(pattern, s);
+        if (r != null) {
+          r.unsubscribed(pattern);
+        }
       }
     }
   }
@@ -226,6 +327,12 @@ public final class Router {
       return refuse(s, Limit.WILDCARD_LEVELS, wl + " wildcard levels with this pattern");
     }
     return Protocol.RESPONSE_OK;
+  }
+
+  /** Counts an operation AAA refused; returns {@code ERR_ACCESS}, the code it is answered with. */
+  private int denied(AccessOp op) {
+    stats.countDenied(op);
+    return Protocol.ERR_ACCESS;
   }
 
   /** What one pattern counts against {@code max_subscription_bytes}: its UTF-8 length + 1. */
@@ -300,7 +407,22 @@ public final class Router {
     if (s.subscriptions.remove(pattern)) {
       account(s, pattern, -1);
       topics.remove(pattern, s);
+      RemoteNodes r = remote;
+      if (r != null) {
+        r.unsubscribed(pattern);
+      }
     }
+  }
+
+  /**
+   * In a cluster, arranges for {@code done} to be called once every other node applied the
+   * subscriptions made here so far ({@link RemoteNodes#barrier}).
+   *
+   * @return false when there is nothing to wait for ({@code done} is not called)
+   */
+  public boolean barrier(Completion done) {
+    RemoteNodes r = remote;
+    return r != null && r.barrier(done);
   }
 
   /**
@@ -308,19 +430,19 @@ public final class Router {
    *
    * @param statBytes the incoming body length (target included), for the w_bytes counters
    * @return OK, {@code ERR_CLIENT_NOT_REGISTERED} for an unknown target, {@code ERR_ACCESS} when
-   *     the sender may not message it, or {@code ERR_NOT_DELIVERED} when the target's queue
-   *     overflowed
+   *     the sender may not message it, {@code ERR_NOT_DELIVERED} when the target's queue
+   *     overflowed, or {@link #FORWARD} in a cluster when the target is not on this node
    */
   public int message(Session from, String target, ByteBuf src, int index, int len,
       boolean realtime, int statBytes) {
     AccessRights r = from.rights();
     // p2p rights name clients by their primary: a secondary is its primary's instance
     if (r != null && !r.canSendTo(primaryName(target))) {
-      return Protocol.ERR_ACCESS;
+      return denied(AccessOp.MESSAGE);
     }
     Session to = registry.get(target);
     if (to == null) {
-      return Protocol.ERR_CLIENT_NOT_REGISTERED;
+      return remote == null ? Protocol.ERR_CLIENT_NOT_REGISTERED : FORWARD;
     }
     ByteBuf frame = FrameEncoder.deliver(alloc, Protocol.FRAME_MESSAGE, from.nameBytes(), src,
         index, len, realtime);
@@ -332,7 +454,7 @@ public final class Router {
       boolean realtime, int statBytes) {
     AccessRights r = from.rights();
     if (r != null && !r.canBroadcast(mask)) {
-      return Protocol.ERR_ACCESS;
+      return denied(AccessOp.BROADCAST);
     }
     String[] parts = Masks.split(mask, '.');
     ByteBuf frame = null;
@@ -345,14 +467,32 @@ public final class Router {
           frame = FrameEncoder.deliver(alloc, Protocol.FRAME_BROADCAST, from.nameBytes(), src,
               index, len, realtime);
         }
-        deliverCounted(to, frame.retainedDuplicate(), realtime, statBytes);
+        deliverCounted(to, frame.retain(), realtime, statBytes);
       }
     } finally {
       if (frame != null) {
         frame.release();
       }
     }
+    RemoteNodes rn = remote;
+    if (rn != null) {
+      rn.broadcast(from, mask, src, index, len, realtime, statBytes);
+    }
     return Protocol.RESPONSE_OK;
+  }
+
+  /**
+   * A direct message to a client that is not on this node ({@link #message} answered {@link
+   * #FORWARD}): handed to the cluster.
+   *
+   * @param done the sender's ack, {@code null} when it asked for none
+   * @return {@code 71} (registered nowhere) or {@link #PENDING}
+   */
+  public int forward(Session from, String target, ByteBuf src, int index, int len,
+      boolean realtime, int statBytes, Completion done) {
+    RemoteNodes rn = remote;
+    return rn == null ? Protocol.ERR_CLIENT_NOT_REGISTERED
+        : rn.message(from, target, src, index, len, realtime, statBytes, done);
   }
 
   /**
@@ -363,20 +503,24 @@ public final class Router {
       boolean realtime, int statBytes) {
     AccessRights r = from.rights();
     if (r != null && !r.canPublish(topic)) {
-      return Protocol.ERR_ACCESS;
+      return denied(AccessOp.PUBLISH);
     }
     Session[] subs = topics.match(topic);
+    RemoteNodes rn = remote;
+    if (rn != null) {
+      rn.publish(from, topic, src, index, len, realtime, statBytes);
+    }
     if (subs.length == 0) {
       return Protocol.RESPONSE_OK;
     }
     ByteBuf frame = FrameEncoder.deliver(alloc, Protocol.FRAME_PUBLISH, from.nameBytes(), src,
         index, len, realtime);
-    // every receiver but the last gets a duplicate (its own indexes: a socket write moves them);
-    // the last one takes the frame itself, so one subscriber costs no extra buffer object
+    // every receiver gets a reference to the same bytes (Session.deliver: shared, read by
+    // absolute index); the last one takes the router's own reference
     int last = subs.length - 1;
     try {
       for (int i = 0; i < last; i++) {
-        deliverCounted(subs[i], frame.retainedDuplicate(), realtime, statBytes);
+        deliverCounted(subs[i], frame.retain(), realtime, statBytes);
       }
     } catch (RuntimeException | Error e) {
       frame.release();
@@ -423,7 +567,7 @@ public final class Router {
       int topicLen, int payloadIndex, int payloadLen, boolean realtime, int statBytes) {
     AccessRights r = from.rights();
     if (r != null && (!r.canPublish(topic) || !r.canSendTo(receiver))) {
-      return Protocol.ERR_ACCESS;
+      return denied(AccessOp.PUBLISH_FOR);
     }
     ByteBuf frame = null;
     try {
@@ -435,14 +579,68 @@ public final class Router {
           frame = FrameEncoder.publication(alloc, from.nameBytes(), src, topicIndex, topicLen,
               payloadIndex, payloadLen, realtime);
         }
-        deliverCounted(to, frame.retainedDuplicate(), realtime, statBytes);
+        deliverCounted(to, frame.retain(), realtime, statBytes);
       }
     } finally {
       if (frame != null) {
         frame.release();
       }
     }
+    RemoteNodes rn = remote;
+    if (rn != null) {
+      rn.publishFor(from, topic, receiver, src, topicIndex, topicLen, payloadIndex, payloadLen,
+          realtime, statBytes);
+    }
     return Protocol.RESPONSE_OK;
+  }
+
+  // ---------------------------------------------------------------- frames from another node
+
+  /*
+   * What another node of the cluster routed here: the complete broker frame, encoded there (one
+   * reference, taken), for this node's clients. Rights were checked on the sender's node;
+   * exclusions and subscriptions are this node's.
+   */
+
+  /** A direct message for {@code target}: OK, {@code 71} (not here) or {@code 77}. */
+  public int deliverMessage(String target, ByteBuf frame, boolean realtime, int statBytes) {
+    Session to = nodeLocal(target) ? null : registry.get(target);
+    if (to == null) {
+      frame.release();
+      return Protocol.ERR_CLIENT_NOT_REGISTERED;
+    }
+    return deliverCounted(to, frame, realtime, statBytes);
+  }
+
+  /** A broadcast to this node's clients matching {@code mask}. */
+  public void deliverBroadcast(String mask, ByteBuf frame, boolean realtime, int statBytes) {
+    String[] parts = Masks.split(mask, '.');
+    try {
+      for (Session to : registry.all()) {
+        if (Masks.nameMatches(parts, to.name())) {
+          deliverCounted(to, frame.retainedDuplicate(), realtime, statBytes);
+        }
+      }
+    } finally {
+      frame.release();
+    }
+  }
+
+  /**
+   * A publication to this node's subscribers of {@code topic}; with a {@code receiver}
+   * (publish-for) only to those whose primary name it is.
+   */
+  public void deliverPublication(String topic, String receiver, ByteBuf frame, boolean realtime,
+      int statBytes) {
+    try {
+      for (Session to : topics.match(topic)) {
+        if (receiver == null || to.primaryName().equals(receiver)) {
+          deliverCounted(to, frame.retainedDuplicate(), realtime, statBytes);
+        }
+      }
+    } finally {
+      frame.release();
+    }
   }
 
   /** Sends an ack to {@code to} (counted as one frame of six bytes). */

@@ -70,6 +70,11 @@ public abstract class Session {
    * Hands one frame to this client. Takes ownership of {@code frame} (one reference), whatever
    * the outcome.
    *
+   * <p>The buffer may be shared with the other receivers of the same broadcast or publication
+   * (each holds its own reference): read it by absolute index from its reader index, never move
+   * its indexes or change its bytes, and hand a {@code duplicate()} to anything that does (a
+   * channel write moves the reader index).
+   *
    * @param frame a complete broker frame (header and body), never mutated afterwards
    * @param realtime the frame must not wait for write coalescing
    * @return {@code RESPONSE_OK}, or {@code ERR_NOT_DELIVERED} when the client cannot take it (its

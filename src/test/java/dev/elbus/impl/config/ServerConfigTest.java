@@ -1,6 +1,9 @@
 package dev.elbus.impl.config;
 
+import dev.elbus.client.Bind;
+import dev.elbus.config.ClusterOptions;
 import dev.elbus.config.ListenerOptions;
+import dev.elbus.config.TlsOptions;
 import dev.elbus.impl.routing.ClientLimits;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -13,6 +16,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -55,6 +59,20 @@ class ServerConfigTest {
         "conf/elbus-docker.yaml");
     assertThat(d.listeners()).extracting(x -> x.getBind().toString())
         .containsExactly("/var/run/elbus/elbus.sock", "0.0.0.0:7777");
+    // the image serves /metrics, /health and /ready (its HEALTHCHECK asks /health); the default
+    // configuration opens no HTTP port
+    assertThat(d.http()).isEqualTo(Bind.tcp("0.0.0.0", 9777));
+    assertThat(c.http()).isNull();
+  }
+
+  @Test
+  void httpIsAHostAndPort() {
+    assertThat(ServerConfig.parse(new JsonObject("{\"http\": \"127.0.0.1:9777\"}"), "t.yaml")
+        .http()).isEqualTo(Bind.tcp("127.0.0.1", 9777));
+    assertThat(ServerConfig.parse(new JsonObject("{\"http\": \"[::1]:0\"}"), "t.yaml").http())
+        .isEqualTo(Bind.tcp("::1", 0));
+    assertThat(ServerConfig.parse(new JsonObject("{\"http\": null}"), "t.yaml").http()).isNull();
+    assertThat(ServerConfig.parse(new JsonObject("{}"), "t.yaml").http()).isNull();
   }
 
   @Test
@@ -106,6 +124,64 @@ class ServerConfigTest {
     assertThat(d.internalClients().getQueueSize()).isZero(); // the broker's default applies
   }
 
+  @Test
+  void theClusterSection() {
+    ServerConfig c = ServerConfig.parse(ConfigFiles.read(vertx, "conf/elbus-cluster.yaml"),
+        "conf/elbus-cluster.yaml");
+    ClusterOptions o = c.brokerOptions().getCluster();
+    assertThat(o.getName()).isEqualTo("elbus");
+    assertThat(o.getPort()).isEqualTo(5701);
+    assertThat(o.getBusPort()).isEqualTo(5801);
+    assertThat(o.getMembers()).containsExactly("node1:5701", "node2:5701", "node3:5701");
+    assertThat(o.getMaxNoHeartbeatSeconds()).isEqualTo(10);
+    assertThat(o.getTimeoutMs()).isEqualTo(5000);
+    // absent: a single broker; every key
+    assertThat(ServerConfig.parse(new JsonObject(), "t").brokerOptions().getCluster()).isNull();
+    ClusterOptions all = ServerConfig.parse(new JsonObject("{\"cluster\": {\"name\": \"c\", "
+        + "\"host\": \"10.0.0.1\", \"port\": 6000, \"members\": [\"10.0.0.2\", \"[::1]:6001\"], "
+        + "\"node\": \"a\", \"bus_host\": \"10.0.0.9\", \"bus_port\": 6100, \"heartbeat\": 2, "
+        + "\"max_no_heartbeat\": 7, \"merge\": 3, \"quorum\": 2, \"timeout\": 0.5, "
+        + "\"window\": 1000, \"queue_max_bytes\": 2000}}"), "t").cluster();
+    assertThat(List.of(all.getName(), all.getHost(), all.getPort(), all.getMembers(),
+        all.getNodeName(), all.getBusHost(), all.getBusPort(), all.getHeartbeatSeconds(),
+        all.getMaxNoHeartbeatSeconds(), all.getMergeSeconds(), all.getQuorum(),
+        all.getTimeoutMs(), all.getWindowBytes(), all.getQueueMaxBytes())).containsExactly("c",
+        "10.0.0.1", 6000, List.of("10.0.0.2", "[::1]:6001"), "a", "10.0.0.9", 6100, 2, 7, 3, 2,
+        500L, 1000L, 2000L);
+  }
+
+  @Test
+  void tlsIsPerTcpListener() {
+    ServerConfig c = ServerConfig.parse(new JsonObject("{\"listeners\": [{\"bind\": \"h:1\"},"
+        + "{\"bind\": \"h:2\", \"tls\": {\"cert\": \"s.pem\", \"key\": \"s.key\"}},"
+        + "{\"bind\": \"h:3\", \"tls\": {\"cert\": \"s.pem\", \"key\": \"s.key\", \"ca\": \"ca.pem\","
+        + "\"client_auth\": \"required\", \"name_from_cn\": true, \"scan_period\": 0.5}}]}"),
+        "t.yaml");
+    assertThat(c.listeners().get(0).getTls()).isNull();
+    TlsOptions plain = c.listeners().get(1).getTls();
+    assertThat(plain.getCert()).isEqualTo("s.pem");
+    assertThat(plain.getKey()).isEqualTo("s.key");
+    assertThat(plain.getCa()).isNull();
+    assertThat(plain.getClientAuth()).isEqualTo(TlsOptions.ClientAuth.NONE);
+    assertThat(plain.isNameFromCn()).isFalse();
+    assertThat(plain.getScanPeriodMs()).isEqualTo(TlsOptions.DEFAULT_SCAN_PERIOD_MS);
+    TlsOptions mutual = c.listeners().get(2).getTls();
+    assertThat(mutual.getCa()).isEqualTo("ca.pem");
+    assertThat(mutual.getClientAuth()).isEqualTo(TlsOptions.ClientAuth.REQUIRED);
+    assertThat(mutual.isNameFromCn()).isTrue();
+    assertThat(mutual.getScanPeriodMs()).isEqualTo(500);
+    // a copy of the options is a deep copy
+    ListenerOptions copy = new ListenerOptions(c.listeners().get(2));
+    copy.getTls().setCert("other.pem");
+    assertThat(mutual.getCert()).isEqualTo("s.pem");
+    // Unix sockets refuse TLS programmatically too, in either order
+    assertThatThrownBy(() -> ListenerOptions.of("/tmp/x.sock").setTls(plain))
+        .hasMessageContaining("tls is for TCP listeners");
+    assertThatThrownBy(() -> new ListenerOptions().setTls(plain)
+        .setBind(dev.elbus.client.Bind.unix("/tmp/x.sock")))
+        .hasMessageContaining("tls is for TCP listeners");
+  }
+
   @ParameterizedTest
   @CsvSource(delimiter = '|', value = {
       "{\"workerz\": 1}|t.yaml: unknown key 'workerz'",
@@ -129,10 +205,43 @@ class ServerConfigTest {
       "{\"internal_clients\": {\"size\": 3}}|t.yaml: internal_clients: unknown key 'size'",
       "{\"internal_clients\": {\"queue_size\": 0}}|t.yaml: internal_clients: queue_size must be 1..2147483647, got 0",
       "{\"internal_clients\": {\"overflow\": \"block\"}}|t.yaml: internal_clients: overflow must be refuse or disconnect, got 'block'",
+      "{\"cluster\": 1}|t.yaml: cluster must be a map",
+      "{\"cluster\": {\"nodes\": 1}}|t.yaml: cluster: unknown key 'nodes'",
+      "{\"cluster\": {\"port\": 0}}|t.yaml: cluster: port must be 1..65535, got 0",
+      "{\"cluster\": {\"members\": \"a:1\"}}|t.yaml: cluster: members must be a list of HOST:PORT",
+      "{\"cluster\": {\"members\": [\"a:x\"]}}|t.yaml: cluster: member 'a:x' is not HOST:PORT",
+      "{\"cluster\": {\"name\": \"\"}}|t.yaml: cluster: name must be a non-empty string, got ''",
+      "{\"cluster\": {\"quorum\": 1}}|t.yaml: cluster: quorum must be 0 (off) or at least 2, got 1",
+      "{\"cluster\": {\"timeout\": 0}}|t.yaml: cluster: timeout must be more than 0 and at most 86400 seconds, got 0.0",
+      "{\"cluster\": {\"heartbeat\": 5, \"max_no_heartbeat\": 5}}|t.yaml: cluster: max_no_heartbeat (5) must be more than heartbeat (5)",
+      "{\"cluster\": {\"bus_port\": 70000}}|t.yaml: cluster: bus_port must be 0..65535, got 70000",
+      "{\"http\": \"localhost\"}|t.yaml: http must be HOST:PORT (e.g. 127.0.0.1:9777), got 'localhost'",
+      "{\"http\": \":9777\"}|t.yaml: http must be HOST:PORT (e.g. 127.0.0.1:9777), got ':9777'",
+      "{\"http\": \"[]:9777\"}|t.yaml: http must be HOST:PORT (e.g. 127.0.0.1:9777), got '[]:9777'",
+      "{\"http\": \"h:x\"}|t.yaml: http must be HOST:PORT (e.g. 127.0.0.1:9777), got 'h:x'",
+      "{\"http\": \"h:65536\"}|t.yaml: http port out of range 0-65535, got 'h:65536'",
+      "{\"http\": \"/run/elbus/http.sock\"}|t.yaml: http must be HOST:PORT (e.g. 127.0.0.1:9777), got '/run/elbus/http.sock'",
+      "{\"http\": \"fifo:/x\"}|t.yaml: http must be HOST:PORT (e.g. 127.0.0.1:9777), got 'fifo:/x'",
+      "{\"http\": 9777}|t.yaml: http must be HOST:PORT (e.g. 127.0.0.1:9777), got '9777'",
+      "{\"http\": true}|t.yaml: http must be HOST:PORT (e.g. 127.0.0.1:9777), got 'true'",
+      "{\"listeners\": [{\"bind\": \"a.sock\", \"tls\": {\"cert\": \"c\", \"key\": \"k\"}}]}|t.yaml: listeners[0]: tls is for TCP listeners; a.sock is a Unix socket",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"cert\": \"c\"}}]}|t.yaml: listeners[0]: tls: key (a PEM file) is required",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"key\": \"k\"}}]}|t.yaml: listeners[0]: tls: cert (a PEM file) is required",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": true}]}|t.yaml: listeners[0]: tls must be a map with cert and key",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"cert\": \"c\", \"key\": \"k\", \"certs\": 1}}]}|t.yaml: listeners[0]: tls: unknown key 'certs'",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"cert\": 3, \"key\": \"k\"}}]}|t.yaml: listeners[0]: tls: cert must be the path of a PEM file, got '3'",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"cert\": \"c\", \"key\": \"k\", \"client_auth\": \"yes\"}}]}|t.yaml: listeners[0]: tls: client_auth must be none, request or required, got 'yes'",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"cert\": \"c\", \"key\": \"k\", \"name_from_cn\": true}}]}|t.yaml: listeners[0]: tls: name_from_cn needs client_auth: required",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"cert\": \"c\", \"key\": \"k\", \"client_auth\": \"request\", \"name_from_cn\": true}}]}|t.yaml: listeners[0]: tls: name_from_cn needs client_auth: required",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"cert\": \"c\", \"key\": \"k\", \"name_from_cn\": \"yes\"}}]}|t.yaml: listeners[0]: tls: name_from_cn must be true or false, got 'yes'",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"tls\": {\"cert\": \"c\", \"key\": \"k\", \"scan_period\": 0}}]}|t.yaml: listeners[0]: tls: scan_period must be more than 0 and at most 86400 seconds, got 0.0",
+      "{\"listeners\": [{\"bind\": \"tls://h:1\"}]}|t.yaml: listeners[0]: bind 'tls://h:1': a listener gets TLS from its tls: {cert, key} settings",
+      "{\"tls\": {\"cert\": \"c\", \"key\": \"k\"}}|t.yaml: tls is set per listener (listeners[N].tls), not at the top level",
   })
   void malformedSettingsNameFileAndEntry(String json, String message) {
     assertThatThrownBy(() -> ServerConfig.parse(new JsonObject(json), "t.yaml"))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith(message);
+        .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith(message)
+        .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
   }
 
   @Test
