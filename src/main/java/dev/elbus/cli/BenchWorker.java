@@ -135,27 +135,23 @@ final class BenchWorker {
   /** Connects the receiver (paced sends) and then the worker's client, each on its context. */
   Future<Void> connect(String path, ClientOptions opts) {
     Future<Void> r = receiverCtx == null ? Future.succeededFuture()
-        : on(receiverCtx, () -> NetworkClient.connect(vertx, path, targetName(), opts)
-            .onSuccess(c -> {
-              receiver = c;
-              c.frameHandler(f -> onReceived());
-              c.closeHandler(v -> lost(targetName() + " was disconnected"
-                  + " (dropped by the broker as a slow consumer?)"));
-            })).mapEmpty();
-    return r.compose(v -> on(ctx, () -> NetworkClient.connect(vertx, path, name, opts)
-        .onSuccess(c -> {
-          client = c;
-          if (stage.kind != Stage.Kind.SEND) {
-            rpc = new RpcClient(vertx, c).timeout(0);
-            rpc.handler(SELF_METHOD, e -> Future.succeededFuture(e.params()));
-          } else if (stage.target == Target.SELF) {
-            c.frameHandler(f -> onReceived());
-          }
-          c.drainHandler(x -> wake());
-          c.closeHandler(x -> lost(name + " was disconnected"
-              + (stage.target == Target.SELF ? " (dropped by the broker as a slow consumer?)"
-                  : "")));
-        }))).mapEmpty();
+        : on(receiverCtx, () -> NetworkClient.connect(vertx, path, targetName(), opts, c -> {
+          c.frameHandler(f -> onReceived());
+          c.closeHandler(v -> lost(targetName() + " was disconnected"
+              + " (dropped by the broker as a slow consumer?)"));
+        }).onSuccess(c -> receiver = c)).mapEmpty();
+    return r.compose(v -> on(ctx, () -> NetworkClient.connect(vertx, path, name, opts, c -> {
+      if (stage.kind != Stage.Kind.SEND) {
+        rpc = new RpcClient(vertx, c).timeout(0);
+        rpc.handler(SELF_METHOD, e -> Future.succeededFuture(e.params()));
+      } else if (stage.target == Target.SELF) {
+        c.frameHandler(f -> onReceived());
+      }
+      c.drainHandler(x -> wake());
+      c.closeHandler(x -> lost(name + " was disconnected"
+          + (stage.target == Target.SELF ? " (dropped by the broker as a slow consumer?)"
+              : "")));
+    }).onSuccess(c -> client = c))).mapEmpty();
   }
 
   private static <T> Future<T> on(ContextInternal c, java.util.function.Supplier<Future<T>> f) {

@@ -86,9 +86,8 @@ final class BusCommands {
 
   static Action listen(Cli cli, List<String> topics, List<String> excluded) {
     return () -> {
-      NetworkClient c = cli.connect();
       PrintStream out = cli.out;
-      c.frameHandler(f -> print(out, f));
+      NetworkClient c = cli.connect(n -> n.frameHandler(f -> print(out, f)));
       return untilInterrupted(cli, c, () -> {
         if (!excluded.isEmpty()) {
           try {

@@ -14,6 +14,7 @@ import dev.elbus.protocol.Protocol;
 import dev.elbus.rpc.RpcErrorCode;
 import dev.elbus.rpc.RpcException;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import org.slf4j.LoggerFactory;
@@ -416,8 +417,18 @@ public final class Cli {
 
   /** Connects as {@link #name}; fails with the connection error as one line. */
   NetworkClient connect() throws Exception {
+    return connect(null);
+  }
+
+  /**
+   * Connects as {@link #name}, running {@code init} with the client before its connection opens
+   * (where a command that receives sets its frame handler: the broker may deliver the instant
+   * the client is registered); fails with the connection error as one line.
+   */
+  NetworkClient connect(Handler<NetworkClient> init) throws Exception {
     try {
-      return await(NetworkClient.connect(vertx, path, name, clientOptions()), timeoutMs + 1000);
+      return await(NetworkClient.connect(vertx, path, name, clientOptions(), init),
+          timeoutMs + 1000);
     } catch (ElbusException | Failure e) {
       throw connectFailure(e);
     }

@@ -353,9 +353,10 @@ final class RpcCommands {
 
   /** {@code rpc listen}: prints calls and notifications, answers calls with an empty result. */
   private static int listen(Cli cli) throws Exception {
-    NetworkClient c = cli.connect();
     PrintStream out = cli.out;
-    c.frameHandler(f -> onFrame(c, out, f));
+    // the handler is in place before the registration: a call sent the instant the name is
+    // registered is answered, not lost (the caller would time out)
+    NetworkClient c = cli.connect(n -> n.frameHandler(f -> onFrame(n, out, f)));
     return BusCommands.untilInterrupted(cli, c,
         () -> cli.err.println("listening for RPC as " + c.name() + "; interrupt to stop"));
   }

@@ -46,8 +46,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * and subscriptions with a {@link QoS}, and hands incoming frames to a {@link #frameHandler}.
  *
  * <pre>{@code
- * NetworkClient.connect(vertx, "/tmp/elbus.sock", "app", new ClientOptions())
- *     .onSuccess(c -> c.frameHandler(f -> ...).send("other", Buffer.buffer("hi"), QoS.PROCESSED));
+ * NetworkClient.connect(vertx, "/tmp/elbus.sock", "app", new ClientOptions(),
+ *         c -> c.frameHandler(f -> ...))   // before the handshake: no frame is missed
+ *     .onSuccess(c -> c.send("other", Buffer.buffer("hi"), QoS.PROCESSED));
  * }</pre>
  *
  * <p>Each operation takes the next op id of a per-connection u32 counter (wrapping, never 0). With
@@ -163,10 +164,26 @@ public final class NetworkClient implements ElbusClient {
    *     the handshake exceeds the timeout, {@code 73} when the connection or its TLS handshake
    *     fails (the message says why: an untrusted or expired certificate, ...); with {@link
    *     IllegalArgumentException} for a malformed path or TLS settings without TLS. The first
-   *     connect is not retried, even with {@link ClientOptions#setReconnect}.
+   *     connect is not retried, even with {@link ClientOptions#setReconnect}. A failed connect
+   *     fails once its socket is closed: Vert.x may be closed right after.
    */
   public static Future<NetworkClient> connect(Vertx vertx, String path, String name,
       ClientOptions opts) {
+    return connect(vertx, path, name, opts, null);
+  }
+
+  /**
+   * Connects like {@link #connect(Vertx, String, String, ClientOptions)}, running {@code init}
+   * with the new client first: on the client's context, before the connection is opened. That
+   * is the place to install the {@link #frameHandler}, {@link #stateHandler}, {@link
+   * #closeHandler} and {@link #drainHandler}: whatever the broker sends from the moment the
+   * client is registered reaches them. A frame handler set only once the connect Future has
+   * completed misses what arrives in between (see {@link #frameHandler}). The handlers stay
+   * through reconnects. Operations called in {@code init} fail with {@code 73} (not connected
+   * yet); an exception thrown by {@code init} fails the connect with it.
+   */
+  public static Future<NetworkClient> connect(Vertx vertx, String path, String name,
+      ClientOptions opts, Handler<NetworkClient> init) {
     Bind bind;
     try {
       bind = Bind.parse(path);
@@ -181,7 +198,7 @@ public final class NetworkClient implements ElbusClient {
     ContextInternal cur = vi.getContext();
     ContextInternal ctx = cur != null && cur.isEventLoopContext() && cur.owner() == vi
         ? cur : vi.createEventLoopContext();
-    return connect(vertx, ctx, bind, name, new ClientOptions(opts));
+    return connect(vertx, ctx, bind, name, new ClientOptions(opts), init);
   }
 
   /**
@@ -218,14 +235,25 @@ public final class NetworkClient implements ElbusClient {
   }
 
   private static Future<NetworkClient> connect(Vertx vertx, ContextInternal ctx, Bind bind,
-      String name, ClientOptions opts) {
+      String name, ClientOptions opts, Handler<NetworkClient> init) {
     if (name.getBytes(StandardCharsets.UTF_8).length > Protocol.MAX_NAME_LENGTH) {
       return ctx.failedFuture(new ElbusException(Protocol.ERR_DATA, "client name is longer than "
           + Protocol.MAX_NAME_LENGTH + " bytes"));
     }
     NetworkClient c = new NetworkClient(vertx, ctx, bind, name, opts);
-    c.onContext(c::start, () -> c.connectPromise.tryFail(
-        new ElbusException(Protocol.ERR_IO, "Vert.x is closed")));
+    c.onContext(() -> {
+      if (init != null) {
+        try {
+          init.handle(c);
+        } catch (RuntimeException e) {
+          c.state = State.CLOSED; // nothing opened yet
+          c.closedPromise.tryComplete();
+          c.connectPromise.tryFail(e);
+          return;
+        }
+      }
+      c.start();
+    }, () -> c.connectPromise.tryFail(new ElbusException(Protocol.ERR_IO, "Vert.x is closed")));
     return c.connectPromise.future();
   }
 
@@ -541,23 +569,31 @@ public final class NetworkClient implements ElbusClient {
     connected = false;
     ElbusException why = cause != null ? cause
         : new ElbusException(Protocol.ERR_IO, "client closed");
-    connectPromise.tryFail(why);
+    List<Future<Void>> closes = new ArrayList<>();
+    closes.add(closing.transform(ar -> netClient != null ? netClient.close()
+        : context.succeededFuture()));
     for (NetworkClient s : new ArrayList<>(secondaries)) {
-      s.close();
+      closes.add(s.close());
     }
-    closing.transform(ar -> netClient != null ? netClient.close() : context.succeededFuture())
-        .onComplete(ar -> closedPromise.tryComplete());
-    if (everRegistered) {
-      change(ClientState.CLOSED, cause, cause != null && opts.isReconnect() ? failedAttempts : 0);
-      Handler<Void> h = closeHandler;
-      if (h != null) {
-        try {
-          h.handle(null);
-        } catch (RuntimeException e) {
-          LOG.warn("elbus client {}: close handler failed", name, e);
+    // Everything the caller hears of the end comes once the sockets and the NetClient are
+    // closed: a caller may close Vert.x as soon as it hears, and a close still running on a
+    // closed event loop ends in Netty's "event loop shut down" rejection.
+    Future.join(closes).onComplete(ar -> {
+      if (everRegistered) {
+        change(ClientState.CLOSED, cause,
+            cause != null && opts.isReconnect() ? failedAttempts : 0);
+        Handler<Void> h = closeHandler;
+        if (h != null) {
+          try {
+            h.handle(null);
+          } catch (RuntimeException e) {
+            LOG.warn("elbus client {}: close handler failed", name, e);
+          }
         }
       }
-    }
+      closedPromise.tryComplete();
+      connectPromise.tryFail(why);
+    });
   }
 
   private void change(ClientState s, ElbusException cause, int attempts) {
@@ -981,9 +1017,18 @@ public final class NetworkClient implements ElbusClient {
    * is refused with {@code 71} and retries); closing this client closes it.
    */
   public Future<NetworkClient> registerSecondary() {
+    return registerSecondary(null);
+  }
+
+  /**
+   * Registers a secondary like {@link #registerSecondary()}, running {@code init} with the new
+   * client on the context before its connection is opened, as {@link #connect(Vertx, String,
+   * String, ClientOptions, Handler)} does: the place to set its {@link #frameHandler}.
+   */
+  public Future<NetworkClient> registerSecondary(Handler<NetworkClient> init) {
     int sep = name.indexOf(Protocol.SECONDARY_SEP);
     String primary = sep < 0 ? name : name.substring(0, sep);
-    return trySecondary(primary, opts.getSecondaryAttempts()).onSuccess(s -> onContext(() -> {
+    return trySecondary(primary, opts.getSecondaryAttempts(), init).onSuccess(s -> onContext(() -> {
       if (state == State.CLOSED) {
         s.close();
       } else {
@@ -993,12 +1038,13 @@ public final class NetworkClient implements ElbusClient {
     }, s::close));
   }
 
-  private Future<NetworkClient> trySecondary(String primary, int attemptsLeft) {
+  private Future<NetworkClient> trySecondary(String primary, int attemptsLeft,
+      Handler<NetworkClient> init) {
     String n = primary + Protocol.SECONDARY_SEP + secondaryCounter.incrementAndGet();
-    return connect(vertx, context, bind, n, opts).recover(t -> {
+    return connect(vertx, context, bind, n, opts, init).recover(t -> {
       if (t instanceof ElbusException && ((ElbusException) t).code() == Protocol.ERR_BUSY
           && attemptsLeft > 1) {
-        return trySecondary(primary, attemptsLeft - 1);
+        return trySecondary(primary, attemptsLeft - 1, init);
       }
       return Future.failedFuture(t);
     });
@@ -1006,10 +1052,13 @@ public final class NetworkClient implements ElbusClient {
 
   /**
    * Sets the handler of incoming messages, broadcasts and publications (broker pings are not
-   * passed on); it runs on the client's context. Frames arriving while no handler is set are
-   * dropped: set it before anyone may send to this client, e.g. in an {@code onSuccess} attached
-   * to the connect Future, which runs on the context before any frame after the registration is
-   * decoded.
+   * passed on); it runs on the client's context and stays through reconnects. Frames arriving
+   * while no handler is set are dropped. The broker may deliver to a client the instant it is
+   * registered, before the connect Future's callbacks have run on another thread: give the
+   * handler in the {@code init} of {@link #connect(Vertx, String, String, ClientOptions,
+   * Handler)} (or {@link #registerSecondary(Handler)}), which runs before the connection is
+   * opened. Setting it later is fine for a client nobody can address before it asks for
+   * frames (a subscriber that subscribes after setting it).
    */
   @Override
   public NetworkClient frameHandler(Handler<Frame> handler) {
@@ -1020,12 +1069,13 @@ public final class NetworkClient implements ElbusClient {
   /**
    * Sets the handler called once, on the context, when the client ends for good after having
    * been registered (closed by either side, or lost without reconnecting, or after the last
-   * reconnect attempt); called at once if it has already ended.
+   * reconnect attempt), once its socket is closed; called as soon as that is so if it has
+   * already ended.
    */
   public NetworkClient closeHandler(Handler<Void> handler) {
     onContext(() -> {
       if (state == State.CLOSED) {
-        handler.handle(null);
+        closedPromise.future().onComplete(ar -> handler.handle(null));
       } else {
         closeHandler = handler;
       }

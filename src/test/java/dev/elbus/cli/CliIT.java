@@ -12,6 +12,7 @@ import dev.elbus.cli.CliRunner.Result;
 import dev.elbus.client.Frame;
 import dev.elbus.client.FrameKind;
 import dev.elbus.client.NetworkClient;
+import dev.elbus.impl.codec.RpcFrames;
 import dev.elbus.protocol.QoS;
 import dev.elbus.rpc.MsgPack;
 import dev.elbus.rpc.RpcClient;
@@ -34,8 +35,12 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.OutputStream;
 import java.io.PrintStream;
+import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
@@ -433,6 +438,50 @@ class CliIT {
     }
     assertThat(bg.out()).isEqualTo("call rpc.caller some.method {\"k\":1}\n"
         + "notification rpc.caller note\n");
+  }
+
+  /**
+   * A call delivered in the same write as the registration's OK (a scripted broker: a real one
+   * delivers a call sent the instant the name is registered just as early) is printed and
+   * answered: the listener's handler is in place before the handshake ends. CI saw such a call
+   * lost when the handler was set after the connect returned, and the caller time out (-32120).
+   */
+  @Test
+  void rpcListenAnswersACallDeliveredWithTheRegistration() throws Exception {
+    byte[] call = RpcFrames.request(7, "m", Buffer.buffer()).getBytes();
+    byte[] reply = RpcFrames.reply(7, Buffer.buffer()).getBytes();
+    byte[] replyBody = RawClient.concat(RawClient.utf8("caller"), new byte[1], reply);
+    try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      Background bg = new Background("127.0.0.1:" + server.getLocalPort(), "-n", "instant",
+          "rpc", "listen");
+      try (Socket s = server.accept()) {
+        s.setSoTimeout((int) TimeUnit.SECONDS.toMillis(CliRunner.TIMEOUT_S));
+        DataInputStream in = new DataInputStream(s.getInputStream());
+        OutputStream out = s.getOutputStream();
+        byte[] greeting = RawClient.hex("EB 01 00");
+        out.write(greeting);
+        assertThat(readN(in, 3)).isEqualTo(greeting);
+        out.write(1);
+        assertThat(readN(in, 9)).isEqualTo(RawClient.concat(RawClient.le16(7),
+            RawClient.utf8("instant")));
+        out.write(RawClient.concat(new byte[] {1},
+            RawClient.brokerFrame(0x12, false, "caller", null, call)));
+        // the reply: op id 1, a message with QoS 1, to the caller
+        assertThat(readN(in, 9 + replyBody.length)).isEqualTo(RawClient.concat(
+            RawClient.le32(1), new byte[] {0x52}, RawClient.le32(replyBody.length), replyBody));
+        out.write(RawClient.concat(RawClient.hex("FE"), RawClient.le32(1), new byte[] {1}));
+        eventually("the call printed", () -> bg.out().contains("\n"));
+      } finally {
+        assertThat(bg.stop()).isZero();
+      }
+      assertThat(bg.out()).isEqualTo("call caller m (empty)\n");
+    }
+  }
+
+  private static byte[] readN(DataInputStream in, int n) throws Exception {
+    byte[] b = new byte[n];
+    in.readFully(b);
+    return b;
   }
 
   // ---------------------------------------------------------------- arguments and failures

@@ -10,6 +10,7 @@ import static dev.elbus.support.RawClient.le16;
 import static dev.elbus.support.RawClient.le32;
 import static dev.elbus.support.RawClient.utf8;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import dev.elbus.client.ClientTestSupport.Inbox;
 import dev.elbus.protocol.QoS;
@@ -30,9 +31,13 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The bytes {@link NetworkClient} puts on the wire and its handling of broker responses, against
@@ -215,6 +220,83 @@ class NetworkClientProtocolIT {
     } finally {
       Files.deleteIfExists(dir);
     }
+  }
+
+  @ParameterizedTest
+  @EnumSource(Transport.class)
+  void aFrameInTheSameWriteAsTheRegistrationReachesTheHandlerGivenAtConnect(Transport t)
+      throws Exception {
+    byte[] msg = brokerFrame(0x12, false, "early", null, utf8("at once"));
+    BlockingQueue<Frame> in = new LinkedBlockingQueue<>();
+    List<Integer> codesInInit = new ArrayList<>();
+    try (FakeBroker fake = FakeBroker.start(t, p -> {
+      p.send(GREETING).expect(GREETING).send(bytes(0x01));
+      // the registration's OK and a message in one write: decoded in one read
+      p.expect(concat(le16(5), utf8("eager"))).send(concat(bytes(0x01), msg));
+      p.expectEof();
+    })) {
+      NetworkClient c = await(NetworkClient.connect(vertx, fake.path(), "eager",
+          new ClientOptions(), n -> {
+            n.frameHandler(in::add);
+            // not registered yet: operations fail at once
+            codesInInit.add(((ElbusException) n.send("x", Buffer.buffer("x"), QoS.NO).cause())
+                .code());
+          }));
+      Frame f = in.poll(ClientTestSupport.TIMEOUT_S, TimeUnit.SECONDS);
+      assertThat(f).as("the message sent with the registration's OK").isNotNull();
+      assertThat(f.sender()).isEqualTo("early");
+      assertThat(f.payload().toString()).isEqualTo("at once");
+      assertThat(codesInInit).containsExactly(0x73);
+      await(c.close());
+      fake.awaitScript();
+    }
+  }
+
+  @Test
+  void anInitThatThrowsFailsTheConnectWithItsException() {
+    IllegalStateException boom = new IllegalStateException("boom");
+    Throwable t = catchThrowable(() -> await(NetworkClient.connect(vertx, "127.0.0.1:1", "c",
+        new ClientOptions(), n -> {
+          throw boom;
+        })));
+    assertThat(t).isSameAs(boom);
+  }
+
+  /**
+   * A failed connect fails its Future only once the socket and the NetClient are closed: a CLI
+   * closes Vert.x as soon as it hears, and a close still running then ended in Netty's
+   * "rejectedExecution ... event loop shut down" on stderr.
+   */
+  @ParameterizedTest
+  @EnumSource(Transport.class)
+  void aFailedConnectFailsOnceItsSocketIsClosed(Transport t) throws Exception {
+    try (FakeBroker fake = FakeBroker.start(t, p -> {
+      p.send(GREETING).expect(GREETING).close(); // closed during the handshake
+    })) {
+      assertClosedBeforeFailing(fake.path(), new ClientOptions(), 0x73);
+      fake.awaitScript();
+    }
+    try (FakeBroker fake = FakeBroker.start(t, FakeBroker.Peer::expectEof)) {
+      assertClosedBeforeFailing(fake.path(), new ClientOptions().setTimeoutMs(200), 0x78);
+      fake.awaitScript();
+    }
+    int port;
+    try (ServerSocket s = new ServerSocket()) {
+      s.bind(new InetSocketAddress("127.0.0.1", 0));
+      port = s.getLocalPort();
+    }
+    assertClosedBeforeFailing("127.0.0.1:" + port, new ClientOptions(), 0x73);
+  }
+
+  private static void assertClosedBeforeFailing(String path, ClientOptions o, int code)
+      throws Exception {
+    AtomicReference<NetworkClient> client = new AtomicReference<>();
+    CompletableFuture<Boolean> closedWhenFailed = new CompletableFuture<>();
+    Future<NetworkClient> f = NetworkClient.connect(vertx, path, "c", o, client::set);
+    f.onComplete(ar -> closedWhenFailed.complete(client.get().closeFuture().isComplete()));
+    assertThat(failureCode(f)).isEqualTo(code);
+    assertThat(closedWhenFailed.get(ClientTestSupport.TIMEOUT_S, TimeUnit.SECONDS))
+        .as("closeFuture complete when the connect fails").isTrue();
   }
 
   @Test
