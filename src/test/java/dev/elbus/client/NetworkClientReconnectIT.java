@@ -10,8 +10,11 @@ import dev.elbus.ElbusVerticle;
 import dev.elbus.InternalClient;
 import dev.elbus.client.ClientTestSupport.Inbox;
 import dev.elbus.config.ListenerOptions;
+import dev.elbus.config.TlsOptions;
 import dev.elbus.protocol.QoS;
 import dev.elbus.support.LeakGate;
+import dev.elbus.support.TestCerts;
+import dev.elbus.support.TestCerts.Issued;
 import dev.elbus.support.Transport;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Vertx;
@@ -21,7 +24,9 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -298,6 +303,46 @@ class NetworkClientReconnectIT {
     // the name is free: the closed client does not come back for it
     connect(t, "closing", new ClientOptions());
     assertThat(states).isEmpty();
+  }
+
+  /**
+   * Over mutual TLS: every attempt runs the TLS handshake again with the same trust and client
+   * certificate, and the client is back with its subscription.
+   */
+  @Test
+  void reconnectsOverMutualTls(@TempDir Path certDir) throws Exception {
+    TestCerts certs = TestCerts.create(certDir);
+    Issued server = certs.server("server");
+    Issued client = certs.client("client", "tls-rc");
+    TlsOptions tls = new TlsOptions().setCert(server.cert().toString())
+        .setKey(server.key().toString()).setCa(certs.caPem().toString())
+        .setClientAuth(TlsOptions.ClientAuth.REQUIRED);
+    stopBroker(); // the plain one
+    startTlsBroker(tls);
+    ClientOptions o = reconnecting().setTlsCa(certs.caPem().toString())
+        .setTlsCert(client.cert().toString(), client.key().toString());
+    String addr = "tls://127.0.0.1:" + port;
+    NetworkClient a = await(NetworkClient.connect(vertx, addr, "tls-rc", o));
+    clients.add(a);
+    BlockingQueue<StateChange> states = changes(a);
+    next(states, ClientState.CONNECTED);
+    await(a.subscribe(List.of("s/#"), QoS.PROCESSED));
+
+    stopBroker();
+    next(states, ClientState.DISCONNECTED);
+    startTlsBroker(tls);
+    assertThat(next(states, ClientState.RECONNECTED).cause()).isNull();
+    Inbox in = Inbox.of(a);
+    NetworkClient b = await(NetworkClient.connect(vertx, addr, "tls-pub", o));
+    clients.add(b);
+    await(b.publish("s/1", Buffer.buffer("over tls again"), QoS.PROCESSED));
+    assertThat(in.next().payload().toString()).isEqualTo("over tls again");
+  }
+
+  private void startTlsBroker(TlsOptions tls) throws Exception {
+    broker = Broker.create(brokerVertx);
+    broker.deploy(List.of(ListenerOptions.of("127.0.0.1:" + port).setTls(tls)), 1)
+        .await(TIMEOUT_S, TimeUnit.SECONDS);
   }
 
   @ParameterizedTest
