@@ -51,6 +51,14 @@ import java.util.concurrent.atomic.AtomicLong;
  *     .onSuccess(c -> c.send("other", Buffer.buffer("hi"), QoS.PROCESSED));
  * }</pre>
  *
+ * <p><b>Handlers before the handshake.</b> A broker may deliver to a client the instant its name
+ * is registered: frames that arrive while no {@link #frameHandler} is set are dropped, and a
+ * handler set from another thread once the connect Future has completed comes too late for
+ * them. The {@code init} of {@link #connect(Vertx, String, String, ClientOptions, Handler)} and
+ * {@link #registerSecondary(Handler)} runs with the new client on its context before the
+ * connection opens: set the frame, state, close and drain handlers there. They stay through
+ * reconnects.
+ *
  * <p>Each operation takes the next op id of a per-connection u32 counter (wrapping, never 0). With
  * an acked QoS ({@link QoS#PROCESSED}, {@link QoS#REALTIME_PROCESSED}) its Future completes on the
  * broker's ack {@code 01} and fails with {@link ElbusException} carrying any other code. Without
@@ -69,7 +77,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p><b>Reconnecting</b> ({@link ClientOptions#setReconnect}, off by default): a lost registered
  * connection is re-established with a bounded, jittered backoff; the client registers its name
  * again (a name still held, {@code 76}, is retried like any other failure), restores its
- * subscriptions and exclusions, and reports each change to the {@link #stateHandler}.
+ * subscriptions and exclusions (operations fail with {@code 73} until they are restored), and
+ * reports each change to the {@link #stateHandler}. While it is away every operation fails at
+ * once with {@code 73}; after {@link ClientOptions#setReconnectAttempts} failed attempts in a row
+ * it gives up and closes. The first connect is never retried.
+ *
+ * <p><b>Closing.</b> The {@code CLOSED} state change, the close handler, {@link #close}'s Future
+ * and a failed connect's come once the socket and the client's NetClient are closed: an
+ * application may close Vert.x as soon as it hears.
  *
  * <p><b>Threading.</b> All connection state (socket, decoder, op id counter, pending acks, timers)
  * is confined to one Vert.x event-loop context: the caller's when {@code connect} is called on an

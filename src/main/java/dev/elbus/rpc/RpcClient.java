@@ -27,7 +27,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>The RpcClient installs itself as the client's frame handler. Direct messages are RPC frames
  * ({@link RpcFrames}); one that does not parse is logged at warn and dropped. Broadcasts and
  * publications are never RPC frames (section 9): they go unchanged to the optional {@link
- * #frameHandler}.
+ * #frameHandler}. Over a {@code NetworkClient}, make it (and register its methods) in the
+ * {@code init} of {@code NetworkClient.connect}: calls that arrive the instant the client is
+ * registered then find it in place.
  *
  * <p><b>Calls.</b> Each call gets a u32 call id from a counter that wraps and skips 0 (0 means
  * "no reply wanted") and ids still pending. The Future of {@link #call} completes with the reply's
