@@ -153,11 +153,7 @@ public final class ClientOptions {
    * #setReconnectMaxDelayMs}.
    */
   public ClientOptions setReconnectDelayMs(long reconnectDelayMs) {
-    if (reconnectDelayMs <= 0 || reconnectDelayMs > Integer.MAX_VALUE) {
-      throw new IllegalArgumentException("reconnect delay must be 1.." + Integer.MAX_VALUE
-          + " ms");
-    }
-    this.reconnectDelayMs = reconnectDelayMs;
+    this.reconnectDelayMs = delayChecked("reconnect delay", reconnectDelayMs);
     return this;
   }
 
@@ -168,16 +164,19 @@ public final class ClientOptions {
 
   /**
    * Sets the bound of the delay between reconnect attempts (default {@value
-   * #DEFAULT_RECONNECT_MAX_DELAY_MS} ms); it must not be below {@link #getReconnectDelayMs} at
-   * connect time.
+   * #DEFAULT_RECONNECT_MAX_DELAY_MS} ms); a bound below {@link #getReconnectDelayMs} counts as
+   * that delay (the delay then stays the same for every attempt).
    */
   public ClientOptions setReconnectMaxDelayMs(long reconnectMaxDelayMs) {
-    if (reconnectMaxDelayMs <= 0 || reconnectMaxDelayMs > Integer.MAX_VALUE) {
-      throw new IllegalArgumentException("reconnect max delay must be 1.." + Integer.MAX_VALUE
-          + " ms");
-    }
-    this.reconnectMaxDelayMs = reconnectMaxDelayMs;
+    this.reconnectMaxDelayMs = delayChecked("reconnect max delay", reconnectMaxDelayMs);
     return this;
+  }
+
+  private static long delayChecked(String what, long ms) {
+    if (ms <= 0 || ms > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException(what + " must be 1.." + Integer.MAX_VALUE + " ms");
+    }
+    return ms;
   }
 
   /** Failed reconnect attempts after which the client gives up; 0: never gives up. */
