@@ -5,7 +5,12 @@ import dev.elbus.support.RawClient;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,7 +28,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Two stand-alone servers from the fat jar form one bus (docs/cluster.md), each run as a node of
  * docs/cluster/compose.yaml runs it: {@code -c conf/elbus-cluster.yaml} with its cluster flags
  * (here on loopback, on free ports). A direct message with QoS 1 and a publication across the
- * nodes, the name-uniqueness race, an unanswered node (SIGSTOP: {@code 78}), {@code kill -9} of a
+ * nodes, the name-uniqueness race, the Python peer and the CLI across the nodes, an unanswered node (SIGSTOP: {@code 78}), {@code kill -9} of a
  * node (its names released, the other node's clients unaffected) and the node rejoining.
  */
 class ClusterServerIT {
@@ -101,6 +106,7 @@ class ClusterServerIT {
       b.expect(brokerFrame(PUBLISH, false, "a", "plant/t1", utf8("21.5")));
 
       nameRace();
+      pythonAndCliAcrossNodes(a);
 
       // an unanswered node: the ack is 78 after the cluster timeout (1 s); the frame waits in
       // its socket and arrives once the node runs again
@@ -159,6 +165,41 @@ class ClusterServerIT {
       assertThat(n1.awaitExit(30_000)).isZero();
       n1.close();
       n2.close();
+    }
+  }
+
+  /**
+   * Clients written independently of this project across the nodes: the Python peer ({@code
+   * plain_peer.py}, the upstream Python client's wire behaviour) on node 2's Unix socket, the CLI
+   * process on node 1's TCP port, the raw client {@code a} on node 1.
+   */
+  private void pythonAndCliAcrossNodes(RawClient a) throws Exception {
+    for (String f : new String[] {"plain_peer.py", "burst_reader.py"}) {
+      try (InputStream in = ClusterServerIT.class.getResourceAsStream("/" + f)) {
+        Files.write(dir.resolve(f), in.readAllBytes());
+      }
+    }
+    Process py = new ProcessBuilder("python3", dir.resolve("plain_peer.py").toString(),
+        socket(1).toString(), "py.n2", "proc/#", "a").redirectErrorStream(true).start();
+    try (BufferedReader out = new BufferedReader(new InputStreamReader(py.getInputStream(),
+        StandardCharsets.UTF_8))) {
+      assertThat(out.readLine()).isEqualTo("READY");
+      // the subscription reached node 1 before the ack: the CLI's publication crosses
+      try (ServerProcess cli = ServerProcess.startMain(List.of(), "dev.elbus.cli.Cli",
+          "127.0.0.1:" + tcp[0], "-n", "cli.n1", "publish", "proc/t1", "21.5")) {
+        assertThat(cli.awaitExit(30_000)).as(cli.output().toString()).isZero();
+      }
+      assertThat(out.readLine()).isEqualTo("PUBLISH cli.n1 proc/t1 21.5");
+      a.frame(20, MESSAGE, 1, "py.n2", utf8("hi python"));
+      a.expectAck(20, OK);
+      assertThat(out.readLine()).isEqualTo("MESSAGE a hi python");
+      // its QoS-1 message to a on node 1 is acknowledged once node 1 queued it
+      assertThat(out.readLine()).isEqualTo("OK");
+      a.expect(brokerFrame(MESSAGE, false, "py.n2", null, utf8("hello from python")));
+      assertThat(py.waitFor(30, TimeUnit.SECONDS)).isTrue();
+      assertThat(py.exitValue()).isZero();
+    } finally {
+      py.destroyForcibly();
     }
   }
 

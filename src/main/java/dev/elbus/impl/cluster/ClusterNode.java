@@ -442,7 +442,10 @@ public final class ClusterNode implements RemoteNodes {
     }
     Peer p = peers.get(node);
     if (p != null) {
-      dropPeer(p, false); // its broker announced its clients' departures itself
+      // its broker released its clients' names before saying bye, so their departures were
+      // announced and the names are no longer the peer's; a name still here was not released
+      // (its map or its link failed first, as when Hazelcast stops under it): announced here
+      dropPeer(p, true);
       LOG.info("cluster {}: the broker of node {} closed", opts.getName(), p.nodeName);
     }
     checkWaiters();

@@ -53,6 +53,8 @@ public final class BrokerMeters implements MeterBinder, AutoCloseable {
   private final List<Runnable> unobserve = new ArrayList<>();
   private MeterRegistry registry;
   private volatile Snapshot snapshot;
+  /** The walk of the scrape running on this thread ({@link #scrape}). */
+  private final ThreadLocal<Snapshot> pinned = new ThreadLocal<>();
   private boolean closed;
 
   /** The meters of {@code broker}, each with {@code tags} besides its own. */
@@ -201,13 +203,31 @@ public final class BrokerMeters implements MeterBinder, AutoCloseable {
 
   /** The walk of the clients the gauges read, at most {@link #SNAPSHOT_NANOS} old. */
   Snapshot snapshot() {
-    Snapshot s = snapshot;
+    Snapshot s = pinned.get();
+    if (s != null) {
+      return s;
+    }
+    s = snapshot;
     long now = System.nanoTime();
     if (s == null || now - s.taken > SNAPSHOT_NANOS) {
       s = new Snapshot(broker, now);
       snapshot = s;
     }
     return s;
+  }
+
+  /**
+   * Runs {@code scrape} (a registry's scrape, which reads the gauges on the calling thread) with
+   * one walk of the clients for all of its gauges, however long it takes: the queue depths and
+   * counts of one scrape agree with each other (a sum is never below the maximum it contains).
+   */
+  <T> T scrape(java.util.function.Supplier<T> scrape) {
+    pinned.set(new Snapshot(broker, System.nanoTime()));
+    try {
+      return scrape.get();
+    } finally {
+      pinned.remove();
+    }
   }
 
   /** Removes every meter this binder registered; stops following the broker. */

@@ -213,7 +213,7 @@ public final class Monitor {
     }
     req.response().putHeader(HttpHeaders.CACHE_CONTROL, "no-store");
     if (path.equals("/metrics")) {
-      vertx.executeBlocking(scraped::scrape, false).onComplete(ar -> {
+      vertx.executeBlocking(() -> meters.scrape(scraped::scrape), false).onComplete(ar -> {
         if (ar.succeeded()) {
           req.response().putHeader(HttpHeaders.CONTENT_TYPE, TEXT_FORMAT).end(ar.result());
         } else {

@@ -623,6 +623,31 @@ class ClusterIT {
 
   // ---------------------------------------------------------------- failure (last)
 
+  /**
+   * A node that closes (its broker undeployed, its Vert.x leaving) releases its names: each
+   * departure is announced once on the other nodes, and senders get 71.
+   */
+  @Order(99)
+  @Test
+  void aNodeThatLeavesAnnouncesEachDepartureOnce() throws Exception {
+    String g = uniq("leave.g");
+    String h = uniq("leave.h");
+    try (RawClient gone = n(3).registered(Transport.UNIX, g);
+         RawClient watcher = n(1).registered(Transport.TCP, uniq("leave.w"));
+         RawClient m1 = n(1).registered(Transport.UNIX, uniq("leave.m1"))) {
+      topics(watcher, SUBSCRIBE, 1, ".broker/info");
+      n(3).stop();
+      assertThat(announcement(watcher)).containsEntry("s", "unreg").containsEntry("d", g);
+      m1.frame(1, MESSAGE, 1, g, utf8("to the departed"));
+      m1.expectAck(1, NOT_REGISTERED);
+      // the next announcement is a later registration, not g's departure again
+      try (RawClient later = n(2).registered(Transport.TCP, h)) {
+        assertThat(announcement(watcher)).containsEntry("s", "reg").containsEntry("d", h);
+      }
+    }
+    cluster.restart(2);
+  }
+
   @Order(100)
   @Test
   void aCrashedNodesNamesAreReleasedAndTheOthersKeepWorking() throws Exception {
