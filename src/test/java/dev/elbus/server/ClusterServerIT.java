@@ -28,7 +28,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Two stand-alone servers from the fat jar form one bus (docs/cluster.md), each run as a node of
  * docs/cluster/compose.yaml runs it: {@code -c conf/elbus-cluster.yaml} with its cluster flags
  * (here on loopback, on free ports). A direct message with QoS 1 and a publication across the
- * nodes, the name-uniqueness race, the Python peer and the CLI across the nodes, an unanswered node (SIGSTOP: {@code 78}), {@code kill -9} of a
+ * nodes, the name-uniqueness race, the Python and Node.js peers and the CLI across the nodes, an unanswered node (SIGSTOP: {@code 78}), {@code kill -9} of a
  * node (its names released, the other node's clients unaffected) and the node rejoining.
  */
 class ClusterServerIT {
@@ -106,7 +106,7 @@ class ClusterServerIT {
       b.expect(brokerFrame(PUBLISH, false, "a", "plant/t1", utf8("21.5")));
 
       nameRace();
-      pythonAndCliAcrossNodes(a);
+      pythonNodeAndCliAcrossNodes(a);
 
       // an unanswered node: the ack is 78 after the cluster timeout (1 s); the frame waits in
       // its socket and arrives once the node runs again
@@ -169,37 +169,65 @@ class ClusterServerIT {
   }
 
   /**
-   * Clients written independently of this project across the nodes: the Python peer ({@code
-   * plain_peer.py}, the upstream Python client's wire behaviour) on node 2's Unix socket, the CLI
-   * process on node 1's TCP port, the raw client {@code a} on node 1.
+   * Clients written apart from this project's Java code across the nodes: the Python peer ({@code
+   * plain_peer.py}) on node 2's Unix socket and the Node.js peer ({@code plain_peer.js}) on node
+   * 1's TCP port (the upstream clients' wire behaviour), the CLI process on node 1, the raw client
+   * {@code a} on node 1.
    */
-  private void pythonAndCliAcrossNodes(RawClient a) throws Exception {
-    for (String f : new String[] {"plain_peer.py", "burst_reader.py"}) {
+  private void pythonNodeAndCliAcrossNodes(RawClient a) throws Exception {
+    for (String f : new String[] {"plain_peer.py", "burst_reader.py", "plain_peer.js"}) {
       try (InputStream in = ClusterServerIT.class.getResourceAsStream("/" + f)) {
         Files.write(dir.resolve(f), in.readAllBytes());
       }
     }
     Process py = new ProcessBuilder("python3", dir.resolve("plain_peer.py").toString(),
         socket(1).toString(), "py.n2", "proc/#", "a").redirectErrorStream(true).start();
-    try (BufferedReader out = new BufferedReader(new InputStreamReader(py.getInputStream(),
-        StandardCharsets.UTF_8))) {
-      assertThat(out.readLine()).isEqualTo("READY");
-      // the subscription reached node 1 before the ack: the CLI's publication crosses
+    Process js = new ProcessBuilder("node", dir.resolve("plain_peer.js").toString(),
+        "127.0.0.1:" + tcp[0], "js.n1", "proc/#", "a").redirectErrorStream(true).start();
+    try (BufferedReader pyOut = new BufferedReader(new InputStreamReader(py.getInputStream(),
+        StandardCharsets.UTF_8));
+         BufferedReader jsOut = new BufferedReader(new InputStreamReader(js.getInputStream(),
+             StandardCharsets.UTF_8))) {
+      assertThat(pyOut.readLine()).isEqualTo("READY");
+      assertThat(jsOut.readLine()).isEqualTo("READY");
+      // the subscriptions reached node 1 before their acks: the CLI's publication crosses
       try (ServerProcess cli = ServerProcess.startMain(List.of(), "dev.elbus.cli.Cli",
           "127.0.0.1:" + tcp[0], "-n", "cli.n1", "publish", "proc/t1", "21.5")) {
         assertThat(cli.awaitExit(30_000)).as(cli.output().toString()).isZero();
       }
-      assertThat(out.readLine()).isEqualTo("PUBLISH cli.n1 proc/t1 21.5");
+      assertThat(pyOut.readLine()).isEqualTo("PUBLISH cli.n1 proc/t1 21.5");
+      assertThat(jsOut.readLine()).isEqualTo("PUBLISH cli.n1 proc/t1 21.5");
       a.frame(20, MESSAGE, 1, "py.n2", utf8("hi python"));
-      a.expectAck(20, OK);
-      assertThat(out.readLine()).isEqualTo("MESSAGE a hi python");
-      // its QoS-1 message to a on node 1 is acknowledged once node 1 queued it
-      assertThat(out.readLine()).isEqualTo("OK");
-      a.expect(brokerFrame(MESSAGE, false, "py.n2", null, utf8("hello from python")));
-      assertThat(py.waitFor(30, TimeUnit.SECONDS)).isTrue();
-      assertThat(py.exitValue()).isZero();
+      a.frame(21, MESSAGE, 1, "js.n1", utf8("hi node"));
+      assertThat(pyOut.readLine()).isEqualTo("MESSAGE a hi python");
+      assertThat(jsOut.readLine()).isEqualTo("MESSAGE a hi node");
+      // their QoS-1 messages to a on node 1 are acknowledged once node 1 queued them
+      assertThat(pyOut.readLine()).isEqualTo("OK");
+      assertThat(jsOut.readLine()).isEqualTo("OK");
+      // a's two acks, in order, and the two answers, which may come between them
+      List<byte[]> got = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        got.add(a.nextFrame());
+      }
+      byte[] ack20 = RawClient.concat(new byte[] {(byte) 0xFE}, RawClient.le32(20),
+          new byte[] {OK});
+      byte[] ack21 = RawClient.concat(new byte[] {(byte) 0xFE}, RawClient.le32(21),
+          new byte[] {OK});
+      byte[] fromPy = brokerFrame(MESSAGE, false, "py.n2", null, utf8("hello from python"));
+      byte[] fromJs = brokerFrame(MESSAGE, false, "js.n1", null, utf8("hello from node"));
+      List<byte[]> acks = got.stream().filter(f -> (f[0] & 0xFF) == 0xFE).toList();
+      assertThat(acks).hasSize(2);
+      assertThat(acks.get(0)).isEqualTo(ack20);
+      assertThat(acks.get(1)).isEqualTo(ack21);
+      assertThat(got).anySatisfy(f -> assertThat(f).isEqualTo(fromPy))
+          .anySatisfy(f -> assertThat(f).isEqualTo(fromJs));
+      for (Process p : new Process[] {py, js}) {
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).isZero();
+      }
     } finally {
       py.destroyForcibly();
+      js.destroyForcibly();
     }
   }
 

@@ -33,9 +33,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The issue's "done when" for TLS, with processes: the stand-alone server (the fat jar) with a
  * TLS listener, a mutual-TLS listener and a plain TCP listener from one configuration file; the
- * CLI as a process and the Java client over TLS; and a plain-socket Python client
- * ({@code plain_peer.py}, the upstream Python client's wire behaviour) on the plain listener of
- * the same broker, exchanging messages with the TLS clients.
+ * CLI as a process and the Java client over TLS; and plain-socket Python and Node.js clients
+ * ({@code plain_peer.py}, {@code plain_peer.js}: the upstream clients' wire behaviour, written
+ * apart from this project's Java code) on the plain listener of the same broker, exchanging
+ * messages with the TLS clients.
  */
 @ExtendWith(LeakGate.class)
 class ServerTlsIT {
@@ -80,43 +81,60 @@ class ServerTlsIT {
       new RpcClient(vertx, javaRpc)
           .handler("hello", RpcHandler.sync(e -> Buffer.buffer("hello, " + e.sender())));
 
-      // the plain Python client on the plain listener of the same broker
-      Path script = dir.resolve("plain_peer.py");
-      for (String f : new String[] {"plain_peer.py", "burst_reader.py"}) {
+      // the plain Python and Node.js clients on the plain listener of the same broker
+      for (String f : new String[] {"plain_peer.py", "burst_reader.py", "plain_peer.js"}) {
         try (InputStream in = ServerTlsIT.class.getResourceAsStream("/" + f)) {
           Files.write(dir.resolve(f), in.readAllBytes());
         }
       }
-      Process py = new ProcessBuilder("python3", script.toString(), "127.0.0.1:" + plain,
-          "py.plain", "proc/#", "java.tls").redirectErrorStream(true).start();
+      Process py = new ProcessBuilder("python3", dir.resolve("plain_peer.py").toString(),
+          "127.0.0.1:" + plain, "py.plain", "proc/#", "java.tls").redirectErrorStream(true)
+          .start();
+      Process js = new ProcessBuilder("node", dir.resolve("plain_peer.js").toString(),
+          "127.0.0.1:" + plain, "js.plain", "proc/#", "java.tls").redirectErrorStream(true)
+          .start();
       try (BufferedReader pyOut = new BufferedReader(new InputStreamReader(py.getInputStream(),
-          StandardCharsets.UTF_8))) {
+          StandardCharsets.UTF_8));
+           BufferedReader jsOut = new BufferedReader(new InputStreamReader(js.getInputStream(),
+               StandardCharsets.UTF_8))) {
         assertThat(pyOut.readLine()).isEqualTo("READY");
+        assertThat(jsOut.readLine()).isEqualTo("READY");
 
-        // the CLI process publishes over TLS: the plain Python client and the Java client get it
+        // the CLI process publishes over TLS: the plain clients and the Java client get it
         assertThat(cli("tls://127.0.0.1:" + tls, "--tls-ca", ca, "-n", "cli.pub", "publish",
             "proc/t1", "21.5")).containsExactly("exit 0");
         assertThat(pyOut.readLine()).isEqualTo("PUBLISH cli.pub proc/t1 21.5");
+        assertThat(jsOut.readLine()).isEqualTo("PUBLISH cli.pub proc/t1 21.5");
         Frame pub = javaIn.poll(TIMEOUT_S, TimeUnit.SECONDS);
         assertThat(pub).isNotNull();
         assertThat(pub.kind()).isEqualTo(FrameKind.PUBLISH);
         assertThat(pub.sender()).isEqualTo("cli.pub");
 
-        // the Java TLS client sends to the Python client, which answers it
+        // the Java TLS client sends to each plain client, which answers it
         java.send("py.plain", Buffer.buffer("hi python"), QoS.PROCESSED)
+            .await(TIMEOUT_S, TimeUnit.SECONDS);
+        java.send("js.plain", Buffer.buffer("hi node"), QoS.PROCESSED)
             .await(TIMEOUT_S, TimeUnit.SECONDS);
         assertThat(pyOut.readLine()).isEqualTo("MESSAGE java.tls hi python");
         assertThat(pyOut.readLine()).isEqualTo("OK");
-        Frame reply = javaIn.poll(TIMEOUT_S, TimeUnit.SECONDS);
-        assertThat(reply).isNotNull();
-        assertThat(reply.kind()).isEqualTo(FrameKind.MESSAGE);
-        assertThat(reply.sender()).isEqualTo("py.plain");
-        assertThat(reply.payload().toString(StandardCharsets.UTF_8))
-            .isEqualTo("hello from python");
-        assertThat(py.waitFor(TIMEOUT_S, TimeUnit.SECONDS)).isTrue();
-        assertThat(py.exitValue()).isZero();
+        assertThat(jsOut.readLine()).isEqualTo("MESSAGE java.tls hi node");
+        assertThat(jsOut.readLine()).isEqualTo("OK");
+        java.util.Map<String, String> replies = new java.util.HashMap<>();
+        for (int i = 0; i < 2; i++) {
+          Frame reply = javaIn.poll(TIMEOUT_S, TimeUnit.SECONDS);
+          assertThat(reply).isNotNull();
+          assertThat(reply.kind()).isEqualTo(FrameKind.MESSAGE);
+          replies.put(reply.sender(), reply.payload().toString(StandardCharsets.UTF_8));
+        }
+        assertThat(replies).containsOnly(java.util.Map.entry("py.plain", "hello from python"),
+            java.util.Map.entry("js.plain", "hello from node"));
+        for (Process p : new Process[] {py, js}) {
+          assertThat(p.waitFor(TIMEOUT_S, TimeUnit.SECONDS)).isTrue();
+          assertThat(p.exitValue()).isZero();
+        }
       } finally {
         py.destroyForcibly();
+        js.destroyForcibly();
       }
 
       // the CLI sends and calls over TLS
