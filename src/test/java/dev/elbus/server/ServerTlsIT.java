@@ -23,7 +23,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -119,15 +121,15 @@ class ServerTlsIT {
         assertThat(pyOut.readLine()).isEqualTo("OK");
         assertThat(jsOut.readLine()).isEqualTo("MESSAGE java.tls hi node");
         assertThat(jsOut.readLine()).isEqualTo("OK");
-        java.util.Map<String, String> replies = new java.util.HashMap<>();
+        Map<String, String> replies = new HashMap<>();
         for (int i = 0; i < 2; i++) {
           Frame reply = javaIn.poll(TIMEOUT_S, TimeUnit.SECONDS);
           assertThat(reply).isNotNull();
           assertThat(reply.kind()).isEqualTo(FrameKind.MESSAGE);
           replies.put(reply.sender(), reply.payload().toString(StandardCharsets.UTF_8));
         }
-        assertThat(replies).containsOnly(java.util.Map.entry("py.plain", "hello from python"),
-            java.util.Map.entry("js.plain", "hello from node"));
+        assertThat(replies).containsOnly(Map.entry("py.plain", "hello from python"),
+            Map.entry("js.plain", "hello from node"));
         for (Process p : new Process[] {py, js}) {
           assertThat(p.waitFor(TIMEOUT_S, TimeUnit.SECONDS)).isTrue();
           assertThat(p.exitValue()).isZero();
