@@ -1213,8 +1213,7 @@ public final class ClusterNode implements RemoteNodes {
       }
     }
     for (Map.Entry<String, Long> e : s.names().entrySet()) {
-      p.names.add(e.getKey());
-      replica.put(e.getKey(), new Holder(p, e.getValue()));
+      hold(p, e.getKey(), e.getValue());
     }
     Set<String> now = new HashSet<>(s.patterns());
     for (String pat : new ArrayList<>(p.patterns)) {
@@ -1259,8 +1258,7 @@ public final class ClusterNode implements RemoteNodes {
     String key = d.key();
     switch (d.op()) {
       case Wire.REG:
-        p.names.add(key);
-        replica.put(key, new Holder(p, d.token()));
+        hold(p, key, d.token());
         break;
       case Wire.UNREG: {
         Holder h = replica.get(key);
@@ -1281,6 +1279,20 @@ public final class ClusterNode implements RemoteNodes {
         if (p.patterns.remove(key)) {
           interest.remove(key, p);
         }
+    }
+  }
+
+  /**
+   * {@code p} holds {@code name} with {@code token}. A primary held by another registration
+   * was replaced (a force-register announces the new holder before the old one's departure,
+   * whose token or node then no longer matches): the old primary's secondaries here go.
+   */
+  private void hold(Peer p, String name, long token) {
+    p.names.add(name);
+    Holder old = replica.put(name, new Holder(p, token));
+    if (old != null && (old.peer() != p || old.token() != token)
+        && name.indexOf(Protocol.SECONDARY_SEP) < 0) {
+      orphan(name);
     }
   }
 

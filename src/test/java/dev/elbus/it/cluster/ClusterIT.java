@@ -347,6 +347,24 @@ class ClusterIT {
     }
   }
 
+  /**
+   * A primary replaced on its own node (force-register) takes its secondaries on the other nodes
+   * with it: they were the old primary's.
+   */
+  @Order(6)
+  @Test
+  void aPrimaryReplacedOnItsOwnNodeTakesItsSecondariesElsewhereWithIt() throws Exception {
+    String p = uniq("sec.f");
+    try (RawClient old = n(3).registered(Transport.TCP, p);
+         RawClient s1 = n(1).registered(Transport.UNIX, p + "%%1")) {
+      // node 3's listeners force-register: the old primary there is replaced
+      try (RawClient taker = n(3).registered(Transport.UNIX, p)) {
+        old.expectClosed(5_000);
+        s1.expectClosed(5_000);
+      }
+    }
+  }
+
   @SuppressWarnings("unchecked")
   private static Map<String, Object> listEntry(RpcClient rpc, String name) throws Exception {
     Buffer reply = rpc.call(".broker", "client.list", MsgPack.encodeBuffer(Map.of("filter",
