@@ -132,11 +132,45 @@ public final class TestCluster implements AutoCloseable {
     return n;
   }
 
+  /**
+   * Undeploys node {@code i}'s broker and deploys a new one on the same clustered Vert.x (the
+   * Vert.x node id stays), as an application that restarts its verticle does. With {@code
+   * silentBye}, the other nodes never get the old broker's goodbye (it is dropped on its way
+   * out, as when it is lost): they learn of the restart from the new broker alone.
+   */
+  public Node redeploy(int i, boolean silentBye) throws Exception {
+    Node old = nodes.get(i);
+    io.vertx.core.Handler<io.vertx.core.eventbus.DeliveryContext<Object>> dropBye = ctx -> {
+      Object body = ctx.body();
+      if (ctx.message().address().startsWith("elbus.node.") && body instanceof
+          io.vertx.core.buffer.Buffer && ((io.vertx.core.buffer.Buffer) body).length() > 0
+          && ((io.vertx.core.buffer.Buffer) body).getByte(0) == 7) { // BYE (impl.cluster.Wire)
+        return; // never sent: the request times out
+      }
+      ctx.next();
+    };
+    if (silentBye) {
+      old.vertx.eventBus().addOutboundInterceptor(dropBye);
+    }
+    try {
+      old.vertx.undeploy(old.deploymentId).await(60, TimeUnit.SECONDS);
+    } finally {
+      old.vertx.eventBus().removeOutboundInterceptor(dropBye);
+    }
+    deleteDir(old.dir);
+    Path dir = Files.createTempDirectory("elbus-cluster");
+    Path socket = dir.resolve("elbus.sock");
+    Node n = deploy(i, old.vertx, config(i, socket), dir, socket);
+    nodes.set(i, n);
+    return n;
+  }
+
   private Node deploy(int i, Vertx vertx, JsonObject config, Path dir, Path socket)
       throws Exception {
     ElbusVerticle v = new ElbusVerticle();
+    String id;
     try {
-      vertx.deployVerticle(v, new DeploymentOptions().setConfig(config))
+      id = vertx.deployVerticle(v, new DeploymentOptions().setConfig(config))
           .await(60, TimeUnit.SECONDS);
     } catch (Exception e) {
       vertx.close().await(20, TimeUnit.SECONDS);
@@ -148,7 +182,7 @@ public final class TestCluster implements AutoCloseable {
         port = l.actualPort();
       }
     }
-    return new Node(i, vertx, v.broker(), dir, socket, port);
+    return new Node(i, vertx, v.broker(), dir, socket, port, id);
   }
 
   /** Node {@code i} (0-based). */
@@ -175,15 +209,18 @@ public final class TestCluster implements AutoCloseable {
     private final Path dir;
     public final Path socket;
     public final int port;
+    private final String deploymentId;
     private boolean down;
 
-    Node(int index, Vertx vertx, Broker broker, Path dir, Path socket, int port) {
+    Node(int index, Vertx vertx, Broker broker, Path dir, Path socket, int port,
+        String deploymentId) {
       this.index = index;
       this.vertx = vertx;
       this.broker = broker;
       this.dir = dir;
       this.socket = socket;
       this.port = port;
+      this.deploymentId = deploymentId;
     }
 
     /** A raw connection over {@code t} (not yet handshaken). */

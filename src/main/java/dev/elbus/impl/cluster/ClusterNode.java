@@ -104,6 +104,8 @@ public final class ClusterNode implements RemoteNodes {
   // set by start()
   private HazelcastInstance hz;
   private String me;
+  /** This start of the broker, told apart from an earlier one on the same Vert.x node. */
+  private long incarnation;
   private String nodeName;
   private Names names;
   private ContextInternal control;
@@ -220,6 +222,7 @@ public final class ClusterNode implements RemoteNodes {
         + hz.getCluster().getLocalMember().getAddress().getPort();
     nodeName = opts.getNodeName() != null ? opts.getNodeName() : addr;
     names = new Names(hz);
+    incarnation = java.util.concurrent.ThreadLocalRandom.current().nextLong();
     control = ((VertxInternal) vertx).createEventLoopContext();
     Promise<Void> started = Promise.promise();
     control.runOnContext(v -> {
@@ -340,8 +343,8 @@ public final class ClusterNode implements RemoteNodes {
     for (Peer p : peers.values()) {
       p.link.close();
       // the Vert.x node may stay in the cluster without this broker: tell the others
-      byes.add(vertx.eventBus().request(inbox(p.node), Buffer.buffer().appendByte(
-          (byte) Wire.BYE).appendBuffer(Buffers.buffer(utf8String(me))), request));
+      byes.add(vertx.eventBus().request(inbox(p.node),
+          Buffers.buffer(Wire.bye(me, incarnation)), request));
     }
     return Future.join(byes).transform(x -> inbox == null ? Future.succeededFuture()
         : inbox.unregister()).<Void>mapEmpty().recover(e -> Future.succeededFuture());
@@ -433,14 +436,19 @@ public final class ClusterNode implements RemoteNodes {
 
   /**
    * The broker of {@code node} closed (its Vert.x may stay a member): what it announced goes,
-   * and it is not announced to any more (it says hello when a broker runs there again).
+   * and it is not announced to any more (it says hello when a broker runs there again). A
+   * goodbye of an earlier broker there ({@code inc} not the one this node has state of) is
+   * late: ignored.
    */
-  private void bye(String node) {
+  private void bye(String node, long inc) {
+    Peer p = peers.get(node);
+    if (p != null && p.incarnation != inc) {
+      return; // an earlier broker's, late: the one there now said hello since
+    }
     Target t = targets.remove(node);
     if (t != null) {
       t.generation++;
     }
-    Peer p = peers.get(node);
     if (p != null) {
       // its broker released its clients' names before saying bye, so their departures were
       // announced and the names are no longer the peer's; a name still here was not released
@@ -540,7 +548,7 @@ public final class ClusterNode implements RemoteNodes {
     while (!t.queue.isEmpty() && t.queue.peek().seq() <= s.seq()) {
       t.queue.poll();
     }
-    vertx.eventBus().<Buffer>request(inbox(node), Buffers.buffer(s.encode(me)), request)
+    vertx.eventBus().<Buffer>request(inbox(node), Buffers.buffer(s.encode(me, incarnation)), request)
         .onComplete(ar -> {
           if (t.generation != gen || targets.get(node) != t) {
             return;
@@ -627,7 +635,8 @@ public final class ClusterNode implements RemoteNodes {
     t.sending = true;
     long gen = t.generation;
     long last = batch.get(batch.size() - 1).seq();
-    vertx.eventBus().<Buffer>request(inbox(t.node), Buffers.buffer(Wire.deltas(me, batch)),
+    vertx.eventBus().<Buffer>request(inbox(t.node), Buffers.buffer(Wire.deltas(me, incarnation,
+        batch)),
         request).onComplete(ar -> {
           if (t.generation != gen || targets.get(t.node) != t) {
             return;
@@ -1105,7 +1114,7 @@ public final class ClusterNode implements RemoteNodes {
           m.reply(batch(b));
           break;
         case Wire.HELLO:
-          if (onHello(Wire.readString(b), Wire.Snapshot.read(b))) {
+          if (onHello(Wire.readString(b), b.readLong(), Wire.Snapshot.read(b))) {
             m.reply(EMPTY);
           } else {
             m.fail(Wire.RESET, "not a member");
@@ -1125,7 +1134,7 @@ public final class ClusterNode implements RemoteNodes {
           m.reply(statsView.get());
           break;
         case Wire.BYE:
-          bye(Wire.readString(b));
+          bye(Wire.readString(b), b.readLong());
           m.reply(EMPTY);
           break;
         default:
@@ -1182,17 +1191,27 @@ public final class ClusterNode implements RemoteNodes {
   }
 
   /** Another node's whole state: replaces what this node knew of it (control context). */
-  private boolean onHello(String node, Wire.Snapshot s) {
+  private boolean onHello(String node, long inc, Wire.Snapshot s) {
     Peer p = peers.get(node);
+    boolean restarted = false;
+    if (p != null && p.incarnation != inc) {
+      // its broker started again on the same Vert.x node (whose goodbye did not come): the old
+      // broker's state goes, and the new one knows nothing of this node's
+      LOG.info("cluster {}: the broker of node {} started again", opts.getName(),
+          nodeLabel(node));
+      dropPeer(p, true);
+      p = null;
+      restarted = true;
+    }
     if (p == null && !isMember(node)) {
       return false; // a node this one saw leave: it must join again
     }
     if (p == null) {
-      p = new Peer(node, new Link(node, vertx, opts.getTimeoutMs(), opts.getWindowBytes(),
+      p = new Peer(node, inc, new Link(node, vertx, opts.getTimeoutMs(), opts.getWindowBytes(),
           opts.getQueueMaxBytes(), stats));
       peers.put(node, p);
       seen.add(node);
-      if (!targets.containsKey(node)) {
+      if (restarted || !targets.containsKey(node)) {
         hello(node); // it learns this node's state too
       }
     }
@@ -1233,9 +1252,10 @@ public final class ClusterNode implements RemoteNodes {
 
   private void onDeltas(Message<Buffer> m, ByteBuf b) {
     String node = Wire.readString(b);
+    long inc = b.readLong();
     Peer p = peers.get(node);
-    if (p == null) {
-      m.fail(Wire.RESET, "no state of node " + node + " here: hello first");
+    if (p == null || p.incarnation != inc) {
+      m.fail(Wire.RESET, "no state of this broker of node " + node + " here: hello first");
       return;
     }
     int n = Wire.count(b);
@@ -1382,12 +1402,6 @@ public final class ClusterNode implements RemoteNodes {
   }
 
   // ---------------------------------------------------------------- helpers
-
-  private static ByteBuf utf8String(String s) {
-    ByteBuf b = Unpooled.buffer();
-    Wire.writeString(b, s);
-    return b;
-  }
 
   private static boolean cause(Throwable t, Class<? extends Throwable> c) {
     for (Throwable x = t; x != null; x = x.getCause() == x ? null : x.getCause()) {

@@ -21,6 +21,8 @@ import java.util.HashSet;
 final class Peer extends Session {
   final String node;
   final Link link;
+  /** The start of the node's broker this state is of (a restarted broker has another). */
+  final long incarnation;
   /** The node's name ({@code cluster.node}), for {@code client.list} and {@code stats}. */
   volatile String nodeName;
   // control context only
@@ -29,9 +31,10 @@ final class Peer extends Session {
   final HashSet<String> patterns = new HashSet<>();
   final HashSet<String> names = new HashSet<>();
 
-  Peer(String node, Link link) {
+  Peer(String node, long incarnation, Link link) {
     super("node:" + node, ClientKind.INTERNAL, null, null);
     this.node = node;
+    this.incarnation = incarnation;
     this.link = link;
   }
 

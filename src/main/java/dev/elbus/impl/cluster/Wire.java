@@ -15,15 +15,19 @@ import java.util.Map;
  * a u32 length and UTF-8. Nodes of one cluster run the same jar: there is no version field.
  *
  * <pre>
- * HELLO   01 str node-id, snapshot            reply: empty, once applied
- * DELTAS  02 str node-id, u32 n, delta*       reply: empty, once applied (fails RESET: hello
+ * HELLO   01 str node-id, u64 incarnation, snapshot
+ *                                             reply: empty, once applied
+ * DELTAS  02 str node-id, u64 incarnation, u32 n, delta*
+ *                                             reply: empty, once applied (fails RESET: hello
  *                                             again)
  * BATCH   03 entry*                           reply: u8 code per acked entry, in order
  * EVICT   04 str name, str holder             reply: empty, once disconnected
  * LIST    05 MessagePack params               reply: MessagePack {clients, secondaries, more}
  * STATS   06                                  reply: MessagePack counters
- * BYE     07 str node-id                      reply: empty (the sender's broker closed)
+ * BYE     07 str node-id, u64 incarnation     reply: empty (the sender's broker closed)
  *
+ * incarnation: random per start of a broker: a broker started again on the same Vert.x node
+ * (same node id) numbers its announcements from 0 again, and is told apart by it
  * snapshot  str node-name, u64 seq, u32 n, (str name, u64 token)*, u32 m, str pattern*
  * delta     u64 seq, u8 op (REG, UNREG: str name, u64 token; SUB, UNSUB: str pattern)
  * entry     u8 kind (MSG, BCAST, PUB, PUBFOR), u8 flags (1 realtime, 2 acked), u32 stat bytes,
@@ -136,10 +140,11 @@ final class Wire {
 
   /** What a node announces of itself: its names with their tokens and its patterns. */
   record Snapshot(String nodeName, long seq, Map<String, Long> names, List<String> patterns) {
-    ByteBuf encode(String node) {
+    ByteBuf encode(String node, long incarnation) {
       ByteBuf b = Unpooled.buffer(64 + 32 * (names.size() + patterns.size()));
       b.writeByte(HELLO);
       writeString(b, node);
+      b.writeLong(incarnation);
       writeBody(b);
       return b;
     }
@@ -177,14 +182,24 @@ final class Wire {
   }
 
   /** A DELTAS message of {@code node}'s {@code deltas}, in order. */
-  static ByteBuf deltas(String node, List<Delta> deltas) {
+  static ByteBuf deltas(String node, long incarnation, List<Delta> deltas) {
     ByteBuf b = Unpooled.buffer(64 + 32 * deltas.size());
     b.writeByte(DELTAS);
     writeString(b, node);
+    b.writeLong(incarnation);
     b.writeInt(deltas.size());
     for (Delta d : deltas) {
       d.write(b);
     }
+    return b;
+  }
+
+  /** A BYE of {@code node}'s broker of {@code incarnation}. */
+  static ByteBuf bye(String node, long incarnation) {
+    ByteBuf b = Unpooled.buffer(16 + node.length() * 3);
+    b.writeByte(BYE);
+    writeString(b, node);
+    b.writeLong(incarnation);
     return b;
   }
 

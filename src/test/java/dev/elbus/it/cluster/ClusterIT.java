@@ -630,6 +630,39 @@ class ClusterIT {
     }
   }
 
+  /**
+   * A broker restarted on the same Vert.x (its node id unchanged) whose goodbye the others never
+   * got starts its announcements over: the others take its new state, not the old one's, and
+   * it takes theirs. Names and subscriptions route both ways afterwards.
+   */
+  @Order(16)
+  @Test
+  void aBrokerRestartedOnItsVertxWithoutAGoodbyeIsTakenInAgain() throws Exception {
+    // node 2 announces a few changes first: the others applied its sequence numbers up to there
+    for (int i = 0; i < 5; i++) {
+      try (RawClient c = n(2).registered(Transport.TCP, uniq("again.old"))) {
+        topics(c, SUBSCRIBE, 1, uniq("again/old"));
+      }
+    }
+    cluster.redeploy(1, true);
+    String x = uniq("again.x");
+    String y = uniq("again.y");
+    String topic = uniq("again/t");
+    try (RawClient cx = n(2).registered(Transport.UNIX, x);
+         RawClient cy = n(1).registered(Transport.TCP, y)) {
+      topics(cx, SUBSCRIBE, 1, topic);
+      cy.frame(1, MESSAGE, 1, x, utf8("to the new broker"));
+      cy.expectAck(1, OK);
+      assertThat(cx.nextFrame()).endsWith(utf8("to the new broker"));
+      cx.frame(2, MESSAGE, 1, y, utf8("from the new broker"));
+      cx.expectAck(2, OK);
+      assertThat(cy.nextFrame()).endsWith(utf8("from the new broker"));
+      cy.frame(2, PUBLISH, 1, topic, utf8("published"));
+      cy.expectAck(2, OK);
+      assertThat(cx.nextFrame()).endsWith(utf8("published"));
+    }
+  }
+
   /** The next {@code .broker/info} announcement {@code c} receives. */
   private static Map<String, Object> announcement(RawClient c) throws IOException {
     byte[] f = c.nextFrame();
