@@ -5,6 +5,7 @@ import dev.elbus.impl.routing.Completion;
 import dev.elbus.protocol.Protocol;
 import io.netty.buffer.ByteBuf;
 import io.vertx.core.AsyncResult;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -26,11 +27,16 @@ import java.util.List;
  * so a window bounds the bytes in flight; batches beyond it wait here, in order, up to {@code
  * queue_max_bytes}, and past that are refused (their acked messages get {@code 77}).
  *
- * <p>Order: batches are handed to the event bus under this link's monitor, in the order they
- * were submitted; the event bus keeps one connection per node and the inbox one consumer, so
- * frames from one sender to one node arrive in order.
+ * <p>Order: batches are admitted into the window under this link's monitor, in the order they
+ * were submitted, and handed to the event bus in that order by one thread at a time (the one
+ * that finds nobody handing over, outside the monitor: it takes the batches others admit
+ * meanwhile too); the event bus keeps one connection per node and the inbox one consumer, so
+ * frames from one sender to one node arrive in order. A request the event bus fails at once (no
+ * handler: the node's inbox is gone) is answered inside the hand-over without nesting: the
+ * batches it lets into the window are handed over by the same loop.
  *
- * <p>Thread-safe; the acks are completed outside the monitor.
+ * <p>Thread-safe; the acks are completed outside the monitor, on the thread that got the answer
+ * (the context of the thread that handed the batch over).
  */
 final class Link {
   private static final Logger LOG = LoggerFactory.getLogger(Link.class);
@@ -46,6 +52,10 @@ final class Link {
   // guarded by this
   private final ArrayDeque<Batch> waiting = new ArrayDeque<>();
   private final LinkedHashSet<Batch> inFlight = new LinkedHashSet<>();
+  /** In flight (counted in the window) but not handed to the event bus yet, in order. */
+  private final ArrayDeque<Batch> admitted = new ArrayDeque<>();
+  /** A thread is handing {@link #admitted} to the event bus. */
+  private boolean handing;
   private long waitingBytes;
   private long inFlightBytes;
   private boolean closed;
@@ -67,6 +77,8 @@ final class Link {
     /** The acks of the batch's acked entries, in order (the reply's codes follow it). */
     List<Completion> acks;
     int frames;
+    /** Its size, once admitted into the window. */
+    long bytes;
 
     Batch(ByteBuf buf) {
       this.buf = buf;
@@ -88,7 +100,7 @@ final class Link {
       if (closed) {
         refusedCode = Protocol.ERR_CLIENT_NOT_REGISTERED; // the node is gone, and its names
       } else if (waiting.isEmpty() && (inFlight.isEmpty() || inFlightBytes + bytes <= window)) {
-        send(b, bytes);
+        admit(b, bytes);
       } else if (waitingBytes + bytes > queueMax && !waiting.isEmpty()) {
         refusedCode = Protocol.ERR_NOT_DELIVERED;
         if (!refusing) {
@@ -105,39 +117,73 @@ final class Link {
     if (refusedCode != 0) {
       stats.refused.add(b.frames);
       completeAll(b, refusedCode);
+    } else {
+      handOver();
     }
   }
 
-  /** Under the monitor. */
-  private void send(Batch b, long bytes) {
+  /** Counts {@code b} in the window, to be handed over (under the monitor). */
+  private void admit(Batch b, long bytes) {
+    b.bytes = bytes;
     inFlight.add(b);
     inFlightBytes += bytes;
-    stats.batchesOut.increment();
-    stats.framesOut.add(b.frames);
-    stats.bytesOut.add(bytes);
-    vertx.eventBus().<Buffer>request(address, Buffers.buffer(b.buf), delivery)
-        .onComplete(ar -> answered(b, bytes, ar));
+    admitted.add(b);
   }
 
-  private void answered(Batch b, long bytes, AsyncResult<Message<Buffer>> ar) {
+  /**
+   * Hands the admitted batches to the event bus, in order, unless another thread (or this one,
+   * further up the stack) is doing it: it takes them. Outside the monitor.
+   */
+  private void handOver() {
+    synchronized (this) {
+      if (handing || admitted.isEmpty()) {
+        return;
+      }
+      handing = true;
+    }
+    while (true) {
+      Batch b;
+      synchronized (this) {
+        b = admitted.poll();
+        if (b == null) {
+          handing = false;
+          return;
+        }
+      }
+      stats.batchesOut.increment();
+      stats.framesOut.add(b.frames);
+      stats.bytesOut.add(b.bytes);
+      Future<Message<Buffer>> reply;
+      try {
+        reply = vertx.eventBus().request(address, Buffers.buffer(b.buf), delivery);
+      } catch (RuntimeException e) {
+        reply = Future.failedFuture(e); // the event bus is closed
+      }
+      // may run at once (the event bus failed it): answered() hands nothing over then
+      reply.onComplete(ar -> answered(b, ar));
+    }
+  }
+
+  private void answered(Batch b, AsyncResult<Message<Buffer>> ar) {
     synchronized (this) {
       if (!inFlight.remove(b)) {
         return; // failed by close() already
       }
-      inFlightBytes -= bytes;
+      inFlightBytes -= b.bytes;
       Batch next;
       while ((next = waiting.peek()) != null && !closed
           && (inFlight.isEmpty() || inFlightBytes + next.buf.readableBytes() <= window)) {
         waiting.poll();
         long n = next.buf.readableBytes();
         waitingBytes -= n;
-        send(next, n);
+        admit(next, n);
       }
       if (refusing && waitingBytes <= queueMax / 2) {
         refusing = false;
         LOG.info("cluster: node {} caught up ({} bytes waiting)", node, waitingBytes);
       }
     }
+    handOver();
     if (b.acks == null) {
       if (ar.failed()) {
         logFailure(ar.cause());
@@ -191,9 +237,12 @@ final class Link {
     List<Batch> unsent;
     synchronized (this) {
       closed = true;
+      inFlight.removeAll(admitted);
       sent = new ArrayList<>(inFlight);
-      unsent = new ArrayList<>(waiting);
+      unsent = new ArrayList<>(admitted);
+      unsent.addAll(waiting);
       inFlight.clear();
+      admitted.clear();
       waiting.clear();
       inFlightBytes = 0;
       waitingBytes = 0;

@@ -23,7 +23,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * from a worker) each frame is handed over as it comes.
  *
  * <p>The hand-over runs on a Vert.x context of the producing event loop (one per loop, made
- * once), so the event-bus replies, and the acks they complete, come back on that loop.
+ * once). A batch the {@link Link} sends at once is requested there, so its reply, and the acks
+ * it completes, come back on that loop; a batch that waited behind the window is sent by the
+ * thread that frees room or is already handing batches over (another batch's reply, on
+ * whichever loop that was, or another producer), and its acks come back on that thread's
+ * context. An ack's handler must not assume the producing loop.
  */
 final class Outbound {
   /** A batch is handed over once it holds this many bytes. */
