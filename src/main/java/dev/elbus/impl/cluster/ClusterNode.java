@@ -90,6 +90,12 @@ public final class ClusterNode implements RemoteNodes {
   /** Hellos to a member without a broker (yet) are retried ever less often, up to this. */
   private static final long MAX_RETRY_MS = 5_000;
   private static final int MAX_DELTAS = 4096;
+  /**
+   * Announcements queued for one node (not yet confirmed by it) past which the queue is dropped
+   * and the node gets this node's whole state again (docs/cluster.md): a node that does not
+   * answer costs at most this many here, not one per change for as long as it stays a member.
+   */
+  static final int MAX_QUEUED = 65_536;
   private static final Buffer EMPTY = Buffer.buffer();
   private static final byte[] BROKER = Protocol.BROKER_NAME.getBytes(StandardCharsets.UTF_8);
   private static final byte[] TOPIC_INFO = Protocol.TOPIC_INFO.getBytes(StandardCharsets.UTF_8);
@@ -617,8 +623,25 @@ public final class ClusterNode implements RemoteNodes {
           t.queue.add(d);
         }
       }
-      sendDeltas(t);
+      if (t.queue.size() > MAX_QUEUED) {
+        resync(t);
+      } else {
+        sendDeltas(t);
+      }
     }
+  }
+
+  /**
+   * {@code t} has not taken {@link #MAX_QUEUED} announcements: they are dropped and it is sent
+   * this node's whole state instead (the snapshot is as large as the state, not the history).
+   */
+  private void resync(Target t) {
+    stats.resyncs.increment();
+    LOG.warn("cluster {}: node {} has not confirmed {} announcements; they are dropped and it "
+        + "gets this node's whole state again", opts.getName(), nodeLabel(t.node),
+        t.queue.size());
+    t.queue.clear();
+    hello(t.node);
   }
 
   private void sendDeltas(Target t) {

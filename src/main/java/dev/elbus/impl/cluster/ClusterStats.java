@@ -16,6 +16,8 @@ final class ClusterStats {
   final LongAdder failedBatches = new LongAdder();
   /** Frames refused because a node's queue was full. */
   final LongAdder refused = new LongAdder();
+  /** Nodes sent the whole state again because their queue of announcements overflowed. */
+  final LongAdder resyncs = new LongAdder();
 
   Map<String, Object> toMap() {
     Map<String, Object> m = new LinkedHashMap<>();
@@ -27,6 +29,7 @@ final class ClusterStats {
     m.put("bytes_in", bytesIn.sum());
     m.put("failed_batches", failedBatches.sum());
     m.put("refused", refused.sum());
+    m.put("resyncs", resyncs.sum());
     return m;
   }
 }

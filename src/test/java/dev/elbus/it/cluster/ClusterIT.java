@@ -62,6 +62,7 @@ class ClusterIT {
   private static final int BROADCAST = 0x13;
   private static final int PUBLISH = 0x01;
   private static final int SUBSCRIBE = 0x02;
+  private static final int UNSUBSCRIBE = 0x03;
   private static final int EXCLUDE = 0x04;
   private static final int PUBLISH_FOR = 0x06;
   private static final int OK = 0x01;
@@ -661,6 +662,64 @@ class ClusterIT {
       cy.expectAck(2, OK);
       assertThat(cx.nextFrame()).endsWith(utf8("published"));
     }
+  }
+
+  /**
+   * Nodes that do not confirm announcements (their DELTAS dropped on the way) cost node 1 a
+   * bounded queue: past it the queue is dropped and they get node 1's whole state again
+   * ({@code resyncs} in {@code stats}), and once they answer again they are up to date.
+   */
+  @Order(17)
+  @Test
+  void theAnnouncementsQueuedForANodeThatDoesNotAnswerAreBounded() throws Exception {
+    io.vertx.core.Handler<io.vertx.core.eventbus.DeliveryContext<Object>> dropDeltas = ctx -> {
+      Object body = ctx.body();
+      if (ctx.message().address().startsWith("elbus.node.") && body instanceof Buffer
+          && ((Buffer) body).length() > 0 && ((Buffer) body).getByte(0) == 2) { // DELTAS
+        return; // never sent: node 1 resends after the timeout
+      }
+      ctx.next();
+    };
+    RpcClient rpc = new RpcClient(clients, java(1, Transport.TCP, uniq("bound.rpc")));
+    String topic = uniq("bound/t");
+    try (RawClient sub = n(1).registered(Transport.TCP, uniq("bound.sub"));
+         RawClient pub = n(2).registered(Transport.UNIX, uniq("bound.pub"))) {
+      long before = resyncs(rpc);
+      n(1).vertx.eventBus().addOutboundInterceptor(dropDeltas);
+      try {
+        // more subscription changes than the bound, 65,536 (QoS 0: not waiting for the other
+        // nodes)
+        int rounds = 70;
+        for (int r = 0; r < rounds; r++) {
+          String[] ts = new String[500];
+          for (int i = 0; i < ts.length; i++) {
+            ts[i] = topic + "/" + r + "/" + i;
+          }
+          sub.frame(0, SUBSCRIBE, 0, body(ts));
+          sub.frame(0, UNSUBSCRIBE, 0, body(ts));
+        }
+        topics(sub, SUBSCRIBE, 1, topic + "/marker"); // all of them routed here
+      } finally {
+        n(1).vertx.eventBus().removeOutboundInterceptor(dropDeltas);
+      }
+      assertThat(resyncs(rpc)).as("resyncs").isGreaterThan(before);
+      // node 2 is up to date again once a subscription is acked
+      topics(sub, SUBSCRIBE, 2, topic + "/after");
+      pub.frame(1, PUBLISH, 1, topic + "/after", utf8("caught up"));
+      pub.expectAck(1, OK);
+      assertThat(sub.nextFrame()).endsWith(utf8("caught up"));
+    } finally {
+      rpc.close().await(10, TimeUnit.SECONDS);
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private static long resyncs(RpcClient rpc) throws Exception {
+    Map<String, Object> stats = MsgPack.decodeMap(rpc.call(".broker", "stats", null)
+        .await(10, TimeUnit.SECONDS));
+    Map<String, Object> links = (Map<String, Object>) stats.get("links");
+    assertThat(links).containsKey("resyncs");
+    return ((Number) links.get("resyncs")).longValue();
   }
 
   /** The next {@code .broker/info} announcement {@code c} receives. */
