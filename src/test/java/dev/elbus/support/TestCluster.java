@@ -134,28 +134,47 @@ public final class TestCluster implements AutoCloseable {
 
   /**
    * Undeploys node {@code i}'s broker and deploys a new one on the same clustered Vert.x (the
-   * Vert.x node id stays), as an application that restarts its verticle does. With {@code
-   * silentBye}, the other nodes never get the old broker's goodbye (it is dropped on its way
-   * out, as when it is lost): they learn of the restart from the new broker alone.
+   * Vert.x node id stays), as an application that restarts its verticle does. The old broker's
+   * messages to the other nodes of the {@code dropped} kinds (the first byte of impl.cluster's
+   * Wire: 2 DELTAS, 7 BYE) are dropped on their way out, as when they are lost (with 7 the
+   * others learn of the restart from the new broker alone); those of the {@code delayed} kinds
+   * are sent only after {@code between} ran, once the old broker is gone (their requests time
+   * out first) and before the new one starts.
    */
-  public Node redeploy(int i, boolean silentBye) throws Exception {
+  public Node redeploy(int i, Runnable between, int[] dropped, int... delayed) throws Exception {
     Node old = nodes.get(i);
-    io.vertx.core.Handler<io.vertx.core.eventbus.DeliveryContext<Object>> dropBye = ctx -> {
+    List<io.vertx.core.eventbus.DeliveryContext<Object>> held =
+        java.util.Collections.synchronizedList(new ArrayList<>());
+    io.vertx.core.Handler<io.vertx.core.eventbus.DeliveryContext<Object>> drop = ctx -> {
       Object body = ctx.body();
       if (ctx.message().address().startsWith("elbus.node.") && body instanceof
-          io.vertx.core.buffer.Buffer && ((io.vertx.core.buffer.Buffer) body).length() > 0
-          && ((io.vertx.core.buffer.Buffer) body).getByte(0) == 7) { // BYE (impl.cluster.Wire)
-        return; // never sent: the request times out
+          io.vertx.core.buffer.Buffer && ((io.vertx.core.buffer.Buffer) body).length() > 0) {
+        int kind = ((io.vertx.core.buffer.Buffer) body).getByte(0);
+        for (int k : dropped) {
+          if (k == kind) {
+            return; // never sent: the request times out
+          }
+        }
+        for (int k : delayed) {
+          if (k == kind) {
+            held.add(ctx);
+            return;
+          }
+        }
       }
       ctx.next();
     };
-    if (silentBye) {
-      old.vertx.eventBus().addOutboundInterceptor(dropBye);
-    }
+    old.vertx.eventBus().addOutboundInterceptor(drop);
     try {
       old.vertx.undeploy(old.deploymentId).await(60, TimeUnit.SECONDS);
     } finally {
-      old.vertx.eventBus().removeOutboundInterceptor(dropBye);
+      old.vertx.eventBus().removeOutboundInterceptor(drop);
+    }
+    between.run();
+    synchronized (held) {
+      for (io.vertx.core.eventbus.DeliveryContext<Object> ctx : held) {
+        ctx.next();
+      }
     }
     deleteDir(old.dir);
     Path dir = Files.createTempDirectory("elbus-cluster");

@@ -229,6 +229,9 @@ public final class ClusterNode implements RemoteNodes {
     nodeName = opts.getNodeName() != null ? opts.getNodeName() : addr;
     names = new Names(hz);
     incarnation = java.util.concurrent.ThreadLocalRandom.current().nextLong();
+    // tokens of a broker started again on this Vert.x node differ from the earlier one's (the
+    // others release an earlier one's names in the map by their exact value)
+    tokens.set(java.util.concurrent.ThreadLocalRandom.current().nextLong(1L << 62));
     control = ((VertxInternal) vertx).createEventLoopContext();
     Promise<Void> started = Promise.promise();
     control.runOnContext(v -> {
@@ -405,7 +408,7 @@ public final class ClusterNode implements RemoteNodes {
     }
     Peer p = peers.get(node);
     if (p != null) {
-      int gone = dropPeer(p, true);
+      int gone = dropPeer(p, true, false); // the sweep releases its names in the map
       LOG.warn("cluster {}: node {} left; its {} name{} released", opts.getName(),
           p.nodeName != null ? p.nodeName : node, gone, gone == 1 ? "" : "s");
     }
@@ -416,11 +419,13 @@ public final class ClusterNode implements RemoteNodes {
   /**
    * Forgets what {@code p} announced: its patterns, its names (their secondaries here
    * disconnected; with {@code announce}, announced as gone to this node's clients: a dead node
-   * cannot say it), and fails what waits for it.
+   * cannot say it), and fails what waits for it. With {@code release}, each of those names is
+   * released in the map too if the map still holds that registration (its broker closed or
+   * started again while its Vert.x stays a member: no sweep releases it).
    *
    * @return the names released
    */
-  private int dropPeer(Peer p, boolean announce) {
+  private int dropPeer(Peer p, boolean announce, boolean release) {
     peers.remove(p.node, p);
     interest.purge(p);
     p.link.close();
@@ -429,6 +434,9 @@ public final class ClusterNode implements RemoteNodes {
       Holder h = replica.get(name);
       if (h != null && h.peer() == p && replica.remove(name, h)) {
         gone++;
+        if (release) {
+          releaseStale(name, Names.value(p.node, h.token()));
+        }
         if (name.indexOf(Protocol.SECONDARY_SEP) < 0) {
           orphan(name);
           if (announce) {
@@ -438,6 +446,19 @@ public final class ClusterNode implements RemoteNodes {
       }
     }
     return gone;
+  }
+
+  /** Releases {@code name} in the map if another node's departed broker still holds it. */
+  private void releaseStale(String name, String value) {
+    try {
+      names.release(name, value).whenComplete((prev, err) -> {
+        if (err != null) {
+          LOG.debug("cluster: release of {}", Session.display(name), err);
+        }
+      });
+    } catch (RuntimeException e) {
+      LOG.debug("cluster: release of {}", Session.display(name), e); // Hazelcast is down
+    }
   }
 
   /**
@@ -459,7 +480,7 @@ public final class ClusterNode implements RemoteNodes {
       // its broker released its clients' names before saying bye, so their departures were
       // announced and the names are no longer the peer's; a name still here was not released
       // (its map or its link failed first, as when Hazelcast stops under it): announced here
-      dropPeer(p, true);
+      dropPeer(p, true, true);
       LOG.info("cluster {}: the broker of node {} closed", opts.getName(), p.nodeName);
     }
     checkWaiters();
@@ -1222,7 +1243,7 @@ public final class ClusterNode implements RemoteNodes {
       // broker's state goes, and the new one knows nothing of this node's
       LOG.info("cluster {}: the broker of node {} started again", opts.getName(),
           nodeLabel(node));
-      dropPeer(p, true);
+      dropPeer(p, true, true);
       p = null;
       restarted = true;
     }

@@ -645,7 +645,10 @@ class ClusterIT {
         topics(c, SUBSCRIBE, 1, uniq("again/old"));
       }
     }
-    cluster.redeploy(1, true);
+    String stale = uniq("again.stale");
+    redeployLeavingAName(stale, new int[] {2, 7}); // its DELTAS and BYE lost
+    // the others drop the old broker's state and release its name in the map
+    awaitRegistration(1, Transport.UNIX, stale);
     String x = uniq("again.x");
     String y = uniq("again.y");
     String topic = uniq("again/t");
@@ -720,6 +723,40 @@ class ClusterIT {
     Map<String, Object> links = (Map<String, Object>) stats.get("links");
     assertThat(links).containsKey("resyncs");
     return ((Number) links.get("resyncs")).longValue();
+  }
+
+  /**
+   * A name node 2's broker still held when it said goodbye (its release did not get out) is
+   * released in the map by the other nodes: it can be registered again.
+   */
+  @Order(16)
+  @Test
+  void aNameStillHeldAtGoodbyeIsReleasedByTheOthers() throws Exception {
+    String stale = uniq("bye.stale");
+    // its DELTAS lost, its BYE late (after the name is back in the map)
+    redeployLeavingAName(stale, new int[] {2}, 7);
+    awaitRegistration(1, Transport.TCP, stale); // node 1 does not force-register
+  }
+
+  /**
+   * Registers {@code name} on node 2, then redeploys node 2's broker with its cluster messages
+   * of the {@code dropped} kinds lost on the way out and those of the {@code delayed} kinds sent
+   * late, and the name put back in the map once the old broker is gone, as when its release did
+   * not get out.
+   */
+  private static void redeployLeavingAName(String name, int[] dropped, int... delayed)
+      throws Exception {
+    RawClient held = n(2).registered(Transport.TCP, name);
+    com.hazelcast.map.IMap<String, String> map = ((io.vertx.spi.cluster.hazelcast
+        .HazelcastClusterManager) ((io.vertx.core.internal.VertxInternal) n(2).vertx)
+        .clusterManager()).getHazelcastInstance().getMap("elbus.names");
+    String holder = map.get(name);
+    assertThat(holder).isNotNull();
+    try {
+      cluster.redeploy(1, () -> map.put(name, holder), dropped, delayed);
+    } finally {
+      held.close();
+    }
   }
 
   /** The next {@code .broker/info} announcement {@code c} receives. */
