@@ -64,8 +64,12 @@ import java.util.function.Supplier;
  * <p><b>Announcements</b> (names and patterns) carry this node's sequence numbers. A node sends
  * another its whole state once (HELLO, answered when applied) and then the changes (DELTAS), one
  * message in flight per node, resent until answered; the receiver applies them in order. A
- * client's subscription is acked, and a registration answered, once every other node has
- * applied it ({@link #barrier}): a publication routed anywhere after the ack reaches it.
+ * client's subscription is acked, and a registration answered, once every other node that has
+ * this node's state has applied it ({@link #barrier}): a publication routed anywhere after the
+ * ack reaches it. Two exceptions (docs/cluster.md, "Limits"): a node that has not confirmed
+ * within the cluster timeout is not waited for longer (the ack goes with a warning), and a node
+ * whose HELLO is in flight or unanswered is not waited for (its snapshot may predate the
+ * change, which follows it).
  *
  * <p><b>Frames</b> for other nodes are batched per node and event-loop turn ({@link Outbound})
  * and sent on a {@link Link} per node, each batch an event-bus request answered with the codes of
@@ -723,7 +727,10 @@ public final class ClusterNode implements RemoteNodes {
     return true;
   }
 
-  /** Every node that takes this node's announcements applied {@code target}. */
+  /**
+   * Every node that takes this node's announcements applied {@code target}; a node whose HELLO
+   * is in flight or unanswered ({@code !ready}) is not counted (docs/cluster.md, "Limits").
+   */
   private boolean confirmedBy(long target) {
     for (Target t : targets.values()) {
       if (t.ready && t.confirmed < target) {
@@ -733,7 +740,10 @@ public final class ClusterNode implements RemoteNodes {
     return true;
   }
 
-  /** Completes the barriers every node confirmed, and those past their deadline (control). */
+  /**
+   * Completes the barriers every node confirmed, and those past their deadline (the cluster
+   * timeout: answered OK all the same, with a warning) (control).
+   */
   private void checkWaiters() {
     if (waiters.isEmpty()) {
       return;

@@ -58,7 +58,10 @@ public interface RemoteNodes {
   /**
    * Arranges for {@code done} to be called with OK once every other node has applied what this
    * node announced before this call (new subscription patterns, registrations): a publication
-   * any node routes after that reaches the subscriptions made here before it.
+   * any node routes after that reaches the subscriptions made here before it. The wait is
+   * bounded: after the implementation's timeout {@code done} is called with OK all the same;
+   * and a node not yet holding this node's state (being sent it, or not answering) is not
+   * waited for (docs/cluster.md, "Limits").
    *
    * @return false when nothing was outstanding ({@code done} is not called)
    */
