@@ -461,7 +461,16 @@ public final class NetworkClient implements ElbusClient {
       writeNumbered(l, FrameEncoder.clientList(ALLOC, 0, b.op(), QoS.PROCESSED, b.items()), p);
       acks.add(p.future());
     }
+    // a broker that does not answer the restore within the timeout fails this attempt (pings
+    // would otherwise keep a link alive that never becomes usable)
+    long restoreTimer = context.setTimer(opts.getTimeoutMs(), id -> {
+      if (link == l && l.restoring && state == State.REGISTERED) {
+        lost(new ElbusException(Protocol.ERR_TIMEOUT, "the broker did not acknowledge the "
+            + "restored subscriptions within " + opts.getTimeoutMs() + " ms"));
+      }
+    });
     Future.join(acks).onComplete(ar -> {
+      cancelTimer(restoreTimer);
       if (link != l || state != State.REGISTERED) {
         return; // lost again meanwhile: that attempt failed
       }
@@ -735,6 +744,11 @@ public final class NetworkClient implements ElbusClient {
         || o != null && !o.isWritable();
     if (full) {
       drainWanted = true;
+      if (!context.inThread()) {
+        // the event loop may have drained everything between the check above and the flag, and
+        // then found no drain wanted: look again there, or the drain handler never runs
+        onContext(this::checkDrained, () -> { });
+      }
     }
     return full;
   }
@@ -757,7 +771,14 @@ public final class NetworkClient implements ElbusClient {
       drainWanted = false;
       Handler<Void> h = drainHandler;
       if (h != null) {
-        h.handle(null);
+        // on the client's context (this may run from a Netty callback or a raw loop task)
+        context.emit(null, v -> {
+          try {
+            h.handle(null);
+          } catch (RuntimeException e) {
+            LOG.warn("elbus client {}: drain handler failed", name, e);
+          }
+        });
       }
     }
   }

@@ -65,6 +65,13 @@ final class FakeBroker implements AutoCloseable {
     return new FakeBroker(t, script);
   }
 
+  /** Accepts the next connection (for a script that expects the client to come back). */
+  Peer acceptNext() throws IOException {
+    SocketChannel ch = server.accept();
+    accepted = ch;
+    return new Peer(ch);
+  }
+
   /** The address to give {@link NetworkClient#connect}. */
   String path() {
     return path;

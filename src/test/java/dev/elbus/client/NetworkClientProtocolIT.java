@@ -252,6 +252,56 @@ class NetworkClientProtocolIT {
     }
   }
 
+  /**
+   * After a reconnect, a broker that registers the client but never acknowledges the restored
+   * subscriptions does not keep it "reconnecting" forever (pings would keep that link alive):
+   * the attempt fails after the timeout and the next one restores them.
+   */
+  @ParameterizedTest
+  @EnumSource(Transport.class)
+  void aRestoreNeverAcknowledgedFailsThatAttemptAfterTheTimeout(Transport t) throws Exception {
+    byte[] subscribe = clientFrame(1, 0x02 | 1 << 6, utf8("a/#"));
+    byte[] ok1 = concat(bytes(0xFE), le32(1), bytes(0x01));
+    AtomicReference<FakeBroker> broker = new AtomicReference<>();
+    CompletableFuture<Void> secondClosed = new CompletableFuture<>();
+    BlockingQueue<StateChange> changes = new LinkedBlockingQueue<>();
+    try (FakeBroker fake = FakeBroker.start(t, p -> {
+      handshake(p, "r");
+      p.expect(subscribe).send(ok1);
+      p.close(); // the client reconnects
+      FakeBroker.Peer p2 = broker.get().acceptNext();
+      handshake(p2, "r");
+      p2.expect(subscribe); // the restore, never acknowledged
+      p2.expectEof();
+      secondClosed.complete(null);
+      FakeBroker.Peer p3 = broker.get().acceptNext();
+      handshake(p3, "r");
+      p3.expect(subscribe).send(ok1);
+      p3.expectEof();
+    })) {
+      broker.set(fake);
+      ClientOptions o = new ClientOptions().setReconnect(true).setReconnectDelayMs(20)
+          .setReconnectMaxDelayMs(40).setTimeoutMs(300).setPingIntervalMs(0);
+      NetworkClient c = await(NetworkClient.connect(vertx, fake.path(), "r", o,
+          n -> n.stateHandler(changes::add)));
+      await(c.subscribe(List.of("a/#"), QoS.PROCESSED));
+      secondClosed.get(ClientTestSupport.TIMEOUT_S, TimeUnit.SECONDS);
+      List<StateChange> seen = new ArrayList<>();
+      StateChange ch;
+      do {
+        ch = changes.poll(ClientTestSupport.TIMEOUT_S, TimeUnit.SECONDS);
+        assertThat(ch).as("state changes so far: " + seen).isNotNull();
+        seen.add(ch);
+      } while (ch.state() != ClientState.RECONNECTED);
+      assertThat(seen).extracting(StateChange::state).containsExactly(ClientState.CONNECTED,
+          ClientState.DISCONNECTED, ClientState.RECONNECTED);
+      assertThat(ch.attempts()).as("the unanswered restore was a failed attempt").isEqualTo(2);
+      assertThat(ch.cause()).isNull();
+      await(c.close());
+      fake.awaitScript();
+    }
+  }
+
   @Test
   void anInitThatThrowsFailsTheConnectWithItsException() {
     IllegalStateException boom = new IllegalStateException("boom");

@@ -5,12 +5,7 @@ import dev.elbus.support.RawClient;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -175,35 +170,26 @@ class ClusterServerIT {
    * {@code a} on node 1.
    */
   private void pythonNodeAndCliAcrossNodes(RawClient a) throws Exception {
-    for (String f : new String[] {"plain_peer.py", "burst_reader.py", "plain_peer.js"}) {
-      try (InputStream in = ClusterServerIT.class.getResourceAsStream("/" + f)) {
-        Files.write(dir.resolve(f), in.readAllBytes());
-      }
-    }
-    Process py = new ProcessBuilder("python3", dir.resolve("plain_peer.py").toString(),
-        socket(1).toString(), "py.n2", "proc/#", "a").redirectErrorStream(true).start();
-    Process js = new ProcessBuilder("node", dir.resolve("plain_peer.js").toString(),
-        "127.0.0.1:" + tcp[0], "js.n1", "proc/#", "a").redirectErrorStream(true).start();
-    try (BufferedReader pyOut = new BufferedReader(new InputStreamReader(py.getInputStream(),
-        StandardCharsets.UTF_8));
-         BufferedReader jsOut = new BufferedReader(new InputStreamReader(js.getInputStream(),
-             StandardCharsets.UTF_8))) {
-      assertThat(pyOut.readLine()).isEqualTo("READY");
-      assertThat(jsOut.readLine()).isEqualTo("READY");
+    try (PlainPeer py = PlainPeer.start(dir, PlainPeer.Lang.PYTHON, socket(1).toString(),
+        "py.n2", "proc/#", "a");
+         PlainPeer js = PlainPeer.start(dir, PlainPeer.Lang.NODE, "127.0.0.1:" + tcp[0], "js.n1",
+             "proc/#", "a")) {
+      assertThat(py.line()).isEqualTo("READY");
+      assertThat(js.line()).isEqualTo("READY");
       // the subscriptions reached node 1 before their acks: the CLI's publication crosses
       try (ServerProcess cli = ServerProcess.startMain(List.of(), "dev.elbus.cli.Cli",
           "127.0.0.1:" + tcp[0], "-n", "cli.n1", "publish", "proc/t1", "21.5")) {
         assertThat(cli.awaitExit(30_000)).as(cli.output().toString()).isZero();
       }
-      assertThat(pyOut.readLine()).isEqualTo("PUBLISH cli.n1 proc/t1 21.5");
-      assertThat(jsOut.readLine()).isEqualTo("PUBLISH cli.n1 proc/t1 21.5");
+      assertThat(py.line()).isEqualTo("PUBLISH cli.n1 proc/t1 21.5");
+      assertThat(js.line()).isEqualTo("PUBLISH cli.n1 proc/t1 21.5");
       a.frame(20, MESSAGE, 1, "py.n2", utf8("hi python"));
       a.frame(21, MESSAGE, 1, "js.n1", utf8("hi node"));
-      assertThat(pyOut.readLine()).isEqualTo("MESSAGE a hi python");
-      assertThat(jsOut.readLine()).isEqualTo("MESSAGE a hi node");
+      assertThat(py.line()).isEqualTo("MESSAGE a hi python");
+      assertThat(js.line()).isEqualTo("MESSAGE a hi node");
       // their QoS-1 messages to a on node 1 are acknowledged once node 1 queued them
-      assertThat(pyOut.readLine()).isEqualTo("OK");
-      assertThat(jsOut.readLine()).isEqualTo("OK");
+      assertThat(py.line()).isEqualTo("OK");
+      assertThat(js.line()).isEqualTo("OK");
       // a's two acks and the two answers, in any order
       List<byte[]> got = new ArrayList<>();
       for (int i = 0; i < 4; i++) {
@@ -223,13 +209,8 @@ class ClusterServerIT {
           .anySatisfy(f -> assertThat(f).isEqualTo(ack21));
       assertThat(got).anySatisfy(f -> assertThat(f).isEqualTo(fromPy))
           .anySatisfy(f -> assertThat(f).isEqualTo(fromJs));
-      for (Process p : new Process[] {py, js}) {
-        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).isZero();
-      }
-    } finally {
-      py.destroyForcibly();
-      js.destroyForcibly();
+      py.assertExitedOk();
+      js.assertExitedOk();
     }
   }
 

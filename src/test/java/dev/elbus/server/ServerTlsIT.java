@@ -16,9 +16,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.BufferedReader;
-import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -84,29 +81,18 @@ class ServerTlsIT {
           .handler("hello", RpcHandler.sync(e -> Buffer.buffer("hello, " + e.sender())));
 
       // the plain Python and Node.js clients on the plain listener of the same broker
-      for (String f : new String[] {"plain_peer.py", "burst_reader.py", "plain_peer.js"}) {
-        try (InputStream in = ServerTlsIT.class.getResourceAsStream("/" + f)) {
-          Files.write(dir.resolve(f), in.readAllBytes());
-        }
-      }
-      Process py = new ProcessBuilder("python3", dir.resolve("plain_peer.py").toString(),
-          "127.0.0.1:" + plain, "py.plain", "proc/#", "java.tls").redirectErrorStream(true)
-          .start();
-      Process js = new ProcessBuilder("node", dir.resolve("plain_peer.js").toString(),
-          "127.0.0.1:" + plain, "js.plain", "proc/#", "java.tls").redirectErrorStream(true)
-          .start();
-      try (BufferedReader pyOut = new BufferedReader(new InputStreamReader(py.getInputStream(),
-          StandardCharsets.UTF_8));
-           BufferedReader jsOut = new BufferedReader(new InputStreamReader(js.getInputStream(),
-               StandardCharsets.UTF_8))) {
-        assertThat(pyOut.readLine()).isEqualTo("READY");
-        assertThat(jsOut.readLine()).isEqualTo("READY");
+      try (PlainPeer py = PlainPeer.start(dir, PlainPeer.Lang.PYTHON, "127.0.0.1:" + plain,
+          "py.plain", "proc/#", "java.tls");
+           PlainPeer js = PlainPeer.start(dir, PlainPeer.Lang.NODE, "127.0.0.1:" + plain,
+               "js.plain", "proc/#", "java.tls")) {
+        assertThat(py.line()).isEqualTo("READY");
+        assertThat(js.line()).isEqualTo("READY");
 
         // the CLI process publishes over TLS: the plain clients and the Java client get it
         assertThat(cli("tls://127.0.0.1:" + tls, "--tls-ca", ca, "-n", "cli.pub", "publish",
             "proc/t1", "21.5")).containsExactly("exit 0");
-        assertThat(pyOut.readLine()).isEqualTo("PUBLISH cli.pub proc/t1 21.5");
-        assertThat(jsOut.readLine()).isEqualTo("PUBLISH cli.pub proc/t1 21.5");
+        assertThat(py.line()).isEqualTo("PUBLISH cli.pub proc/t1 21.5");
+        assertThat(js.line()).isEqualTo("PUBLISH cli.pub proc/t1 21.5");
         Frame pub = javaIn.poll(TIMEOUT_S, TimeUnit.SECONDS);
         assertThat(pub).isNotNull();
         assertThat(pub.kind()).isEqualTo(FrameKind.PUBLISH);
@@ -117,10 +103,10 @@ class ServerTlsIT {
             .await(TIMEOUT_S, TimeUnit.SECONDS);
         java.send("js.plain", Buffer.buffer("hi node"), QoS.PROCESSED)
             .await(TIMEOUT_S, TimeUnit.SECONDS);
-        assertThat(pyOut.readLine()).isEqualTo("MESSAGE java.tls hi python");
-        assertThat(pyOut.readLine()).isEqualTo("OK");
-        assertThat(jsOut.readLine()).isEqualTo("MESSAGE java.tls hi node");
-        assertThat(jsOut.readLine()).isEqualTo("OK");
+        assertThat(py.line()).isEqualTo("MESSAGE java.tls hi python");
+        assertThat(py.line()).isEqualTo("OK");
+        assertThat(js.line()).isEqualTo("MESSAGE java.tls hi node");
+        assertThat(js.line()).isEqualTo("OK");
         Map<String, String> replies = new HashMap<>();
         for (int i = 0; i < 2; i++) {
           Frame reply = javaIn.poll(TIMEOUT_S, TimeUnit.SECONDS);
@@ -130,13 +116,8 @@ class ServerTlsIT {
         }
         assertThat(replies).containsOnly(Map.entry("py.plain", "hello from python"),
             Map.entry("js.plain", "hello from node"));
-        for (Process p : new Process[] {py, js}) {
-          assertThat(p.waitFor(TIMEOUT_S, TimeUnit.SECONDS)).isTrue();
-          assertThat(p.exitValue()).isZero();
-        }
-      } finally {
-        py.destroyForcibly();
-        js.destroyForcibly();
+        py.assertExitedOk();
+        js.assertExitedOk();
       }
 
       // the CLI sends and calls over TLS
