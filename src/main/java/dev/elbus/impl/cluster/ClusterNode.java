@@ -579,8 +579,8 @@ public final class ClusterNode implements RemoteNodes {
     while (!t.queue.isEmpty() && t.queue.peek().seq() <= s.seq()) {
       t.queue.poll();
     }
-    vertx.eventBus().<Buffer>request(inbox(node), Buffers.buffer(s.encode(me, incarnation)), request)
-        .onComplete(ar -> {
+    vertx.eventBus().<Buffer>request(inbox(node), Buffers.buffer(s.encode(me, incarnation)),
+        request).onComplete(ar -> {
           if (t.generation != gen || targets.get(node) != t) {
             return;
           }
@@ -683,9 +683,8 @@ public final class ClusterNode implements RemoteNodes {
     t.sending = true;
     long gen = t.generation;
     long last = batch.get(batch.size() - 1).seq();
-    vertx.eventBus().<Buffer>request(inbox(t.node), Buffers.buffer(Wire.deltas(me, incarnation,
-        batch)),
-        request).onComplete(ar -> {
+    vertx.eventBus().<Buffer>request(inbox(t.node),
+        Buffers.buffer(Wire.deltas(me, incarnation, batch)), request).onComplete(ar -> {
           if (t.generation != gen || targets.get(t.node) != t) {
             return;
           }
