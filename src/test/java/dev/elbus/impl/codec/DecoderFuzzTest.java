@@ -380,32 +380,8 @@ class DecoderFuzzTest {
     ByteBufAllocator alloc = pooled ? PooledByteBufAllocator.DEFAULT : tracking;
     Chunks chunks = new Chunks();
     ClientStreamDecoder d = new ClientStreamDecoder(alloc, rec, maxFrame, maxName);
-    boolean threw = false;
-    int eventsAtError = -1;
-    for (int i = 1; i < cuts.length; i++) {
-      if (i == externalStopAt + 1) {
-        d.stop();
-        assertThat(d.hasPartialInput()).isFalse();
-        tracking.assertAllReleased();
-      }
-      try {
-        d.feed(chunks.input(s, cuts[i - 1], cuts[i] - cuts[i - 1]));
-      } catch (ProtocolException e) {
-        assertThat(threw).as("a second ProtocolException after the decoder stopped").isFalse();
-        threw = true;
-        eventsAtError = rec.events.size();
-        assertThat(d.hasPartialInput()).isFalse();
-        tracking.assertAllReleased();
-      }
-      // any other exception propagates and fails the case with its seed
-    }
-    if (threw) {
-      assertThat(rec.events).as("events after the error").hasSize(eventsAtError);
-    }
-    d.stop();
-    assertThat(d.hasPartialInput()).isFalse();
-    chunks.assertAllReleased();
-    tracking.assertAllReleased();
+    boolean threw = DecoderOracle.feedAll(d, rec.events, s, cuts, externalStopAt, chunks,
+        tracking);
     assertThat(rec.events).isEqualTo(expected);
     assertThat(threw).as("protocol error raised").isEqualTo(expectError);
     STATS[ERRORS] += threw ? 1 : 0;

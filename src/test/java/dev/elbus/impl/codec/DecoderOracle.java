@@ -21,6 +21,45 @@ public final class DecoderOracle {
   /** Name length limits the fuzz targets choose from. */
   public static final int[] MAX_NAME = {8, 300, 0xFFFF};
 
+  /**
+   * Feeds {@code stream} to {@code d} in the chunks of {@code cuts}, stopping the decoder from
+   * outside before chunk {@code stopAt} (-1: never), then stops it: at most one {@link
+   * ProtocolException}, no event after it, nothing partial kept, every chunk and every buffer
+   * {@code tracking} handed out released.
+   *
+   * @return whether the decoder raised a protocol error
+   */
+  static boolean feedAll(StreamDecoder d, List<?> events, byte[] stream, int[] cuts, int stopAt,
+      Chunks chunks, TrackingAllocator tracking) {
+    boolean threw = false;
+    int eventsAtError = -1;
+    for (int i = 1; i < cuts.length; i++) {
+      if (i == stopAt + 1) {
+        d.stop();
+        assertThat(d.hasPartialInput()).isFalse();
+        tracking.assertAllReleased();
+      }
+      try {
+        d.feed(chunks.input(stream, cuts[i - 1], cuts[i] - cuts[i - 1]));
+      } catch (ProtocolException e) {
+        assertThat(threw).as("a second ProtocolException after the decoder stopped").isFalse();
+        threw = true;
+        eventsAtError = events.size();
+        assertThat(d.hasPartialInput()).isFalse();
+        tracking.assertAllReleased();
+      }
+      // any other exception propagates and fails the case
+    }
+    if (threw) {
+      assertThat(events).as("events after the error").hasSize(eventsAtError);
+    }
+    d.stop();
+    assertThat(d.hasPartialInput()).isFalse();
+    chunks.assertAllReleased();
+    tracking.assertAllReleased();
+    return threw;
+  }
+
   /** Chunk boundaries for {@code len} bytes from a seed (first 0, last {@code len}). */
   public static int[] cuts(int len, long seed) {
     return Chunks.random(len, new java.util.Random(seed));
@@ -37,26 +76,7 @@ public final class DecoderOracle {
     TrackingAllocator tracking = new TrackingAllocator(false);
     Chunks chunks = new Chunks();
     ClientStreamDecoder d = new ClientStreamDecoder(tracking, rec, maxFrame, maxName);
-    boolean threw = false;
-    int eventsAtError = -1;
-    for (int i = 1; i < cuts.length; i++) {
-      try {
-        d.feed(chunks.input(stream, cuts[i - 1], cuts[i] - cuts[i - 1]));
-      } catch (ProtocolException e) {
-        assertThat(threw).as("a second ProtocolException after the decoder stopped").isFalse();
-        threw = true;
-        eventsAtError = rec.events.size();
-        assertThat(d.hasPartialInput()).isFalse();
-        tracking.assertAllReleased();
-      }
-    }
-    if (threw) {
-      assertThat(rec.events).as("events after the error").hasSize(eventsAtError);
-    }
-    d.stop();
-    assertThat(d.hasPartialInput()).isFalse();
-    chunks.assertAllReleased();
-    tracking.assertAllReleased();
+    boolean threw = feedAll(d, rec.events, stream, cuts, -1, chunks, tracking);
     List<Ev> expected = ref.events;
     assertThat(rec.events).as("events (chunks %s)", Chunks.describe(cuts)).isEqualTo(expected);
     assertThat(threw).as("protocol error raised").isEqualTo(ref.error);
