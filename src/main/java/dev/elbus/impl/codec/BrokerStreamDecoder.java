@@ -55,11 +55,6 @@ public final class BrokerStreamDecoder extends StreamDecoder {
     this.maxFrameSize = maxFrameSize;
   }
 
-  /** Same as {@link #stop}: releases buffered bytes; nothing more is decoded. */
-  public void release() {
-    stop();
-  }
-
   /** Bytes the current unit needs in total (header plus body) when known, else a header's worth. */
   @Override
   int neededBytes(ByteBuf b) {

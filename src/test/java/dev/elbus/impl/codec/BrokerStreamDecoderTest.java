@@ -48,7 +48,7 @@ class BrokerStreamDecoderTest {
         d.feed(chunks.input(s, cuts[i - 1], cuts[i] - cuts[i - 1]));
       }
     } finally {
-      d.release();
+      d.stop();
     }
     return rec.events;
   }
@@ -108,7 +108,7 @@ class BrokerStreamDecoderTest {
     BrokerStreamDecoder d = new BrokerStreamDecoder(alloc, rec, 100);
     assertThatThrownBy(() -> d.feed(chunks.input(s, 0, s.length)))
         .isInstanceOf(ProtocolException.class);
-    d.release();
+    d.stop();
     assertThat(rec.events).hasSize(3);
 
     byte[] s2 = Wire.concat(PREFIX, Wire.of(0x01).u32(101).u8(0).toArray());
@@ -116,7 +116,7 @@ class BrokerStreamDecoderTest {
     d2.feed(chunks.input(s2, 0, 8));
     assertThatThrownBy(() -> d2.feed(chunks.input(s2, 8, s2.length - 8)))
         .isInstanceOf(ProtocolException.class);
-    d2.release();
+    d2.stop();
   }
 
   @Test
@@ -135,9 +135,9 @@ class BrokerStreamDecoderTest {
     BrokerStreamDecoder d = new BrokerStreamDecoder(alloc, rec, 1 << 20);
     d.feed(chunks.input(s, 0, s.length));
     assertThat(alloc.live()).isPositive();
-    d.release();
+    d.stop();
     alloc.assertAllReleased();
-    d.release();
+    d.stop();
   }
 
   /**

@@ -432,7 +432,7 @@ class DecoderFuzzTest {
         threw = true; // the client closes the connection: nothing more is fed
       }
     }
-    d.release();
+    d.stop();
     chunks.assertAllReleased();
     tracking.assertAllReleased();
     assertThat(rec.events).isEqualTo(ref.events);
