@@ -35,9 +35,12 @@ public final class FrameEncoder {
 
   /** An ack: {@code FE <op id u32> <code>}, six bytes. */
   public static ByteBuf ack(ByteBufAllocator alloc, int opId, int code) {
-    ByteBuf b = alloc.buffer(Protocol.BROKER_HEADER_SIZE);
-    b.writeByte(Protocol.FRAME_ACK).writeIntLE(opId).writeByte(code);
-    return b;
+    return writeAck(alloc.buffer(Protocol.BROKER_HEADER_SIZE), opId, code);
+  }
+
+  /** Writes an ack ({@link #ack}) at the writer index of {@code out}, which has room for it. */
+  public static ByteBuf writeAck(ByteBuf out, int opId, int code) {
+    return out.writeByte(Protocol.FRAME_ACK).writeIntLE(opId).writeByte(code);
   }
 
   /** The broker ping: six zero bytes. */

@@ -1,5 +1,6 @@
 package dev.elbus.impl.net;
 
+import dev.elbus.impl.codec.FrameEncoder;
 import dev.elbus.impl.routing.ClientKind;
 import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.impl.routing.Session;
@@ -152,6 +153,35 @@ final class SocketSession extends Session {
    * at once, and when that fills the channel it is flushed, as an early drain would.
    */
   private void append(ByteBuf frame, int n) {
+    ByteBuf out = room(n);
+    int at = out.writerIndex();
+    frame.getBytes(frame.readerIndex(), out, at, n);
+    out.writerIndex(at + n);
+    frame.release();
+    scheduleDrain();
+  }
+
+  /**
+   * The ack takes the fast path of {@link #append} without a buffer of its own: on this
+   * session's loop, with nothing queued and the channel writable, its six bytes are written
+   * straight into the coalescing buffer.
+   */
+  @Override
+  public int deliverAck(ByteBufAllocator frameAlloc, int opId, int code, boolean realtime) {
+    if (closed || queued.get() != 0 || !scheduler.loop().inEventLoop()
+        || !ctx.channel().isWritable()) {
+      return super.deliverAck(frameAlloc, opId, code, realtime);
+    }
+    FrameEncoder.writeAck(room(Protocol.BROKER_HEADER_SIZE), opId, code);
+    scheduleDrain();
+    return Protocol.RESPONSE_OK;
+  }
+
+  /**
+   * The coalescing buffer with room for {@code n} more bytes: a full one goes to the channel
+   * first (flushed when that fills the channel), and a new one is made when there is none.
+   */
+  private ByteBuf room(int n) {
     ByteBuf out = coalescing;
     if (out != null && out.writableBytes() < n) {
       coalescing = null;
@@ -165,12 +195,12 @@ final class SocketSession extends Session {
     }
     if (out == null) {
       out = alloc.directBuffer(COALESCE_BYTES);
+      coalescing = out;
     }
-    int at = out.writerIndex();
-    frame.getBytes(frame.readerIndex(), out, at, n);
-    out.writerIndex(at + n);
-    frame.release();
-    coalescing = out;
+    return out;
+  }
+
+  private void scheduleDrain() {
     if (!drainScheduled.get() && drainScheduled.compareAndSet(false, true)) {
       scheduler.schedule(this);
     }

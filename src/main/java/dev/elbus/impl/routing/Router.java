@@ -618,7 +618,7 @@ public final class Router {
     try {
       for (Session to : registry.all()) {
         if (Masks.nameMatches(parts, to.name())) {
-          deliverCounted(to, frame.retainedDuplicate(), realtime, statBytes);
+          deliverCounted(to, frame.retain(), realtime, statBytes);
         }
       }
     } finally {
@@ -635,7 +635,7 @@ public final class Router {
     try {
       for (Session to : topics.match(topic)) {
         if (receiver == null || to.primaryName().equals(receiver)) {
-          deliverCounted(to, frame.retainedDuplicate(), realtime, statBytes);
+          deliverCounted(to, frame.retain(), realtime, statBytes);
         }
       }
     } finally {
@@ -645,7 +645,9 @@ public final class Router {
 
   /** Sends an ack to {@code to} (counted as one frame of six bytes). */
   public void ack(Session to, int opId, int code, boolean realtime) {
-    deliverCounted(to, FrameEncoder.ack(alloc, opId, code), realtime,
-        Protocol.BROKER_HEADER_SIZE);
+    if (to.deliverAck(alloc, opId, code, realtime) == Protocol.RESPONSE_OK) {
+      to.countWrite(Protocol.BROKER_HEADER_SIZE);
+      stats.countWrite(Protocol.BROKER_HEADER_SIZE);
+    }
   }
 }

@@ -1,8 +1,11 @@
 package dev.elbus.impl.routing;
 
+import dev.elbus.impl.codec.FrameEncoder;
+
 import dev.elbus.aaa.AccessRights;
 import dev.elbus.protocol.Masks;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Set;
@@ -81,6 +84,14 @@ public abstract class Session {
    *     queue overflowed: it is being disconnected)
    */
   public abstract int deliver(ByteBuf frame, boolean realtime);
+
+  /**
+   * Hands this client the ack {@code FE <opId> <code>}, as {@link #deliver} would a frame
+   * encoded with {@code alloc}; a transport may write it straight into its own buffer instead.
+   */
+  public int deliverAck(ByteBufAllocator alloc, int opId, int code, boolean realtime) {
+    return deliver(FrameEncoder.ack(alloc, opId, code), realtime);
+  }
 
   /** Closes this client's connection (or detaches an internal client) for {@code reason}. */
   public abstract void disconnect(CloseReason reason);
