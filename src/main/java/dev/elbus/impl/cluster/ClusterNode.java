@@ -352,9 +352,20 @@ public final class ClusterNode implements RemoteNodes {
     } catch (RuntimeException e) {
       LOG.debug("cluster: removing listeners", e); // Hazelcast already shut down
     }
+    // a node whose Hazelcast member is gone is out of the cluster: the others find out from
+    // Hazelcast and release and announce its names as a dead node's, so it says no bye
+    boolean member;
+    try {
+      member = hz.getLifecycleService().isRunning();
+    } catch (RuntimeException e) {
+      member = false;
+    }
     List<Future<?>> byes = new ArrayList<>();
     for (Peer p : peers.values()) {
       p.link.close();
+      if (!member) {
+        continue;
+      }
       // the Vert.x node may stay in the cluster without this broker: tell the others
       byes.add(vertx.eventBus().request(inbox(p.node),
           Buffers.buffer(Wire.bye(me, incarnation)), request));
@@ -481,10 +492,11 @@ public final class ClusterNode implements RemoteNodes {
       t.generation++;
     }
     if (p != null) {
-      // its broker released its clients' names before saying bye, so their departures were
-      // announced and the names are no longer the peer's; a name still here was not released
-      // (its map or its link failed first, as when Hazelcast stops under it): announced here
-      dropPeer(p, true, true);
+      // its broker announced its clients' departures itself (as publications, which may arrive
+      // after this bye: announcing here too would announce some twice); a name still here whose
+      // release did not get out is released in the map. A broker whose Hazelcast member died
+      // says no bye (close): the others then announce its names as for a dead node
+      dropPeer(p, false, true);
       LOG.info("cluster {}: the broker of node {} closed", opts.getName(), p.nodeName);
     }
     checkWaiters();
