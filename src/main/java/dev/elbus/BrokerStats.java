@@ -15,6 +15,7 @@ public final class BrokerStats {
   private final long wFrames;
   private final long wBytes;
   private final long dropped;
+  private final long turnsYielded;
   private final Map<String, Long> disconnects;
 
   BrokerStats(dev.elbus.impl.routing.BrokerStats s) {
@@ -24,6 +25,7 @@ public final class BrokerStats {
     this.wFrames = s.wFrames();
     this.wBytes = s.wBytes();
     this.dropped = s.dropped();
+    this.turnsYielded = s.yields();
     this.disconnects = Map.copyOf(s.closeCounts());
   }
 
@@ -58,6 +60,14 @@ public final class BrokerStats {
   }
 
   /**
+   * Connection turns ended early by {@code turn_budget}: the rest of what a connection read
+   * waited for a later turn of its event loop (docs/reliability.md, "Turns").
+   */
+  public long turnsYielded() {
+    return turnsYielded;
+  }
+
+  /**
    * Disconnects by reason ({@code peer_closed}, {@code slow_consumer}, {@code protocol_error},
    * ...; docs/protocol-notes.md), every reason present.
    */
@@ -73,7 +83,7 @@ public final class BrokerStats {
   @Override
   public String toString() {
     return "BrokerStats{uptime=" + uptimeSeconds + "s, r_frames=" + rFrames + ", r_bytes="
-        + rBytes + ", w_frames=" + wFrames + ", w_bytes=" + wBytes + ", dropped=" + dropped
-        + ", disconnects=" + disconnects + "}";
+        + rBytes + ", w_frames=" + wFrames + ", w_bytes=" + wBytes  + ", dropped=" + dropped
+        + ", turns_yielded=" + turnsYielded + ", disconnects=" + disconnects + "}";
   }
 }

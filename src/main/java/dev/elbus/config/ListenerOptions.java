@@ -19,6 +19,7 @@ public final class ListenerOptions {
   private long timeoutMs = Protocol.DEFAULT_TIMEOUT_MS;
   private int bufSize = Protocol.DEFAULT_BUF_SIZE;
   private long bufTtlUs = Protocol.DEFAULT_BUF_TTL_US;
+  private long turnBudgetUs = DEFAULT_TURN_BUDGET_US;
   private int queueSize = Protocol.DEFAULT_QUEUE_SIZE;
   private long queueMaxBytes = DEFAULT_QUEUE_MAX_BYTES;
   private long writeTimeoutMs = DEFAULT_WRITE_TIMEOUT_MS;
@@ -75,6 +76,14 @@ public final class ListenerOptions {
   /** Default bound of parts of a client name or a broadcast mask. */
   public static final int DEFAULT_MAX_NAME_PARTS = 128;
 
+  /**
+   * Default {@link #getTurnBudgetUs}: 2 ms. A client whose frames are expensive (pipelined {@code
+   * .broker} calls, publications past the match cache) then delays the other clients of its event
+   * loop by about this much per turn; a client streaming small frames pauses for a few
+   * microseconds every 2 ms.
+   */
+  public static final long DEFAULT_TURN_BUDGET_US = 2_000;
+
   /** How often an AAA file is checked for changes by default. */
   public static final long DEFAULT_AAA_SCAN_PERIOD_MS = 1_000;
 
@@ -97,6 +106,7 @@ public final class ListenerOptions {
     this.timeoutMs = o.timeoutMs;
     this.bufSize = o.bufSize;
     this.bufTtlUs = o.bufTtlUs;
+    this.turnBudgetUs = o.turnBudgetUs;
     this.queueSize = o.queueSize;
     this.queueMaxBytes = o.queueMaxBytes;
     this.writeTimeoutMs = o.writeTimeoutMs;
@@ -179,6 +189,26 @@ public final class ListenerOptions {
     this.bufTtlUs = bufTtlUs;
     return this;
   }
+  /**
+   * Microseconds one connection's frames may hold its event loop in a turn (default {@value
+   * #DEFAULT_TURN_BUDGET_US}). Past it, the rest of what the connection read waits in its decoder,
+   * it stops reading, and its next turn comes after the event loop has served its other
+   * connections' input. The time is read every 16 frames and after an expensive one (a {@code
+   * .broker} call, a publication past the match cache). 0 ends a turn at every such check.
+   */
+  public long getTurnBudgetUs() {
+    return turnBudgetUs;
+  }
+
+  public ListenerOptions setTurnBudgetUs(long turnBudgetUs) {
+    if (turnBudgetUs < 0 || turnBudgetUs > 1_000_000) {
+      throw new IllegalArgumentException("turn_budget must be 0 to 1000000 microseconds: "
+          + turnBudgetUs);
+    }
+    this.turnBudgetUs = turnBudgetUs;
+    return this;
+  }
+
 
   /**
    * Per-client queue bound in frames (elbusd --queue-size): a frame for a client whose queue

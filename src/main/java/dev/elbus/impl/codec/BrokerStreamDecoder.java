@@ -81,7 +81,7 @@ public final class BrokerStreamDecoder extends StreamDecoder {
 
   @Override
   void decode(ByteBuf b) {
-    while (!isStopped()) {
+    while (!halted()) {
       switch (state) {
         case GREETING: {
           if (b.readableBytes() < Protocol.GREETING_SIZE) {

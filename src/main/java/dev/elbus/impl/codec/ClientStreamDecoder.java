@@ -95,7 +95,7 @@ public final class ClientStreamDecoder extends StreamDecoder {
 
   @Override
   void decode(ByteBuf b) {
-    while (!isStopped()) {
+    while (!halted()) {
       switch (state) {
         case HELLO: {
           if (b.readableBytes() < Protocol.GREETING_SIZE) {

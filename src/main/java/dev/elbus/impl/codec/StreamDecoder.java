@@ -12,6 +12,10 @@ import io.netty.buffer.ByteBufAllocator;
  * frame arriving in many reads is copied O(log n) times. Bytes are never compacted in place: what
  * a listener is handed stays valid for its call.
  *
+ * <p>A listener may {@link #pause} decoding from inside a callback: the decoder then keeps what
+ * follows (this chunk's rest and whatever is fed until {@link #resume}) and decodes it, in order,
+ * when resumed. The caller stops reading meanwhile; what is kept is at most what it had read.
+ *
  * <p>Not thread-safe: one instance per connection, used on its thread.
  */
 abstract class StreamDecoder {
@@ -23,6 +27,7 @@ abstract class StreamDecoder {
   /** True while {@link #feed} runs: {@link #stop} then only flags, and the feed releases. */
   private boolean decoding;
   private boolean stopped;
+  private boolean paused;
 
   StreamDecoder(ByteBufAllocator alloc) {
     this.alloc = alloc;
@@ -54,7 +59,7 @@ abstract class StreamDecoder {
       // a partial unit is completed with just the bytes it lacks; the rest of the chunk is then
       // decoded where it is (in streaming, a read ends mid-frame nearly every time: copying only
       // the tail of that frame, not the whole next read, keeps the copy to one frame per read)
-      while (cumulation != null && in.isReadable() && !stopped) {
+      while (cumulation != null && in.isReadable() && !halted()) {
         int lacking = neededBytes(cumulation) - cumulation.readableBytes();
         append(in, Math.min(Math.max(lacking, 1), in.readableBytes()));
         decode(cumulation);
@@ -63,10 +68,15 @@ abstract class StreamDecoder {
           cumulation = null;
         }
       }
-      if (cumulation == null && !stopped) {
+      if (cumulation == null && !halted()) {
         decode(in);
-        if (in.isReadable() && !stopped) {
+      }
+      if (in.isReadable() && !stopped) {
+        // a partial unit, or what follows a pause
+        if (cumulation == null) {
           cumulation = copyRemainder(in);
+        } else {
+          append(in, in.readableBytes());
         }
       }
     } catch (RuntimeException e) {
@@ -77,6 +87,52 @@ abstract class StreamDecoder {
       decoding = false;
       in.release();
     }
+  }
+
+  /**
+   * Stops decoding after the unit being handed to the listener, keeping what follows until
+   * {@link #resume}. Called from a listener's callback (or between feeds).
+   */
+  public final void pause() {
+    paused = true;
+  }
+
+  public final boolean isPaused() {
+    return paused;
+  }
+
+  /**
+   * Decodes what was kept since {@link #pause}, unless the listener pauses again (or stops).
+   *
+   * @throws ProtocolException as {@link #feed}
+   */
+  public final void resume() {
+    if (!paused) {
+      return;
+    }
+    paused = false;
+    if (stopped || cumulation == null) {
+      return;
+    }
+    decoding = true;
+    try {
+      decode(cumulation);
+      if (!cumulation.isReadable() || stopped) {
+        cumulation.release();
+        cumulation = null;
+      }
+    } catch (RuntimeException e) {
+      decoding = false;
+      stop();
+      throw e;
+    } finally {
+      decoding = false;
+    }
+  }
+
+  /** True when the decode loops must return: stopped, or paused. */
+  final boolean halted() {
+    return stopped || paused;
   }
 
   /** Stops decoding and releases buffered bytes (at the end of a running feed). Idempotent. */
@@ -92,9 +148,12 @@ abstract class StreamDecoder {
     return stopped;
   }
 
-  /** True when part of a unit (a frame, or a handshake step) has arrived and the rest has not. */
+  /**
+   * True when part of a unit (a frame, or a handshake step) has arrived and the rest has not
+   * (never while paused: what is kept then may be whole units).
+   */
   public final boolean hasPartialInput() {
-    return cumulation != null && cumulation.isReadable();
+    return !paused && cumulation != null && cumulation.isReadable();
   }
 
   private ByteBuf copyRemainder(ByteBuf in) {

@@ -9,6 +9,7 @@ import dev.elbus.impl.routing.CauseLog;
 import dev.elbus.impl.routing.ClientKind;
 import dev.elbus.impl.routing.ClientOps;
 import dev.elbus.impl.routing.CloseReason;
+import dev.elbus.impl.routing.LoopWork;
 import dev.elbus.impl.routing.Router;
 import dev.elbus.impl.routing.Session;
 import dev.elbus.protocol.Protocol;
@@ -92,6 +93,7 @@ final class CoreSession extends Session {
 
   @Override
   public int deliver(ByteBuf frame, boolean realtime) {
+    LoopWork.markHeavy(); // the caller's connection reads its clock after this frame
     try {
       if (rpc && frame.getUnsignedByte(frame.readerIndex()) == Protocol.FRAME_MESSAGE) {
         handle(frame, realtime);

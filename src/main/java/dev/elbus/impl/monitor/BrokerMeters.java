@@ -100,6 +100,9 @@ public final class BrokerMeters implements MeterBinder, AutoCloseable {
     }
     counter("elbus.internal.dropped.frames", "frames internal clients refused at their queue "
         + "bound, all clients", null, Tags.empty(), BrokerStats::dropped);
+    counter("elbus.turns.yielded", "connection turns ended early by the time budget: the rest of "
+        + "what the connection read waited for a later turn of its event loop", null,
+        Tags.empty(), BrokerStats::yields);
     for (String m : BrokerImpl.coreMethods()) {
       meters.add(FunctionCounter.builder("elbus.core.calls", broker, b -> b.coreAnswered(m))
           .description(".broker RPC requests, by method (other: any other name) and result")

@@ -14,6 +14,7 @@ import dev.elbus.impl.routing.ClientLimits;
 import dev.elbus.impl.routing.ClientOps;
 import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.impl.routing.Limit;
+import dev.elbus.impl.routing.LoopWork;
 import dev.elbus.impl.routing.Router;
 import dev.elbus.impl.routing.Session;
 import dev.elbus.impl.tls.TlsErrors;
@@ -54,6 +55,13 @@ import java.util.concurrent.atomic.AtomicReference;
  * totals by the {@link Router} before a pattern is stored ({@link ClientLimits}); refused input
  * is answered {@code 72}.
  *
+ * <p>A connection's turn on its event loop is bounded in time as well as in bytes: once the
+ * frames of one turn have taken {@code turn_budget} ({@link ListenerOptions#getTurnBudgetUs}),
+ * decoding pauses, the connection stops reading, and the rest of what it read is routed in a
+ * later turn, after the event loop has served its other connections (docs/reliability.md,
+ * "Turns"). The clock is read every {@link #CHECK_EVERY} frames, and after any frame marked
+ * expensive ({@link LoopWork}).
+ *
  * <p>The connection's session is unregistered on the path that closes the channel (a listener on
  * its close future, run as the channel closes, before Netty's later {@code channelInactive}), so
  * no session outlives its connection, and no connection its session.
@@ -70,6 +78,8 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
   private final ListenerOptions opts;
   private final ClientKind kind;
   private final ClientLimits limits;
+  /** {@code turn_budget}: time the frames of one turn may take before the rest waits. */
+  private final long turnBudgetNanos;
   private final AtomicReference<CloseReason> closeReason = new AtomicReference<>();
   /** Holds one of the listener's handshake slots ({@link ListenerRuntime#startHandshake}). */
   private final AtomicBoolean handshakeSlot = new AtomicBoolean();
@@ -85,6 +95,14 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
   private String closeDetail;
   private boolean inBatch;
   private boolean cleanedUp;
+  /** This event loop's expensive-frame mark ({@link LoopWork}). */
+  private LoopWork work;
+  /** When this connection's current turn started (its first read of the turn, or a resume). */
+  private long turnStartNanos;
+  /** Frames routed since the clock was last read. */
+  private int framesSinceCheck;
+  /** Decoding is paused and reading off until {@link #resumeTurn} runs. */
+  private boolean yielded;
   /** Counted against the listener's max_connections (false: refused, the listener is full). */
   private boolean accepted;
   private ScheduledFuture<?> handshakeTimer;
@@ -112,12 +130,16 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
   /** Waits for a taken name to be released by a closing holder, 1 ms apart. */
   static final int REGISTRATION_RETRIES = 100;
 
+  /** Frames routed between two reads of the clock (a frame costs well under a microsecond). */
+  static final int CHECK_EVERY = 16;
+
   ClientConnection(Router router, ListenerRuntime listener) {
     this.router = router;
     this.listener = listener;
     this.opts = listener.options();
     this.kind = listener.kind();
     this.limits = ClientLimits.of(opts);
+    this.turnBudgetNanos = opts.getTurnBudgetUs() * 1000;
   }
 
   /** The registered session, {@code null} before registration. Any thread. */
@@ -170,6 +192,13 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
     if (!inBatch) {
       inBatch = true;
       scheduler.beginBatch();
+      if (work == null) {
+        work = LoopWork.current(); // on the connection's event loop
+      }
+      if (!yielded) {
+        turnStartNanos = System.nanoTime();
+        framesSinceCheck = 0;
+      }
       if (idleTimer != null) {
         lastInputNanos = System.nanoTime();
       }
@@ -200,9 +229,56 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
     }
   }
 
+  /**
+   * Ends this connection's turn early: what it read after the current frame waits in the decoder,
+   * reading stops, and {@link #resumeTurn} carries on after the event loop's next poll for I/O
+   * (a scheduled task: Netty moves those to its task queue only when it starts running tasks, so
+   * the event loop serves the other connections' input first; a task queued with {@code
+   * execute} could run before any I/O).
+   */
+  private void yieldTurn() {
+    decoder.pause();
+    if (yielded) {
+      return;
+    }
+    yielded = true;
+    router.stats().countYield();
+    ctx.channel().config().setAutoRead(false);
+    ctx.executor().schedule(this::resumeTurn, 0, TimeUnit.NANOSECONDS);
+  }
+
+  /** The next turn after {@link #yieldTurn}: decodes what was kept, then reads again. */
+  private void resumeTurn() {
+    yielded = false;
+    if (cleanedUp || closeReason.get() != null) {
+      return;
+    }
+    turnStartNanos = System.nanoTime();
+    lastProgressNanos = turnStartNanos;
+    framesSinceCheck = 0;
+    inBatch = true;
+    scheduler.beginBatch();
+    try {
+      decoder.resume();
+    } catch (ProtocolException e) {
+      close(CloseReason.PROTOCOL_ERROR, e.getMessage());
+    } catch (RuntimeException | Error e) {
+      exceptionCaught(ctx, e);
+    } finally {
+      endBatch();
+    }
+    if (!yielded && !decoder.isStopped() && closeReason.get() == null) {
+      ctx.channel().config().setAutoRead(true);
+      channelReadComplete(ctx);
+    }
+  }
+
   /** A frame started and its rest has not arrived: close once no byte came for a timeout. */
   private void checkStall() {
     stallTimer = null;
+    if (yielded) {
+      return; // the next turn checks again
+    }
     if (!decoder.inFrames() || !decoder.hasPartialInput()) {
       return;
     }
@@ -813,6 +889,12 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
       return false;
     }
     ops.frame(opId, flags, body, start, len);
+    if (++framesSinceCheck >= CHECK_EVERY || (work != null && work.takeHeavy())) {
+      framesSinceCheck = 0;
+      if (System.nanoTime() - turnStartNanos >= turnBudgetNanos) {
+        yieldTurn();
+      }
+    }
     return true;
   }
 }

@@ -23,6 +23,7 @@ public final class BrokerStats {
   final LongAdder wFrames = new LongAdder();
   final LongAdder wBytes = new LongAdder();
   private final LongAdder dropped = new LongAdder();
+  private final LongAdder yields = new LongAdder();
   private final EnumMap<CloseReason, LongAdder> closes = new EnumMap<>(CloseReason.class);
   private final EnumMap<Limit, LongAdder> refused = new EnumMap<>(Limit.class);
   private final EnumMap<ClientKind, LongAdder> registered = new EnumMap<>(ClientKind.class);
@@ -126,6 +127,16 @@ public final class BrokerStats {
   /** Frames internal clients refused at their queue bound. */
   public long dropped() {
     return dropped.sum();
+  }
+
+  /** Counts a connection's turn ended early by its time budget (the rest read in a later turn). */
+  public void countYield() {
+    yields.increment();
+  }
+
+  /** Connection turns ended early by their time budget. */
+  public long yields() {
+    return yields.sum();
   }
 
   public void countClose(CloseReason reason) {

@@ -431,6 +431,7 @@ public final class TopicIndex {
         return c.sessions;
       }
     }
+    LoopWork.markHeavy(); // past the cache: the publisher's connection reads its clock
     lock.readLock().lock();
     try {
       Session[] result = compute(topic);

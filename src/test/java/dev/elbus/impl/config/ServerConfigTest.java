@@ -108,6 +108,16 @@ class ServerConfigTest {
   }
 
   @Test
+  void turnBudget() {
+    ServerConfig c = ServerConfig.parse(new JsonObject("{\"turn_budget\": 500, \"listeners\": "
+        + "[{\"bind\": \"a.sock\"}, {\"bind\": \"h:1\", \"turn_budget\": 0}]}"), "t.yaml");
+    assertThat(c.listeners().get(0).getTurnBudgetUs()).isEqualTo(500);
+    assertThat(c.listeners().get(1).getTurnBudgetUs()).isZero();
+    assertThat(ServerConfig.parse(new JsonObject("{}"), "t.yaml").defaults().getTurnBudgetUs())
+        .isEqualTo(ListenerOptions.DEFAULT_TURN_BUDGET_US).isEqualTo(2_000);
+  }
+
+  @Test
   void writeTimeoutAndInternalClientBounds() {
     ServerConfig c = ServerConfig.parse(new JsonObject("{\"write_timeout\": 0.25,"
         + "\"listeners\": [{\"bind\": \"a.sock\"}, {\"bind\": \"h:1\", \"write_timeout\": 3}],"
@@ -200,6 +210,8 @@ class ServerConfigTest {
       "{\"max_topic_levels\": 0}|t.yaml: max_topic_levels must be 1..2147483647, got 0",
       "{\"listeners\": [{\"bind\": \"h:1\", \"max_wildcard_levels\": -1}]}|t.yaml: listeners[0]: max_wildcard_levels must be 0..2147483647, got -1",
       "{\"max_subscription_bytes\": 1.5}|t.yaml: max_subscription_bytes must be an integer, got '1.5'",
+      "{\"turn_budget\": -1}|t.yaml: turn_budget must be 0..1000000, got -1",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"turn_budget\": 1000001}]}|t.yaml: listeners[0]: turn_budget must be 0..1000000, got 1000001",
       "{\"write_timeout\": 0}|t.yaml: write_timeout must be more than 0 and at most 86400 seconds, got 0.0",
       "{\"internal_clients\": 3}|t.yaml: internal_clients must be a map",
       "{\"internal_clients\": {\"size\": 3}}|t.yaml: internal_clients: unknown key 'size'",
