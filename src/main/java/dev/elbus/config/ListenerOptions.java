@@ -77,12 +77,13 @@ public final class ListenerOptions {
   public static final int DEFAULT_MAX_NAME_PARTS = 128;
 
   /**
-   * Default {@link #getTurnBudgetUs}: 2 ms. A client whose frames are expensive (pipelined {@code
+   * Default {@link #getTurnBudgetUs}: 5 ms. A client whose frames are expensive (pipelined {@code
    * .broker} calls, publications past the match cache) then delays the other clients of its event
-   * loop by about this much per turn; a client streaming small frames pauses for a few
-   * microseconds every 2 ms.
+   * loop by about this much per turn. A turn of a client streaming small frames rarely lasts that
+   * long (its reads are bounded too); at 2 ms the harness's fan-out stage lost throughput in more
+   * runs (docs/performance.md, "Turns").
    */
-  public static final long DEFAULT_TURN_BUDGET_US = 2_000;
+  public static final long DEFAULT_TURN_BUDGET_US = 5_000;
 
   /** How often an AAA file is checked for changes by default. */
   public static final long DEFAULT_AAA_SCAN_PERIOD_MS = 1_000;

@@ -24,7 +24,7 @@ import java.util.Set;
  * timeout: 5             # seconds: handshake deadline, ping interval, mid-frame stall limit
  * buf_size: 16384        # bytes: socket write buffer (writability high-water mark)
  * buf_ttl: 10            # microseconds: upper bound of write coalescing
- * turn_budget: 2000      # microseconds one connection's frames may hold its event loop per turn
+ * turn_budget: 5000      # microseconds one connection's frames may hold its event loop per turn
  * queue_size: 8192       # frames waiting for a client whose socket takes nothing (see below)
  * queue_max_bytes: 134217728
  * write_timeout: 1       # seconds a socket may take nothing while queue_size frames wait
@@ -60,10 +60,10 @@ import java.util.Set;
  */
 public final class ServerConfig {
   private static final Set<String> LISTENER_KEYS = Set.of("bind", "timeout", "buf_size", "buf_ttl",
-      "turn_budget",      "queue_size", "queue_max_bytes", "write_timeout", "max_frame_size", "max_name_length", "aaa",
-      "aaa_scan_period", "force_register", "idle_timeout", "max_connections", "max_handshakes",
-      "max_topic_levels", "max_subscription_bytes", "max_subscriptions", "max_wildcard_levels",
-      "max_name_parts", "tls");
+      "turn_budget", "queue_size", "queue_max_bytes", "write_timeout", "max_frame_size",
+      "max_name_length", "aaa", "aaa_scan_period", "force_register", "idle_timeout",
+      "max_connections", "max_handshakes", "max_topic_levels", "max_subscription_bytes",
+      "max_subscriptions", "max_wildcard_levels", "max_name_parts", "tls");
   private static final Set<String> TLS_KEYS = Set.of("cert", "key", "ca", "client_auth",
       "name_from_cn", "scan_period");
   private static final Set<String> TOP_KEYS = Set.of("workers", "core_rpc", "timeout", "buf_size",

@@ -114,7 +114,7 @@ class ServerConfigTest {
     assertThat(c.listeners().get(0).getTurnBudgetUs()).isEqualTo(500);
     assertThat(c.listeners().get(1).getTurnBudgetUs()).isZero();
     assertThat(ServerConfig.parse(new JsonObject("{}"), "t.yaml").defaults().getTurnBudgetUs())
-        .isEqualTo(ListenerOptions.DEFAULT_TURN_BUDGET_US).isEqualTo(2_000);
+        .isEqualTo(ListenerOptions.DEFAULT_TURN_BUDGET_US).isEqualTo(5_000);
   }
 
   @Test

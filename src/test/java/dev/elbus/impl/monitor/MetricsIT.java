@@ -153,6 +153,35 @@ class MetricsIT {
   }
 
   @Test
+  void turnsEndedByTheTurnBudgetAreCounted() throws Exception {
+    // turn_budget 0: each .broker call ends its connection's turn
+    try (TestBroker tb = TestBroker.start(1, QUIET.andThen(l -> l.setTurnBudgetUs(0)))) {
+      Monitor mon = monitor(tb);
+      int port = mon.port();
+      Metrics before = Http.metrics(port);
+      long yields = tb.router().stats().yields();
+      try (RawClient a = tb.registered(Transport.TCP, "m.turns")) {
+        java.io.ByteArrayOutputStream calls = new java.io.ByteArrayOutputStream();
+        for (int i = 1; i <= 3; i++) {
+          byte[] body = concat(utf8(".broker"), bytes(0), bytes(0x01), le32(i), utf8("test"),
+              bytes(0));
+          calls.write(concat(le32(i), bytes(MESSAGE), le32(body.length), body));
+        }
+        a.send(calls.toByteArray());
+        for (int i = 1; i <= 3; i++) {
+          a.nextFrame();
+        }
+        long counted = tb.router().stats().yields() - yields;
+        assertThat(counted).isGreaterThanOrEqualTo(2);
+        Metrics m = Http.metrics(port);
+        assertThat(delta(m, before, "elbus_turns_yielded_total")).isEqualTo((double) counted);
+        assertThat(tb.broker().stats().turnsYielded()).isEqualTo(yields + counted);
+      }
+      mon.close().await(10, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
   void refusedHandshakesAndInputAreCountedByCodeAndLimit() throws Exception {
     try (TestBroker tb = TestBroker.start(1, QUIET.andThen(l -> l.setMaxNameParts(3)
         .setMaxTopicLevels(4)))) {
