@@ -190,6 +190,7 @@ public final class ListenerOptions {
     this.bufTtlUs = bufTtlUs;
     return this;
   }
+
   /**
    * Microseconds one connection's frames may hold its event loop in a turn (default {@value
    * #DEFAULT_TURN_BUDGET_US}). Past it, the rest of what the connection read waits in its decoder,
@@ -209,7 +210,6 @@ public final class ListenerOptions {
     this.turnBudgetUs = turnBudgetUs;
     return this;
   }
-
 
   /**
    * Per-client queue bound in frames (elbusd --queue-size): a frame for a client whose queue
