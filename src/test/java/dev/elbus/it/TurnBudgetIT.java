@@ -123,6 +123,39 @@ class TurnBudgetIT {
     }
   }
 
+  /**
+   * A client that sends a burst and closes at once: what it sent before the close is routed even
+   * though most of it waited for later turns when the close arrived (the CLI benchmark's QoS 0
+   * stages do exactly this), and the client is unregistered after.
+   */
+  @ParameterizedTest
+  @EnumSource(Transport.class)
+  void aBurstSentRightBeforeTheCloseIsRoutedWhole(Transport t) throws Exception {
+    String n = uniq("turns-close-" + t.name().toLowerCase());
+    int frames = 3_000;
+    try (RawClient r = tb.registered(t == Transport.TCP ? Transport.UNIX : Transport.TCP,
+        n + "-reader")) {
+      ByteArrayOutputStream burst = new ByteArrayOutputStream();
+      List<byte[]> expected = new ArrayList<>();
+      for (int i = 1; i <= frames; i++) {
+        byte[] payload = utf8("m" + i);
+        burst.write(clientFrame(i, MESSAGE, 0, concat(utf8(n + "-reader"), new byte[] {0},
+            payload)));
+        expected.add(Wire.message(n, payload, false));
+      }
+      try (RawClient w = tb.registered(t, n)) {
+        w.send(burst.toByteArray());
+      }
+      for (int i = 0; i < frames; i++) {
+        byte[] got = Wire.next(r, 30_000);
+        assertThat(Arrays.equals(got, expected.get(i))).as("message %d of %d: %s", i, frames,
+            Wire.shortHex(got)).isTrue();
+      }
+      r.expectSilence(100);
+      Wire.awaitUnregistered(tb.broker(), n);
+    }
+  }
+
   /** The same through TLS, a Java client pipelining its publications. */
   @Test
   void behindTlsTooWithTheJavaClient() throws Exception {

@@ -64,7 +64,11 @@ import java.util.concurrent.atomic.AtomicReference;
  *
  * <p>The connection's session is unregistered on the path that closes the channel (a listener on
  * its close future, run as the channel closes, before Netty's later {@code channelInactive}), so
- * no session outlives its connection, and no connection its session.
+ * no session outlives its connection, and no connection its session. One exception, bounded:
+ * when the peer closes while frames it sent wait for a later turn, the session stays registered
+ * for the turns that route them (at most what the connection had read), then goes the same way;
+ * a close by the broker meanwhile (an AAA reload reaches the connection through its listener)
+ * ends it at once.
  *
  * <p>All state is accessed only on the connection's event loop, except {@link #disconnect}, which
  * any thread may call, and the fields marked otherwise.
@@ -103,6 +107,11 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
   private int framesSinceCheck;
   /** Decoding is paused and reading off until {@link #resumeTurn} runs. */
   private boolean yielded;
+  /**
+   * The peer closed while frames it had sent waited for a later turn: they are routed over the
+   * next turns before the session is cleaned up ({@link #cleanup}).
+   */
+  private boolean drainingAfterClose;
   /** Counted against the listener's max_connections (false: refused, the listener is full). */
   private boolean accepted;
   private ScheduledFuture<?> handshakeTimer;
@@ -250,7 +259,14 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
   /** The next turn after {@link #yieldTurn}: decodes what was kept, then reads again. */
   private void resumeTurn() {
     yielded = false;
-    if (cleanedUp || closeReason.get() != null) {
+    if (cleanedUp) {
+      return;
+    }
+    if (closeReason.get() != null) {
+      if (drainingAfterClose) {
+        drainingAfterClose = false;
+        cleanup(); // closed by the broker meanwhile (an AAA reload, a shutdown): what waits is not routed
+      }
       return;
     }
     turnStartNanos = System.nanoTime();
@@ -266,6 +282,13 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
       exceptionCaught(ctx, e);
     } finally {
       endBatch();
+    }
+    if (drainingAfterClose) {
+      if (!yielded || closeReason.get() != null) {
+        drainingAfterClose = false;
+        cleanup();
+      }
+      return;
     }
     if (!yielded && !decoder.isStopped() && closeReason.get() == null) {
       ctx.channel().config().setAutoRead(true);
@@ -372,6 +395,13 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
    */
   private void cleanup() {
     if (cleanedUp) {
+      return;
+    }
+    if (yielded && closeReason.get() == null && session != null && !decoder.isStopped()) {
+      // the peer closed (its input ended) while frames it sent before the close waited for a
+      // later turn: they are routed as if the turn had not ended, over the next turns (the
+      // scheduled resumeTurn goes on, then cleans up); the session stays registered until then
+      drainingAfterClose = true;
       return;
     }
     cleanedUp = true;
