@@ -156,6 +156,67 @@ class TurnBudgetIT {
     }
   }
 
+  /**
+   * A client that pipelines calls, shuts its sending side down and reads until the end: every
+   * reply arrives before the broker closes (the calls wait for later turns when the end of input
+   * arrives; the connection stays open until they are answered).
+   */
+  @ParameterizedTest
+  @EnumSource(Transport.class)
+  void aHalfCloseGetsEveryReplyBeforeTheClose(Transport t) throws Exception {
+    String n = uniq("turns-half-" + t.name().toLowerCase());
+    int calls = 500;
+    ByteArrayOutputStream burst = new ByteArrayOutputStream();
+    for (int i = 1; i <= calls; i++) {
+      burst.write(clientFrame(i, MESSAGE, 0, concat(utf8(".broker"), new byte[] {0},
+          new byte[] {0x01}, le32(i), utf8("test"), new byte[] {0})));
+    }
+    try (RawClient c = tb.registered(t, n)) {
+      c.send(burst.toByteArray());
+      c.shutdownOutput();
+      for (int i = 1; i <= calls; i++) {
+        byte[] got = Wire.next(c, 30_000);
+        assertThat(Arrays.equals(got, RawClient.brokerFrame(T_MESSAGE, false, ".broker", null,
+            concat(new byte[] {0x11}, le32(i), OK_MAP)))).as("reply %d of %d: %s", i, calls,
+            Wire.shortHex(got)).isTrue();
+      }
+      c.expectClosed(5_000);
+    }
+    Wire.awaitUnregistered(tb.broker(), n);
+  }
+
+  /**
+   * A client whose close is a reset (it left a reply unread) right after a burst: what the broker
+   * had read before the reset is still routed, as it was when a turn had no time bound.
+   */
+  @ParameterizedTest
+  @EnumSource(Transport.class)
+  void aBurstBeforeAResetIsRoutedWhole(Transport t) throws Exception {
+    String n = uniq("turns-rst-" + t.name().toLowerCase());
+    int frames = 1_000;
+    try (RawClient r = tb.registered(t == Transport.TCP ? Transport.UNIX : Transport.TCP,
+        n + "-reader")) {
+      ByteArrayOutputStream burst = new ByteArrayOutputStream();
+      for (int i = 1; i <= frames; i++) {
+        burst.write(clientFrame(i, MESSAGE, 0, concat(utf8(n + "-reader"), new byte[] {0},
+            utf8("m" + i))));
+      }
+      try (RawClient w = tb.registered(t, n)) {
+        // a call whose reply is never read: closing with unread input resets the connection
+        w.send(clientFrame(1, MESSAGE, 0, concat(utf8(".broker"), new byte[] {0},
+            new byte[] {0x01}, le32(1), utf8("test"), new byte[] {0})));
+        Thread.sleep(100);
+        w.send(burst.toByteArray());
+      }
+      for (int i = 1; i <= frames; i++) {
+        byte[] got = Wire.next(r, 30_000);
+        assertThat(Arrays.equals(got, Wire.message(n, utf8("m" + i), false)))
+            .as("message %d of %d: %s", i, frames, Wire.shortHex(got)).isTrue();
+      }
+      Wire.awaitUnregistered(tb.broker(), n);
+    }
+  }
+
   /** The same through TLS, a Java client pipelining its publications. */
   @Test
   void behindTlsTooWithTheJavaClient() throws Exception {
@@ -195,6 +256,7 @@ class TurnBudgetIT {
       }
       assertThat(b.broker().stats().turnsYielded() - yields).isGreaterThanOrEqualTo(frames / 32);
       c.close().await(20, TimeUnit.SECONDS);
+      Wire.awaitUnregistered(b.broker(), "turns-tls"); // its end of input closes it here
     } finally {
       vertx.close().await(20, TimeUnit.SECONDS);
     }

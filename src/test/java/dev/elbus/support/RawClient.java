@@ -297,6 +297,12 @@ public final class RawClient implements AutoCloseable {
     ch.close();
   }
 
+  /** Shuts this side's output down (a half close): the broker reads the end of input. */
+  public RawClient shutdownOutput() throws IOException {
+    ch.shutdownOutput();
+    return this;
+  }
+
   /** Closes with RST (SO_LINGER 0) on TCP; a plain close elsewhere. */
   public void abort() throws IOException {
     try {

@@ -102,11 +102,15 @@ abstract class StreamDecoder {
   }
 
   /**
-   * Decodes what was kept since {@link #pause}, unless the listener pauses again (or stops).
+   * Decodes what was kept since {@link #pause}, unless the listener pauses again (or stops). Not
+   * from a listener's callback.
    *
    * @throws ProtocolException as {@link #feed}
    */
   public final void resume() {
+    if (decoding) {
+      throw new IllegalStateException("resume() from inside a decoding callback");
+    }
     if (!paused) {
       return;
     }

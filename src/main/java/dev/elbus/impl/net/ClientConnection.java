@@ -22,6 +22,9 @@ import dev.elbus.protocol.Protocol;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -64,11 +67,10 @@ import java.util.concurrent.atomic.AtomicReference;
  *
  * <p>The connection's session is unregistered on the path that closes the channel (a listener on
  * its close future, run as the channel closes, before Netty's later {@code channelInactive}), so
- * no session outlives its connection, and no connection its session. One exception, bounded:
- * when the peer closes while frames it sent wait for a later turn, the session stays registered
- * for the turns that route them (at most what the connection had read), then goes the same way;
- * a close by the broker meanwhile (an AAA reload reaches the connection through its listener)
- * ends it at once.
+ * no session outlives its connection, and no connection its session. Channels allow half
+ * closure: when the peer's input ends (a close, a shutdown of its sending side, a reset) while
+ * frames it sent wait for a later turn, the connection stays open until those are routed, their
+ * replies and acks written, then closes as it would have at once.
  *
  * <p>All state is accessed only on the connection's event loop, except {@link #disconnect}, which
  * any thread may call, and the fields marked otherwise.
@@ -108,10 +110,11 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
   /** Decoding is paused and reading off until {@link #resumeTurn} runs. */
   private boolean yielded;
   /**
-   * The peer closed while frames it had sent waited for a later turn: they are routed over the
-   * next turns before the session is cleaned up ({@link #cleanup}).
+   * The peer's input ended (it shut its side down, or reset the connection) while frames it had
+   * sent waited for a later turn: they are routed over the next turns, then the connection closes
+   * ({@link #resumeTurn}).
    */
-  private boolean drainingAfterClose;
+  private boolean inputEnded;
   /** Counted against the listener's max_connections (false: refused, the listener is full). */
   private boolean accepted;
   private ScheduledFuture<?> handshakeTimer;
@@ -161,6 +164,8 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
     this.ctx = ctx;
     this.accepted = listener.tryAccept();
     this.scheduler = OutboundScheduler.forLoop(ctx.channel().eventLoop());
+    // the end of the peer's input closes the connection here, once what it sent is routed
+    ctx.channel().config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
     this.decoder = new ClientStreamDecoder(ctx.alloc(), this, opts.getMaxFrameSize(),
         opts.getMaxNameLength());
     SocketAddress ra = ctx.channel().remoteAddress();
@@ -253,46 +258,46 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
     yielded = true;
     router.stats().countYield();
     ctx.channel().config().setAutoRead(false);
-    ctx.executor().schedule(this::resumeTurn, 0, TimeUnit.NANOSECONDS);
+    try {
+      ctx.executor().schedule(this::resumeTurn, 0, TimeUnit.NANOSECONDS);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      close(CloseReason.SHUTDOWN, "event loop shutting down"); // no later turn will come
+    }
   }
 
-  /** The next turn after {@link #yieldTurn}: decodes what was kept, then reads again. */
+  /**
+   * The next turn after {@link #yieldTurn}: decodes what was kept, then reads again (or, once the
+   * peer's input has ended and everything kept is routed, closes).
+   */
   private void resumeTurn() {
     yielded = false;
-    if (cleanedUp) {
+    if (cleanedUp || closeReason.get() != null) {
       return;
     }
-    if (closeReason.get() != null) {
-      if (drainingAfterClose) {
-        drainingAfterClose = false;
-        cleanup(); // closed by the broker meanwhile (an AAA reload, a shutdown): what waits is not routed
-      }
-      return;
-    }
-    turnStartNanos = System.nanoTime();
-    lastProgressNanos = turnStartNanos;
-    framesSinceCheck = 0;
-    inBatch = true;
-    scheduler.beginBatch();
     try {
-      decoder.resume();
-    } catch (ProtocolException e) {
-      close(CloseReason.PROTOCOL_ERROR, e.getMessage());
-    } catch (RuntimeException | Error e) {
-      exceptionCaught(ctx, e);
-    } finally {
-      endBatch();
-    }
-    if (drainingAfterClose) {
-      if (!yielded || closeReason.get() != null) {
-        drainingAfterClose = false;
-        cleanup();
+      turnStartNanos = System.nanoTime();
+      lastProgressNanos = turnStartNanos;
+      framesSinceCheck = 0;
+      inBatch = true;
+      scheduler.beginBatch();
+      try {
+        decoder.resume();
+      } catch (ProtocolException e) {
+        close(CloseReason.PROTOCOL_ERROR, e.getMessage());
+      } finally {
+        endBatch();
       }
-      return;
-    }
-    if (!yielded && !decoder.isStopped() && closeReason.get() == null) {
+      if (yielded || decoder.isStopped() || closeReason.get() != null) {
+        return;
+      }
+      if (inputEnded) {
+        ctx.close(); // what the peer sent is routed: the close its end of input asked for
+        return;
+      }
       ctx.channel().config().setAutoRead(true);
       channelReadComplete(ctx);
+    } catch (RuntimeException | Error e) {
+      exceptionCaught(ctx, e);
     }
   }
 
@@ -342,6 +347,17 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof ChannelInputShutdownEvent) {
+      // the peer's input ended (half closure is allowed: Netty did not close the channel)
+      inputEnded = true;
+      if (!yielded) {
+        ctx.close(); // everything read was routed, and flushed at channelReadComplete
+      }
+      return; // not for Vert.x's handler, which would close under the waiting frames
+    }
+    if (evt == ChannelInputShutdownReadComplete.INSTANCE) {
+      return;
+    }
     // a failed TLS handshake is reported here before the TLS handler closes the channel
     if (evt instanceof SslHandshakeCompletionEvent && !((SslHandshakeCompletionEvent) evt)
         .isSuccess()) {
@@ -366,6 +382,11 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
       // I/O errors (reset by peer, broken pipe): the peer is gone
       if (closeDetail == null) {
         closeDetail = String.valueOf(cause.getMessage());
+      }
+      if (yielded && session != null && closeReason.get() == null) {
+        // frames it sent before the reset wait for a later turn: routed first, then the close
+        inputEnded = true;
+        return;
       }
       close(CloseReason.PEER_CLOSED, null);
       return;
@@ -395,13 +416,6 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
    */
   private void cleanup() {
     if (cleanedUp) {
-      return;
-    }
-    if (yielded && closeReason.get() == null && session != null && !decoder.isStopped()) {
-      // the peer closed (its input ended) while frames it sent before the close waited for a
-      // later turn: they are routed as if the turn had not ended, over the next turns (the
-      // scheduled resumeTurn goes on, then cleans up); the session stays registered until then
-      drainingAfterClose = true;
       return;
     }
     cleanedUp = true;
