@@ -383,8 +383,9 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
       if (closeDetail == null) {
         closeDetail = String.valueOf(cause.getMessage());
       }
-      if (yielded && session != null && closeReason.get() == null) {
-        // frames it sent before the reset wait for a later turn: routed first, then the close
+      if ((yielded || inputEnded) && session != null && closeReason.get() == null) {
+        // frames it sent before the reset wait for a later turn (or are being routed now, and a
+        // reply to it failed): routed first, then the close (resumeTurn)
         inputEnded = true;
         return;
       }
