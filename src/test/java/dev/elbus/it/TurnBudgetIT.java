@@ -75,8 +75,7 @@ class TurnBudgetIT {
   @EnumSource(Transport.class)
   void aBurstCrossingManyTurnsArrivesWholeAndInOrder(Transport t) throws Exception {
     String n = uniq("turns-" + t.name().toLowerCase());
-    Transport other = t == Transport.TCP ? Transport.UNIX : Transport.TCP;
-    try (RawClient w = tb.registered(t, n); RawClient r = tb.registered(other, n + "-reader")) {
+    try (RawClient w = tb.registered(t, n); RawClient r = tb.registered(other(t), n + "-reader")) {
       for (RawClient c : List.of(w, r)) {
         c.send(clientFrame(1, SUBSCRIBE, 1, utf8(n + "/#")));
         Wire.expectAck(c, 1, OK);
@@ -132,25 +131,11 @@ class TurnBudgetIT {
   @EnumSource(Transport.class)
   void aBurstSentRightBeforeTheCloseIsRoutedWhole(Transport t) throws Exception {
     String n = uniq("turns-close-" + t.name().toLowerCase());
-    int frames = 3_000;
-    try (RawClient r = tb.registered(t == Transport.TCP ? Transport.UNIX : Transport.TCP,
-        n + "-reader")) {
-      ByteArrayOutputStream burst = new ByteArrayOutputStream();
-      List<byte[]> expected = new ArrayList<>();
-      for (int i = 1; i <= frames; i++) {
-        byte[] payload = utf8("m" + i);
-        burst.write(clientFrame(i, MESSAGE, 0, concat(utf8(n + "-reader"), new byte[] {0},
-            payload)));
-        expected.add(Wire.message(n, payload, false));
-      }
+    try (RawClient r = tb.registered(other(t), n + "-reader")) {
       try (RawClient w = tb.registered(t, n)) {
-        w.send(burst.toByteArray());
+        w.send(messagesTo(n + "-reader", 3_000));
       }
-      for (int i = 0; i < frames; i++) {
-        byte[] got = Wire.next(r, 30_000);
-        assertThat(Arrays.equals(got, expected.get(i))).as("message %d of %d: %s", i, frames,
-            Wire.shortHex(got)).isTrue();
-      }
+      expectMessages(r, n, 3_000);
       r.expectSilence(100);
       Wire.awaitUnregistered(tb.broker(), n);
     }
@@ -193,27 +178,39 @@ class TurnBudgetIT {
   @EnumSource(Transport.class)
   void aBurstBeforeAResetIsRoutedWhole(Transport t) throws Exception {
     String n = uniq("turns-rst-" + t.name().toLowerCase());
-    int frames = 1_000;
-    try (RawClient r = tb.registered(t == Transport.TCP ? Transport.UNIX : Transport.TCP,
-        n + "-reader")) {
-      ByteArrayOutputStream burst = new ByteArrayOutputStream();
-      for (int i = 1; i <= frames; i++) {
-        burst.write(clientFrame(i, MESSAGE, 0, concat(utf8(n + "-reader"), new byte[] {0},
-            utf8("m" + i))));
-      }
+    try (RawClient r = tb.registered(other(t), n + "-reader")) {
       try (RawClient w = tb.registered(t, n)) {
         // a call whose reply is never read: closing with unread input resets the connection
         w.send(clientFrame(1, MESSAGE, 0, concat(utf8(".broker"), new byte[] {0},
             new byte[] {0x01}, le32(1), utf8("test"), new byte[] {0})));
         Thread.sleep(100);
-        w.send(burst.toByteArray());
+        w.send(messagesTo(n + "-reader", 1_000));
       }
-      for (int i = 1; i <= frames; i++) {
-        byte[] got = Wire.next(r, 30_000);
-        assertThat(Arrays.equals(got, Wire.message(n, utf8("m" + i), false)))
-            .as("message %d of %d: %s", i, frames, Wire.shortHex(got)).isTrue();
-      }
+      expectMessages(r, n, 1_000);
       Wire.awaitUnregistered(tb.broker(), n);
+    }
+  }
+
+  private static Transport other(Transport t) {
+    return t == Transport.TCP ? Transport.UNIX : Transport.TCP;
+  }
+
+  /** {@code frames} QoS 0 messages {@code m1, m2, ...} to {@code target}, as one write. */
+  private static byte[] messagesTo(String target, int frames) throws java.io.IOException {
+    ByteArrayOutputStream burst = new ByteArrayOutputStream();
+    for (int i = 1; i <= frames; i++) {
+      burst.write(clientFrame(i, MESSAGE, 0, concat(utf8(target), new byte[] {0},
+          utf8("m" + i))));
+    }
+    return burst.toByteArray();
+  }
+
+  /** The messages of {@link #messagesTo} from {@code sender}, byte-exact and in order. */
+  private static void expectMessages(RawClient r, String sender, int frames) throws Exception {
+    for (int i = 1; i <= frames; i++) {
+      byte[] got = Wire.next(r, 30_000);
+      assertThat(Arrays.equals(got, Wire.message(sender, utf8("m" + i), false)))
+          .as("message %d of %d: %s", i, frames, Wire.shortHex(got)).isTrue();
     }
   }
 

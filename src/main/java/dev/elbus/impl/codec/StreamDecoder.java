@@ -62,11 +62,7 @@ abstract class StreamDecoder {
       while (cumulation != null && in.isReadable() && !halted()) {
         int lacking = neededBytes(cumulation) - cumulation.readableBytes();
         append(in, Math.min(Math.max(lacking, 1), in.readableBytes()));
-        decode(cumulation);
-        if (!cumulation.isReadable() || stopped) {
-          cumulation.release();
-          cumulation = null;
-        }
+        decodeKept();
       }
       if (cumulation == null && !halted()) {
         decode(in);
@@ -120,17 +116,22 @@ abstract class StreamDecoder {
     }
     decoding = true;
     try {
-      decode(cumulation);
-      if (!cumulation.isReadable() || stopped) {
-        cumulation.release();
-        cumulation = null;
-      }
+      decodeKept();
     } catch (RuntimeException e) {
       decoding = false;
       stop();
       throw e;
     } finally {
       decoding = false;
+    }
+  }
+
+  /** Decodes the cumulation, releasing it once it is used up (or decoding stopped). */
+  private void decodeKept() {
+    decode(cumulation);
+    if (!cumulation.isReadable() || stopped) {
+      cumulation.release();
+      cumulation = null;
     }
   }
 

@@ -107,14 +107,12 @@ final class SocketSession extends Session {
       frame.release();
       return Protocol.ERR_NOT_DELIVERED;
     }
-    if (queued.get() == 0 && scheduler.loop().inEventLoop()) {
-      int n = frame.readableBytes();
-      if (n <= COALESCE_FRAME && ctx.channel().isWritable()) {
-        append(frame, n);
-        return Protocol.RESPONSE_OK;
-      }
+    int n = frame.readableBytes();
+    if (n <= COALESCE_FRAME && appendable()) {
+      append(frame, n);
+      return Protocol.RESPONSE_OK;
     }
-    int size = frame.readableBytes() + FRAME_OVERHEAD;
+    int size = n + FRAME_OVERHEAD;
     int q = queued.incrementAndGet();
     long bytes = queuedBytes.addAndGet(size);
     if ((bytes > queueMaxBytes && q > 1) || (q > queueSize && stalled())) {
@@ -168,8 +166,7 @@ final class SocketSession extends Session {
    */
   @Override
   public int deliverAck(ByteBufAllocator frameAlloc, int opId, int code, boolean realtime) {
-    if (closed || queued.get() != 0 || !scheduler.loop().inEventLoop()
-        || !ctx.channel().isWritable()) {
+    if (closed || !appendable()) {
       return super.deliverAck(frameAlloc, opId, code, realtime);
     }
     FrameEncoder.writeAck(room(Protocol.BROKER_HEADER_SIZE), opId, code);
@@ -198,6 +195,11 @@ final class SocketSession extends Session {
       coalescing = out;
     }
     return out;
+  }
+
+  /** The fast path's condition: this session's loop, nothing queued, the channel writable. */
+  private boolean appendable() {
+    return queued.get() == 0 && scheduler.loop().inEventLoop() && ctx.channel().isWritable();
   }
 
   private void scheduleDrain() {

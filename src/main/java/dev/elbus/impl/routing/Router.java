@@ -542,7 +542,11 @@ public final class Router {
 
   /** Hands {@code frame} (one reference) to {@code to}; counts it as written when accepted. */
   private int deliverCounted(Session to, ByteBuf frame, boolean realtime, long statBytes) {
-    int code = to.deliver(frame, realtime);
+    return counted(to, to.deliver(frame, realtime), statBytes);
+  }
+
+  /** Counts a write of {@code statBytes} to {@code to} when {@code code} says it was accepted. */
+  private int counted(Session to, int code, long statBytes) {
     if (code == Protocol.RESPONSE_OK) {
       to.countWrite(statBytes);
       stats.countWrite(statBytes);
@@ -645,9 +649,6 @@ public final class Router {
 
   /** Sends an ack to {@code to} (counted as one frame of six bytes). */
   public void ack(Session to, int opId, int code, boolean realtime) {
-    if (to.deliverAck(alloc, opId, code, realtime) == Protocol.RESPONSE_OK) {
-      to.countWrite(Protocol.BROKER_HEADER_SIZE);
-      stats.countWrite(Protocol.BROKER_HEADER_SIZE);
-    }
+    counted(to, to.deliverAck(alloc, opId, code, realtime), Protocol.BROKER_HEADER_SIZE);
   }
 }

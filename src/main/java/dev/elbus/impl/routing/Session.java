@@ -1,8 +1,7 @@
 package dev.elbus.impl.routing;
 
-import dev.elbus.impl.codec.FrameEncoder;
-
 import dev.elbus.aaa.AccessRights;
+import dev.elbus.impl.codec.FrameEncoder;
 import dev.elbus.protocol.Masks;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
