@@ -8,7 +8,8 @@
 #   ./mvnw -B -q package -DskipTests && docs/bench/flood.sh [rounds=5] [count=10050]
 # BCPU / FCPU: CPUs (taskset) of the broker and probe / of the flood, e.g. BCPU=1 FCPU=0 gives
 # the attacker a core of its own; WORKERS: the broker's event loops (2); TARGET=nats floods and
-# probes a nats-server instead.
+# probes a nats-server instead; JAR: the broker's jar (target/elbus.jar); ARGS: more broker
+# arguments, e.g. ARGS="-c rate0.yaml" with `handshake_rate: 0` in it switches accept pacing off.
 set -u
 cd "$(dirname "$0")/../.."
 rounds=${1:-5}; count=${2:-10050}
@@ -21,7 +22,7 @@ if [ "${TARGET:-elbus}" = nats ]; then
   GOMAXPROCS=$workers taskset -c "$bcpu" nats-server -a 127.0.0.1 -p 17777 > "$log" 2>&1 &
   pid=$!; sleep 1; probed="nats://127.0.0.1:17777"
 else
-  taskset -c "$bcpu" java -XX:+ExitOnOutOfMemoryError -jar target/elbus.jar -B 127.0.0.1:17777 \
+  taskset -c "$bcpu" java -XX:+ExitOnOutOfMemoryError -jar "${JAR:-target/elbus.jar}" ${ARGS:-} -B 127.0.0.1:17777 \
     -B "$sock" -w "$workers" > "$log" 2>&1 &
   pid=$!; probed="127.0.0.1:17777 $sock"
   for i in $(seq 100); do grep -q "broker started" "$log" && break; sleep 0.2; done
@@ -39,6 +40,7 @@ for r in $(seq "$rounds"); do
 done
 echo stop >&3; exec 3>&-
 wait $probe
-echo "broker log: $(grep -c 'max_handshakes' "$log") max_handshakes warnings"
+echo "broker log: $(grep -c 'max_handshakes' "$log") max_handshakes warnings," \
+  "$(grep -c 'handshake_rate' "$log") handshake_rate warnings"
 kill $pid; wait $pid 2>/dev/null
 rm -f "$log" "$fifo" "$sock"

@@ -16,6 +16,7 @@ public final class BrokerStats {
   private final long wBytes;
   private final long dropped;
   private final long turnsYielded;
+  private final long acceptsPaused;
   private final Map<String, Long> disconnects;
 
   BrokerStats(dev.elbus.impl.routing.BrokerStats s) {
@@ -26,6 +27,7 @@ public final class BrokerStats {
     this.wBytes = s.wBytes();
     this.dropped = s.dropped();
     this.turnsYielded = s.yields();
+    this.acceptsPaused = s.acceptPauses();
     this.disconnects = Map.copyOf(s.closeCounts());
   }
 
@@ -68,6 +70,15 @@ public final class BrokerStats {
   }
 
   /**
+   * Times a listener stopped accepting for a while because more than {@code handshake_burst}
+   * connections were in their handshake and new ones came faster than {@code handshake_rate}
+   * (docs/reliability.md, scenario 8).
+   */
+  public long acceptsPaused() {
+    return acceptsPaused;
+  }
+
+  /**
    * Disconnects by reason ({@code peer_closed}, {@code slow_consumer}, {@code protocol_error},
    * ...; docs/protocol-notes.md), every reason present.
    */
@@ -84,6 +95,7 @@ public final class BrokerStats {
   public String toString() {
     return "BrokerStats{uptime=" + uptimeSeconds + "s, r_frames=" + rFrames + ", r_bytes="
         + rBytes + ", w_frames=" + wFrames + ", w_bytes=" + wBytes  + ", dropped=" + dropped
-        + ", turns_yielded=" + turnsYielded + ", disconnects=" + disconnects + "}";
+        + ", turns_yielded=" + turnsYielded + ", accepts_paused=" + acceptsPaused
+        + ", disconnects=" + disconnects + "}";
   }
 }

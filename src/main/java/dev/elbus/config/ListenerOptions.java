@@ -32,6 +32,8 @@ public final class ListenerOptions {
   private long idleTimeoutMs;
   private int maxConnections = DEFAULT_MAX_CONNECTIONS;
   private int maxHandshakes = DEFAULT_MAX_HANDSHAKES;
+  private int handshakeRate = DEFAULT_HANDSHAKE_RATE;
+  private int handshakeBurst = DEFAULT_HANDSHAKE_BURST;
   private int maxTopicLevels = DEFAULT_MAX_TOPIC_LEVELS;
   private long maxSubscriptionBytes = DEFAULT_MAX_SUBSCRIPTION_BYTES;
   private int maxSubscriptions = DEFAULT_MAX_SUBSCRIPTIONS;
@@ -52,6 +54,22 @@ public final class ListenerOptions {
    * complete a handshake hold at most this many connections and cannot lock clients out.
    */
   public static final int DEFAULT_MAX_HANDSHAKES = 2_048;
+
+  /**
+   * Default {@link #getHandshakeRate}: new connections a second a listener accepts while more
+   * than {@link #getHandshakeBurst} are in their handshake. A flood of silent sockets at 20,000
+   * a second from the broker's own host then leaves the registered clients' round trips at a few
+   * milliseconds (docs/reliability.md, "Accept pacing"); a thousand clients reconnecting at once
+   * all get in within about a second.
+   */
+  public static final int DEFAULT_HANDSHAKE_RATE = 1_000;
+
+  /**
+   * Default {@link #getHandshakeBurst}: connections in their handshake before new ones are paced.
+   * A client leaves its handshake within a round trip or two of connecting, so only a burst of
+   * connects, or sockets that stay silent, ever reach it.
+   */
+  public static final int DEFAULT_HANDSHAKE_BURST = 64;
 
   /**
    * Default bound of levels of a published topic or a subscription / exclusion pattern (EMQX
@@ -120,6 +138,8 @@ public final class ListenerOptions {
     this.idleTimeoutMs = o.idleTimeoutMs;
     this.maxConnections = o.maxConnections;
     this.maxHandshakes = o.maxHandshakes;
+    this.handshakeRate = o.handshakeRate;
+    this.handshakeBurst = o.handshakeBurst;
     this.maxTopicLevels = o.maxTopicLevels;
     this.maxSubscriptionBytes = o.maxSubscriptionBytes;
     this.maxSubscriptions = o.maxSubscriptions;
@@ -380,6 +400,43 @@ public final class ListenerOptions {
 
   public ListenerOptions setMaxHandshakes(int maxHandshakes) {
     this.maxHandshakes = positive("max_handshakes", maxHandshakes);
+    return this;
+  }
+
+  /**
+   * New connections a second this listener accepts while more than {@link #getHandshakeBurst}
+   * connections are in their handshake (default {@value #DEFAULT_HANDSHAKE_RATE}; 0: never
+   * paced). Past that pace the listening socket stops accepting for a while: new connections
+   * wait in the kernel's accept queue (and, once it is full, retry their connect), and the event
+   * loops serve the registered clients meanwhile. Connections that complete their handshake
+   * promptly never reach the burst.
+   */
+  public int getHandshakeRate() {
+    return handshakeRate;
+  }
+
+  public ListenerOptions setHandshakeRate(int handshakeRate) {
+    if (handshakeRate < 0) {
+      throw new IllegalArgumentException("handshake_rate must be 0 (off) or more: "
+          + handshakeRate);
+    }
+    this.handshakeRate = handshakeRate;
+    return this;
+  }
+
+  /**
+   * Connections in their handshake beyond which new ones are paced at {@link #getHandshakeRate}
+   * (default {@value #DEFAULT_HANDSHAKE_BURST}).
+   */
+  public int getHandshakeBurst() {
+    return handshakeBurst;
+  }
+
+  public ListenerOptions setHandshakeBurst(int handshakeBurst) {
+    if (handshakeBurst < 0) {
+      throw new IllegalArgumentException("handshake_burst must be 0 or more: " + handshakeBurst);
+    }
+    this.handshakeBurst = handshakeBurst;
     return this;
   }
 

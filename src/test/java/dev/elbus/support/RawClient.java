@@ -76,7 +76,19 @@ public final class RawClient implements AutoCloseable {
    * @return the broker's registration response byte
    */
   public int handshake(String name) throws IOException {
-    expect(0xEB, 0x01, 0x00);
+    return handshake(name, TIMEOUT_MS);
+  }
+
+  /**
+   * {@link #handshake(String)}, waiting up to {@code greetingTimeoutMs} for the broker's
+   * greeting (a listener pacing its accepts keeps a new connection in its accept queue).
+   */
+  public int handshake(String name, long greetingTimeoutMs) throws IOException {
+    byte[] greeting = read(3, greetingTimeoutMs);
+    if (!Arrays.equals(greeting, bytes(0xEB, 0x01, 0x00))) {
+      throw new AssertionError("expected the greeting EB 01 00 but got "
+          + HexFormat.ofDelimiter(" ").formatHex(greeting));
+    }
     send(0xEB, 0x01, 0x00);
     expect(0x01);
     byte[] n = name.getBytes(StandardCharsets.UTF_8);

@@ -32,6 +32,8 @@ import java.util.Set;
  * max_name_length: 65535
  * max_connections: 10000 # connections per listener; more are closed at once
  * max_handshakes: 2048   # connections in their handshake per listener; more close the oldest
+ * handshake_rate: 2000   # new connections a second while more than handshake_burst are in their
+ * handshake_burst: 64    #   handshake (the others wait in the accept queue); 0 rate: no pacing
  * max_topic_levels: 128  # per-client limits (docs/protocol-notes.md): input beyond gets 72
  * max_subscription_bytes: 33554432
  * max_subscriptions: 1000000
@@ -62,16 +64,18 @@ public final class ServerConfig {
   private static final Set<String> LISTENER_KEYS = Set.of("bind", "timeout", "buf_size", "buf_ttl",
       "turn_budget", "queue_size", "queue_max_bytes", "write_timeout", "max_frame_size",
       "max_name_length", "aaa", "aaa_scan_period", "force_register", "idle_timeout",
-      "max_connections", "max_handshakes", "max_topic_levels", "max_subscription_bytes",
-      "max_subscriptions", "max_wildcard_levels", "max_name_parts", "tls");
+      "max_connections", "max_handshakes", "handshake_rate", "handshake_burst",
+      "max_topic_levels", "max_subscription_bytes", "max_subscriptions", "max_wildcard_levels",
+      "max_name_parts", "tls");
   private static final Set<String> TLS_KEYS = Set.of("cert", "key", "ca", "client_auth",
       "name_from_cn", "scan_period");
   private static final Set<String> TOP_KEYS = Set.of("workers", "core_rpc", "timeout", "buf_size",
       "buf_ttl", "turn_budget", "queue_size", "queue_max_bytes", "write_timeout",
-      "max_frame_size", "max_name_length", "listeners", "fifo", "pid_file", "aaa", "aaa_scan_period", "force_register",
-      "idle_timeout", "max_connections", "max_handshakes", "max_topic_levels",
-      "max_subscription_bytes", "max_subscriptions", "max_wildcard_levels", "max_name_parts",
-      "bridge", "internal_clients", "http", "cluster");
+      "max_frame_size", "max_name_length", "listeners", "fifo", "pid_file", "aaa",
+      "aaa_scan_period", "force_register", "idle_timeout", "max_connections", "max_handshakes",
+      "handshake_rate", "handshake_burst", "max_topic_levels", "max_subscription_bytes",
+      "max_subscriptions", "max_wildcard_levels", "max_name_parts", "bridge", "internal_clients",
+      "http", "cluster");
   private static final Set<String> INTERNAL_KEYS = Set.of("queue_size", "queue_max_bytes",
       "overflow");
   private static final Set<String> CLUSTER_KEYS = Set.of("name", "host", "port", "members",
@@ -579,6 +583,12 @@ public final class ServerConfig {
     }
     if (j.containsKey("max_handshakes")) {
       lo.setMaxHandshakes((int) number(j, "max_handshakes", w, 1, Integer.MAX_VALUE, 0));
+    }
+    if (j.containsKey("handshake_rate")) {
+      lo.setHandshakeRate((int) number(j, "handshake_rate", w, 0, Integer.MAX_VALUE, 0));
+    }
+    if (j.containsKey("handshake_burst")) {
+      lo.setHandshakeBurst((int) number(j, "handshake_burst", w, 0, Integer.MAX_VALUE, 0));
     }
     if (j.containsKey("max_topic_levels")) {
       lo.setMaxTopicLevels((int) number(j, "max_topic_levels", w, 1, Integer.MAX_VALUE, 0));

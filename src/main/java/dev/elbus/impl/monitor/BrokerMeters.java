@@ -103,6 +103,9 @@ public final class BrokerMeters implements MeterBinder, AutoCloseable {
     counter("elbus.turns.yielded", "connection turns ended early by the time budget: the rest of "
         + "what the connection read waited for a later turn of its event loop", null,
         Tags.empty(), BrokerStats::yields);
+    counter("elbus.accepts.paused", "times a listener stopped accepting for a while: more than "
+        + "handshake_burst connections were in their handshake and new ones came faster than "
+        + "handshake_rate", null, Tags.empty(), BrokerStats::acceptPauses);
     for (String m : BrokerImpl.coreMethods()) {
       meters.add(FunctionCounter.builder("elbus.core.calls", broker, b -> b.coreAnswered(m))
           .description(".broker RPC requests, by method (other: any other name) and result")

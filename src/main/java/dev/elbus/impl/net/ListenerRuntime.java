@@ -4,6 +4,7 @@ import dev.elbus.aaa.AaaPolicy;
 import dev.elbus.aaa.ClientAcl;
 import dev.elbus.client.Bind;
 import dev.elbus.config.ListenerOptions;
+import dev.elbus.impl.routing.BrokerStats;
 import dev.elbus.impl.routing.ClientKind;
 import dev.elbus.impl.routing.CloseReason;
 import dev.elbus.impl.routing.Session;
@@ -25,7 +26,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * resolved then). Immutable but for the label, which is published once by the first bind, and
  * its connections: the open ones (so that an AAA reload reaches every client of the listener
  * through its connection, registered or not) and those in their handshake, which hold one of
- * {@code max_handshakes} slots.
+ * {@code max_handshakes} slots, and past {@code handshake_burst} of them pace its accepts
+ * ({@link AcceptPacer}).
  */
 public final class ListenerRuntime {
   private static final Logger LOG = LoggerFactory.getLogger(ListenerRuntime.class);
@@ -45,8 +47,13 @@ public final class ListenerRuntime {
   private final ConcurrentLinkedQueue<ClientConnection> handshaking =
       new ConcurrentLinkedQueue<>();
   private final AtomicInteger handshakes = new AtomicInteger();
+  /** Connections that reached their event loop ({@link #tryAccept}), ever. */
+  private final AtomicLong arrivals = new AtomicLong();
   private final AtomicLong evicted = new AtomicLong();
   private final AtomicLong lastEvictionLog = new AtomicLong(System.nanoTime() - 120_000_000_000L);
+
+  /** Paces the accepts of this listener's listening socket; made by the first connection. */
+  private volatile AcceptPacer pacer;
 
   public ListenerRuntime(ListenerOptions options, int listenPort) {
     this.options = new ListenerOptions(options);
@@ -61,8 +68,30 @@ public final class ListenerRuntime {
     return tls;
   }
 
-  /** Counts a new connection; false (and not counted) when the listener is full. */
+  /**
+   * The pacer of this listener's accepts, made on the first call (with the stats its pauses are
+   * counted in).
+   */
+  AcceptPacer pacer(BrokerStats stats) {
+    AcceptPacer p = pacer;
+    if (p == null) {
+      synchronized (this) {
+        p = pacer;
+        if (p == null) {
+          p = new AcceptPacer(this, stats);
+          pacer = p;
+        }
+      }
+    }
+    return p;
+  }
+
+  /**
+   * Counts a new connection (in {@link #arrivals}, and against {@code max_connections}); false
+   * (and not counted against it) when the listener is full.
+   */
   boolean tryAccept() {
+    arrivals.incrementAndGet();
     int max = options.getMaxConnections();
     while (true) {
       int n = connections.get();
@@ -121,6 +150,11 @@ public final class ListenerRuntime {
   void endHandshake(ClientConnection c) {
     handshakes.decrementAndGet();
     handshaking.remove(c);
+  }
+
+  /** Connections that reached their event loop since the listener started. */
+  long arrivals() {
+    return arrivals.get();
   }
 
   /** Connections in their handshake now. */

@@ -3,6 +3,7 @@ package dev.elbus.impl.net;
 import dev.elbus.client.Bind;
 import dev.elbus.impl.routing.Router;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.WriteBufferWaterMark;
@@ -63,6 +64,10 @@ public final class ListenerVerticle extends VerticleBase {
     WriteBufferWaterMark mark = new WriteBufferWaterMark(bufSize, Math.max(bufSize * 4, bufSize + 1));
     server.connectHandler(so -> {
       ChannelHandlerContext hctx = ((NetSocketInternal) so).channelHandlerContext();
+      Channel listening = hctx.channel().parent();
+      if (listening != null) {
+        l.pacer(router.stats()).installOn(listening);
+      }
       hctx.channel().config().setWriteBufferWaterMark(mark);
       hctx.channel().config().setRecvByteBufAllocator(READS);
       if (l.tls() != null) {

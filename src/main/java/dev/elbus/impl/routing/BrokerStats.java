@@ -24,6 +24,7 @@ public final class BrokerStats {
   final LongAdder wBytes = new LongAdder();
   private final LongAdder dropped = new LongAdder();
   private final LongAdder yields = new LongAdder();
+  private final LongAdder acceptPauses = new LongAdder();
   private final EnumMap<CloseReason, LongAdder> closes = new EnumMap<>(CloseReason.class);
   private final EnumMap<Limit, LongAdder> refused = new EnumMap<>(Limit.class);
   private final EnumMap<ClientKind, LongAdder> registered = new EnumMap<>(ClientKind.class);
@@ -137,6 +138,16 @@ public final class BrokerStats {
   /** Connection turns ended early by their time budget. */
   public long yields() {
     return yields.sum();
+  }
+
+  /** Counts a listener's accepts paused by {@code handshake_rate}. */
+  public void countAcceptPause() {
+    acceptPauses.increment();
+  }
+
+  /** Times a listener stopped accepting for a while to keep {@code handshake_rate}. */
+  public long acceptPauses() {
+    return acceptPauses.sum();
   }
 
   public void countClose(CloseReason reason) {

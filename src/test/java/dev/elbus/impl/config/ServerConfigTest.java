@@ -118,6 +118,22 @@ class ServerConfigTest {
   }
 
   @Test
+  void handshakePacing() {
+    ServerConfig c = ServerConfig.parse(new JsonObject("{\"handshake_rate\": 300, "
+        + "\"handshake_burst\": 8, \"listeners\": [{\"bind\": \"a.sock\"}, {\"bind\": \"h:1\", "
+        + "\"handshake_rate\": 0}]}"), "t.yaml");
+    assertThat(c.listeners().get(0).getHandshakeRate()).isEqualTo(300);
+    assertThat(c.listeners().get(0).getHandshakeBurst()).isEqualTo(8);
+    assertThat(c.listeners().get(1).getHandshakeRate()).isZero();
+    assertThat(c.listeners().get(1).getHandshakeBurst()).isEqualTo(8);
+    ListenerOptions d = ServerConfig.parse(new JsonObject("{}"), "t.yaml").defaults();
+    assertThat(d.getHandshakeRate()).isEqualTo(ListenerOptions.DEFAULT_HANDSHAKE_RATE)
+        .isEqualTo(1_000);
+    assertThat(d.getHandshakeBurst()).isEqualTo(ListenerOptions.DEFAULT_HANDSHAKE_BURST)
+        .isEqualTo(64);
+  }
+
+  @Test
   void writeTimeoutAndInternalClientBounds() {
     ServerConfig c = ServerConfig.parse(new JsonObject("{\"write_timeout\": 0.25,"
         + "\"listeners\": [{\"bind\": \"a.sock\"}, {\"bind\": \"h:1\", \"write_timeout\": 3}],"
@@ -212,6 +228,8 @@ class ServerConfigTest {
       "{\"max_subscription_bytes\": 1.5}|t.yaml: max_subscription_bytes must be an integer, got '1.5'",
       "{\"turn_budget\": -1}|t.yaml: turn_budget must be 0..1000000, got -1",
       "{\"listeners\": [{\"bind\": \"h:1\", \"turn_budget\": 1000001}]}|t.yaml: listeners[0]: turn_budget must be 0..1000000, got 1000001",
+      "{\"handshake_rate\": -1}|t.yaml: handshake_rate must be 0..2147483647, got -1",
+      "{\"listeners\": [{\"bind\": \"h:1\", \"handshake_burst\": 1.5}]}|t.yaml: listeners[0]: handshake_burst must be an integer, got '1.5'",
       "{\"write_timeout\": 0}|t.yaml: write_timeout must be more than 0 and at most 86400 seconds, got 0.0",
       "{\"internal_clients\": 3}|t.yaml: internal_clients must be a map",
       "{\"internal_clients\": {\"size\": 3}}|t.yaml: internal_clients: unknown key 'size'",

@@ -182,6 +182,37 @@ class MetricsIT {
   }
 
   @Test
+  void acceptsPausedByTheHandshakeRateAreCounted() throws Exception {
+    // past one connection in its handshake, 20 a second: silent sockets pause the accepts
+    try (TestBroker tb = TestBroker.start(1, QUIET.andThen(l -> l.setHandshakeBurst(1)
+        .setHandshakeRate(20)))) {
+      Monitor mon = monitor(tb);
+      int port = mon.port();
+      Metrics before = Http.metrics(port);
+      long pauses = tb.router().stats().acceptPauses();
+      java.util.List<RawClient> silent = new java.util.ArrayList<>();
+      try {
+        // the listener's first connection puts the pacer in place
+        silent.add(tb.raw(Transport.TCP));
+        silent.get(0).expect(0xEB, 0x01, 0x00);
+        for (int i = 0; i < 10; i++) {
+          silent.add(tb.raw(Transport.TCP));
+        }
+        Metrics m = until(port, x -> delta(x, before, "elbus_accepts_paused_total") >= 2);
+        long counted = tb.router().stats().acceptPauses() - pauses;
+        assertThat(delta(m, before, "elbus_accepts_paused_total")).isBetween(2.0,
+            (double) counted);
+        assertThat(tb.broker().stats().acceptsPaused()).isGreaterThanOrEqualTo(pauses + counted);
+      } finally {
+        for (RawClient c : silent) {
+          c.close();
+        }
+      }
+      mon.close().await(10, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
   void refusedHandshakesAndInputAreCountedByCodeAndLimit() throws Exception {
     try (TestBroker tb = TestBroker.start(1, QUIET.andThen(l -> l.setMaxNameParts(3)
         .setMaxTopicLevels(4)))) {

@@ -134,6 +134,61 @@ class ConnectionLifecycleIT {
   }
 
   /**
+   * Issue 17, scenario 8: past {@code handshake_burst} connections in their handshake, a listener
+   * accepts at {@code handshake_rate}. The silent sockets wait in the kernel's accept queue
+   * (connected from their side), a registered client keeps working, and a new client gets in
+   * behind them, at the pace; with the rate 0 nothing is paced.
+   */
+  @ParameterizedTest
+  @EnumSource(Transport.class)
+  void pastTheHandshakeBurstAcceptsArePaced(Transport t) throws Exception {
+    int burst = 4;
+    int rate = 50;
+    int silent = 100;
+    for (boolean paced : new boolean[] {true, false}) {
+      try (TestBroker tb = TestBroker.start(2, l -> l.setTimeoutMs(60_000)
+          .setHandshakeBurst(burst).setHandshakeRate(paced ? rate : 0))) {
+        ListenerRuntime l = listener(tb, t);
+        long pauses = tb.router().stats().acceptPauses();
+        List<RawClient> flood = new ArrayList<>();
+        try (RawClient a = tb.registered(t, "a")) {
+          a.send(frame(1, 0x02, 1, utf8("a/t")));
+          a.expectAck(1, 0x01);
+          long t0 = System.nanoTime();
+          for (int i = 0; i < silent; i++) {
+            flood.add(tb.raw(t));
+          }
+          roundTrip(a, "a", "a/t", 2);
+          try (RawClient b = tb.raw(t)) {
+            assertThat(b.handshake("b", 30_000)).isEqualTo(0x01);
+            roundTrip(a, "a", "a/t", 3);
+          }
+          double ms = (System.nanoTime() - t0) / 1e6;
+          await(() -> l.connections() == silent + 1, 10_000, "silent sockets accepted");
+          long paused = tb.router().stats().acceptPauses() - pauses;
+          Figures.print("ACCEPT-PACING %s rate %d: %d silent sockets, then a new client "
+              + "registered after %.0f ms; accepts paused %d times%n", t, paced ? rate : 0,
+              silent, ms, paused);
+          if (paced) {
+            // the connections past the burst book 1/50 s each: the new one, behind them in the
+            // accept queue, waits for most of them (less the pauses' slack of 5 ms each)
+            assertThat(ms).isGreaterThan(1_000);
+            assertThat(paused).isPositive();
+          } else {
+            assertThat(paused).isZero();
+          }
+          assertThat(tb.broker().stats().acceptsPaused()).isEqualTo(pauses + paused);
+        } finally {
+          for (RawClient c : flood) {
+            c.close();
+          }
+        }
+        await(() -> l.connections() == 0 && l.handshakes() == 0, 5_000, "all released");
+      }
+    }
+  }
+
+  /**
    * Issue 17, scenario 2: an AAA reload finds the clients of a listener through their
    * connections. A client whose session is no longer in the registry (as after an
    * unregistration that stopped halfway) but whose socket is open is still disconnected when its
