@@ -47,6 +47,29 @@ class MsgPackTest {
   }
 
   @Test
+  void longStringsAreTheBytesMsgpackCoreWrites() throws Exception {
+    // past 512 characters strings are written as their UTF-8 bytes in one payload: the same
+    // bytes as msgpack-core's packString, ASCII, two-, three- and four-byte characters, an
+    // unpaired surrogate (replaced by '?') and the str8/str16/str32 boundaries included
+    String[] parts = {"a", "\u00e4", "\u20ac", "\ud83d\ude00", "\ud800"};
+    Random r = new Random(17);
+    for (int len : new int[] {512, 513, 700, 65_535, 65_536, 70_000}) {
+      StringBuilder sb = new StringBuilder();
+      while (sb.length() < len) {
+        sb.append(len % 2 == 0 ? "a" : parts[r.nextInt(parts.length)]);
+      }
+      String str = sb.toString();
+      org.msgpack.core.MessageBufferPacker p = org.msgpack.core.MessagePack.newDefaultBufferPacker();
+      p.packArrayHeader(1);
+      p.packString(str);
+      assertThat(MsgPack.encode(List.of(str))).as("length %d", len).isEqualTo(p.toByteArray());
+      if (!str.contains("\ud800")) {
+        assertThat(MsgPack.decode(MsgPack.encode(str))).isEqualTo(str);
+      }
+    }
+  }
+
+  @Test
   void integersUseTheSmallestFormat() {
     assertThat(hexOf(MsgPack.encode(0))).isEqualTo("00");
     assertThat(hexOf(MsgPack.encode(127))).isEqualTo("7f");
