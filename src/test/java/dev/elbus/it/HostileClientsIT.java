@@ -507,11 +507,16 @@ class HostileClientsIT {
     int n = FULL ? 300 : 80;
     String ns = uniq("list");
     List<RawClient> cs = new ArrayList<>();
+    double registering = uptime();
+    double listing = 0;
+    double paging = 0;
+    double closing = 0;
     try {
       for (int i = 0; i < n; i++) {
         cs.add(tb.registered(Transport.UNIX, String.format("%s-%04d.", ns, i)
             + "a".repeat(65_535 - ns.length() - 6)));
       }
+      listing = uptime();
       try (RawClient c = tb.registered(Transport.TCP, ns + "-caller")) {
         ByteBuffer calls = ByteBuffer.allocate(10 * 128);
         for (int i = 1; i <= 10; i++) {
@@ -530,6 +535,7 @@ class HostileClientsIT {
         Figures.print("HOSTILE 6 10 pipelined client.list with %d clients of 65,535-byte names: "
             + "%.0f ms, largest reply %s%n", n, ms(t0), BrokerMemory.mib(biggest));
         assertThat(biggest).isLessThan(MIB + 2 * 65_536 + 4_096);
+        paging = uptime();
         // every client, page by page
         List<Object> names = new ArrayList<>();
         String after = null;
@@ -550,12 +556,20 @@ class HostileClientsIT {
         assertThat(names).hasSize(n);
       }
     } finally {
+      closing = uptime();
       for (RawClient c : cs) {
         c.close();
       }
       cs.clear(); // the test's own client objects must not count as broker heap
     }
     Wire.await(() -> tb.router().registry().size() <= 3, 10_000, "all left");
+    Figures.print("HOSTILE 6 phases (JVM uptime, s): registering %.3f, ten calls %.3f, paging "
+        + "%.3f, leaving %.3f-%.3f%n", registering, listing, paging, closing, uptime());
+  }
+
+  /** JVM uptime in seconds (where the healthy clients' slowest round trip is reported). */
+  private static double uptime() {
+    return java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime() / 1000.0;
   }
 
   private static byte[] rpcRequest(int callId, String method, byte[] params) {

@@ -191,6 +191,59 @@ class TurnBudgetIT {
     }
   }
 
+  /**
+   * Hundreds of clients whose input ends at once (they close together) are closed a share of
+   * the loop's time per turn (PeerCloses): each is still unregistered and announced exactly
+   * once, and a registered client of the same loop keeps its round trips meanwhile.
+   */
+  @ParameterizedTest
+  @EnumSource(Transport.class)
+  void hundredsClosingAtOnceAreEachUnregisteredAndAnnouncedOnce(Transport t) throws Exception {
+    String n = uniq("turns-leave-" + t.name().toLowerCase());
+    int count = 400;
+    try (RawClient watcher = tb.registered(other(t), n + "-watcher");
+         RawClient stay = tb.registered(t, n + "-stay")) {
+      watcher.send(clientFrame(1, SUBSCRIBE, 1, utf8(".broker/info")));
+      watcher.expectAck(1, OK);
+      stay.send(clientFrame(1, SUBSCRIBE, 1, utf8(n + "/rt")));
+      stay.expectAck(1, OK);
+      List<RawClient> leaving = new ArrayList<>();
+      java.util.Set<String> names = new java.util.HashSet<>();
+      for (int i = 0; i < count; i++) {
+        String name = String.format("%s-%04d.%s", n, i, "x".repeat(4_000));
+        leaving.add(tb.registered(t, name));
+        names.add(name);
+      }
+      byte[] prefix = concat(utf8(".broker"), new byte[] {0}, utf8(".broker/info"),
+          new byte[] {0});
+      for (int i = 0; i < count; i++) {
+        watcher.nextFrame(); // their reg announcements
+      }
+      for (RawClient c : leaving) {
+        c.close();
+      }
+      // a round trip while the closes are being worked off
+      stay.send(clientFrame(2, PUBLISH, 1, concat(utf8(n + "/rt"), new byte[] {0}, utf8("p"))));
+      assertThat(stay.nextFrame()).isEqualTo(publication(n + "-stay", n + "/rt", utf8("p"), false));
+      stay.expectAck(2, OK);
+      java.util.Set<String> gone = new java.util.HashSet<>();
+      for (int i = 0; i < count; i++) {
+        byte[] f = watcher.nextFrame();
+        byte[] body = Arrays.copyOfRange(f, 6, f.length);
+        assertThat(Arrays.copyOf(body, prefix.length)).isEqualTo(prefix);
+        java.util.Map<String, Object> a = dev.elbus.rpc.MsgPack.decodeMap(
+            Arrays.copyOfRange(body, prefix.length, body.length));
+        assertThat(a.get("s")).isEqualTo("unreg");
+        assertThat(gone.add((String) a.get("d"))).as("announced once: %s", a.get("d")).isTrue();
+      }
+      assertThat(gone).isEqualTo(names);
+      watcher.expectSilence(200);
+      for (String name : names) {
+        Wire.awaitUnregistered(tb.broker(), name);
+      }
+    }
+  }
+
   private static Transport other(Transport t) {
     return t == Transport.TCP ? Transport.UNIX : Transport.TCP;
   }

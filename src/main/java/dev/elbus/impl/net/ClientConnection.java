@@ -351,7 +351,9 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
       // the peer's input ended (half closure is allowed: Netty did not close the channel)
       inputEnded = true;
       if (!yielded) {
-        ctx.close(); // everything read was routed, and flushed at channelReadComplete
+        // everything read was routed, and flushed at channelReadComplete; the close waits for
+        // the next I/O poll and a share of its loop's time (PeerCloses)
+        PeerCloses.forLoop(ctx.channel().eventLoop()).add(ctx::close);
       }
       return; // not for Vert.x's handler, which would close under the waiting frames
     }
@@ -389,7 +391,8 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
         inputEnded = true;
         return;
       }
-      close(CloseReason.PEER_CLOSED, null);
+      PeerCloses.forLoop(ctx.channel().eventLoop()).add(() -> close(CloseReason.PEER_CLOSED,
+          null));
       return;
     }
     // anything else escaping the connection code is a bug: never silent, but its stack trace
