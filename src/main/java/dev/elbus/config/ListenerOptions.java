@@ -32,7 +32,8 @@ public final class ListenerOptions {
   private long idleTimeoutMs;
   private int maxConnections = DEFAULT_MAX_CONNECTIONS;
   private int maxHandshakes = DEFAULT_MAX_HANDSHAKES;
-  private int handshakeRate = DEFAULT_HANDSHAKE_RATE;
+  /** -1: the default for the listener's kind ({@link #getHandshakeRate}). */
+  private int handshakeRate = -1;
   private int handshakeBurst = DEFAULT_HANDSHAKE_BURST;
   private int maxTopicLevels = DEFAULT_MAX_TOPIC_LEVELS;
   private long maxSubscriptionBytes = DEFAULT_MAX_SUBSCRIPTION_BYTES;
@@ -56,8 +57,8 @@ public final class ListenerOptions {
   public static final int DEFAULT_MAX_HANDSHAKES = 2_048;
 
   /**
-   * Default {@link #getHandshakeRate}: new connections a second a listener accepts while more
-   * than {@link #getHandshakeBurst} are in their handshake. A flood of silent sockets at 20,000
+   * Default {@link #getHandshakeRate} of a TCP listener: new connections a second it accepts
+   * while more than {@link #getHandshakeBurst} are in their handshake. A flood of silent sockets at 20,000
    * a second from the broker's own host then leaves the registered clients' round trips at a few
    * milliseconds (docs/reliability.md, "Accept pacing"); a thousand clients reconnecting at once
    * all get in within about a second.
@@ -405,14 +406,19 @@ public final class ListenerOptions {
 
   /**
    * New connections a second this listener accepts while more than {@link #getHandshakeBurst}
-   * connections are in their handshake (default {@value #DEFAULT_HANDSHAKE_RATE}; 0: never
-   * paced). Past that pace the listening socket stops accepting for a while: new connections
-   * wait in the kernel's accept queue (and, once it is full, retry their connect), and the event
-   * loops serve the registered clients meanwhile. Connections that complete their handshake
-   * promptly never reach the burst.
+   * connections are in their handshake (0: never paced). Past that pace the listening socket
+   * stops accepting for a while: new connections wait in the kernel's accept queue (and, once it
+   * is full, retry their connect), and the event loops serve the registered clients meanwhile.
+   * Connections that complete their handshake promptly never reach the burst. Default: {@value
+   * #DEFAULT_HANDSHAKE_RATE} on a TCP listener; 0 on a Unix socket, whose full accept queue fails
+   * a non-blocking connect at once ({@code EAGAIN}) instead of making it wait, and whose clients
+   * are local processes.
    */
   public int getHandshakeRate() {
-    return handshakeRate;
+    if (handshakeRate >= 0) {
+      return handshakeRate;
+    }
+    return bind != null && bind.type() == Bind.Type.UNIX ? 0 : DEFAULT_HANDSHAKE_RATE;
   }
 
   public ListenerOptions setHandshakeRate(int handshakeRate) {

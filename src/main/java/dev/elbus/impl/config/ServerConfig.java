@@ -32,8 +32,8 @@ import java.util.Set;
  * max_name_length: 65535
  * max_connections: 10000 # connections per listener; more are closed at once
  * max_handshakes: 2048   # connections in their handshake per listener; more close the oldest
- * handshake_rate: 2000   # new connections a second while more than handshake_burst are in their
- * handshake_burst: 64    #   handshake (the others wait in the accept queue); 0 rate: no pacing
+ * handshake_rate: 1000   # new connections a second while more than handshake_burst are in their
+ * handshake_burst: 64    #   handshake (the others wait); default 1000 on TCP, 0 (off) on Unix
  * max_topic_levels: 128  # per-client limits (docs/protocol-notes.md): input beyond gets 72
  * max_subscription_bytes: 33554432
  * max_subscriptions: 1000000

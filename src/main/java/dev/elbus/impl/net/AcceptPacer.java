@@ -6,12 +6,14 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.AttributeKey;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -47,10 +49,13 @@ final class AcceptPacer extends ChannelInboundHandlerAdapter {
   /** Accepting is off until a scheduled resume. */
   private final AtomicBoolean paused = new AtomicBoolean();
   private final AtomicLong lastLog = new AtomicLong(System.nanoTime() - 120_000_000_000L);
-  /** Connections accepted since the pacer was installed. */
-  private final AtomicLong accepted = new AtomicLong();
-  /** {@link ListenerRuntime#arrivals} when the pacer was installed. */
-  private final AtomicLong arrivalsAtInstall = new AtomicLong();
+  /**
+   * Connections this pacer let through that have not reached their event loop yet ({@link
+   * #arrived}) nor closed: each is marked with {@link #IN_TRANSIT} until one of the two.
+   */
+  private final AtomicInteger inTransit = new AtomicInteger();
+  private static final AttributeKey<Boolean> IN_TRANSIT =
+      AttributeKey.valueOf(AcceptPacer.class, "inTransit");
   /** The listening channel the pacer was last installed on (the check before the install). */
   private volatile Channel installedOn;
 
@@ -71,8 +76,6 @@ final class AcceptPacer extends ChannelInboundHandlerAdapter {
     try {
       server.eventLoop().execute(() -> {
         if (server.isOpen() && server.pipeline().get(AcceptPacer.class) == null) {
-          arrivalsAtInstall.set(listener.arrivals());
-          accepted.set(0);
           server.pipeline().addFirst("elbus-accept-pacer", this);
         }
       });
@@ -81,9 +84,26 @@ final class AcceptPacer extends ChannelInboundHandlerAdapter {
     }
   }
 
+  /**
+   * {@code child} reached its event loop (or closed before it did): it no longer counts as in
+   * transit. Any thread; once per connection whatever calls it.
+   */
+  void arrived(Channel child) {
+    if (child.attr(IN_TRANSIT).getAndSet(null) != null) {
+      inTransit.decrementAndGet();
+    }
+  }
+
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object accepted) {
     try {
+      if (accepted instanceof Channel) {
+        Channel child = (Channel) accepted;
+        child.attr(IN_TRANSIT).set(Boolean.TRUE);
+        inTransit.incrementAndGet();
+        // a connection Vert.x closes before it reaches a handler (an instance undeploying)
+        child.closeFuture().addListener(f -> arrived(child));
+      }
       pace(ctx.channel());
     } finally {
       ctx.fireChannelRead(accepted);
@@ -97,11 +117,9 @@ final class AcceptPacer extends ChannelInboundHandlerAdapter {
    * its first connections past the burst, not once the event loops have caught up with it).
    */
   private void pace(Channel server) {
-    long inTransit = Math.max(0,
-        accepted.incrementAndGet() - (listener.arrivals() - arrivalsAtInstall.get()));
     ListenerOptions o = listener.options();
     int rate = o.getHandshakeRate();
-    if (rate == 0 || listener.handshakes() + inTransit <= o.getHandshakeBurst()) {
+    if (rate == 0 || listener.handshakes() + inTransit.get() <= o.getHandshakeBurst()) {
       return;
     }
     long now = System.nanoTime();

@@ -47,8 +47,6 @@ public final class ListenerRuntime {
   private final ConcurrentLinkedQueue<ClientConnection> handshaking =
       new ConcurrentLinkedQueue<>();
   private final AtomicInteger handshakes = new AtomicInteger();
-  /** Connections that reached their event loop ({@link #tryAccept}), ever. */
-  private final AtomicLong arrivals = new AtomicLong();
   private final AtomicLong evicted = new AtomicLong();
   private final AtomicLong lastEvictionLog = new AtomicLong(System.nanoTime() - 120_000_000_000L);
 
@@ -86,12 +84,8 @@ public final class ListenerRuntime {
     return p;
   }
 
-  /**
-   * Counts a new connection (in {@link #arrivals}, and against {@code max_connections}); false
-   * (and not counted against it) when the listener is full.
-   */
+  /** Counts a new connection; false (and not counted) when the listener is full. */
   boolean tryAccept() {
-    arrivals.incrementAndGet();
     int max = options.getMaxConnections();
     while (true) {
       int n = connections.get();
@@ -150,11 +144,6 @@ public final class ListenerRuntime {
   void endHandshake(ClientConnection c) {
     handshakes.decrementAndGet();
     handshaking.remove(c);
-  }
-
-  /** Connections that reached their event loop since the listener started. */
-  long arrivals() {
-    return arrivals.get();
   }
 
   /** Connections in their handshake now. */

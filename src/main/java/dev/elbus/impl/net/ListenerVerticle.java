@@ -66,7 +66,9 @@ public final class ListenerVerticle extends VerticleBase {
       ChannelHandlerContext hctx = ((NetSocketInternal) so).channelHandlerContext();
       Channel listening = hctx.channel().parent();
       if (listening != null) {
-        l.pacer(router.stats()).installOn(listening);
+        AcceptPacer pacer = l.pacer(router.stats());
+        pacer.installOn(listening);
+        pacer.arrived(hctx.channel());
       }
       hctx.channel().config().setWriteBufferWaterMark(mark);
       hctx.channel().config().setRecvByteBufAllocator(READS);

@@ -13,9 +13,10 @@ import java.util.concurrent.TimeUnit;
  * unregistered, {@code unreg} announced) takes 50-300 µs, a client with a long name more; when
  * hundreds of clients leave at once their ends of input arrive in one I/O poll, and closing them
  * all there held the loop's other connections for tens of milliseconds (docs/reliability.md,
- * "Turns"). Here the closes run from a task scheduled with no delay, which Netty runs after its
- * next I/O poll; once a task has taken {@link #BUDGET_NANOS}, the rest waits for the next one,
- * so the loop serves its other connections' input in between.
+ * "Turns"). Here the closes run from a task scheduled with no delay, which Netty runs once the
+ * loop has handled the rest of the I/O that was ready; once a task has taken {@link
+ * #BUDGET_NANOS}, the rest waits for the next one, after a new I/O poll, so the loop serves its
+ * other connections' input in between.
  *
  * <p>Accessed only on its event loop.
  */
@@ -43,7 +44,7 @@ final class PeerCloses {
     return p;
   }
 
-  /** Runs {@code close} in a later task of this loop, after its next I/O poll. */
+  /** Runs {@code close} in a later task of this loop (once the ready I/O is handled). */
   void add(Runnable close) {
     closes.add(close);
     if (!scheduled) {
@@ -63,12 +64,18 @@ final class PeerCloses {
   private void drain() {
     scheduled = false;
     long start = System.nanoTime();
-    Runnable c;
-    while ((c = closes.poll()) != null) {
-      run(c);
-      if (System.nanoTime() - start > BUDGET_NANOS && !closes.isEmpty()) {
+    try {
+      Runnable c;
+      while ((c = closes.poll()) != null) {
+        run(c);
+        if (System.nanoTime() - start > BUDGET_NANOS) {
+          break;
+        }
+      }
+    } finally {
+      // also after an Error escaping a close: the others must not wait for the next peer close
+      if (!scheduled && !closes.isEmpty()) {
         schedule();
-        return;
       }
     }
   }

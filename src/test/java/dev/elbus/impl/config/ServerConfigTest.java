@@ -55,6 +55,9 @@ class ServerConfigTest {
     ListenerOptions dflt = new ListenerOptions();
     assertThat(ClientLimits.of(l)).isEqualTo(ClientLimits.of(dflt));
     assertThat(l.getMaxHandshakes()).isEqualTo(ListenerOptions.DEFAULT_MAX_HANDSHAKES);
+    assertThat(l.getHandshakeBurst()).isEqualTo(ListenerOptions.DEFAULT_HANDSHAKE_BURST);
+    assertThat(l.getHandshakeRate()).isEqualTo(ListenerOptions.DEFAULT_HANDSHAKE_RATE);
+    assertThat(c.listeners().get(0).getHandshakeRate()).as("Unix socket").isZero();
     ServerConfig d = ServerConfig.parse(ConfigFiles.read(vertx, "conf/elbus-docker.yaml"),
         "conf/elbus-docker.yaml");
     assertThat(d.listeners()).extracting(x -> x.getBind().toString())
@@ -131,6 +134,11 @@ class ServerConfigTest {
         .isEqualTo(1_000);
     assertThat(d.getHandshakeBurst()).isEqualTo(ListenerOptions.DEFAULT_HANDSHAKE_BURST)
         .isEqualTo(64);
+    // not set: 1,000 on a TCP listener, not paced on a Unix socket
+    ServerConfig k = ServerConfig.parse(new JsonObject("{\"listeners\": [{\"bind\": \"a.sock\"}, "
+        + "{\"bind\": \"h:1\"}, {\"bind\": \"b.sock\", \"handshake_rate\": 5}]}"), "t.yaml");
+    assertThat(k.listeners()).extracting(ListenerOptions::getHandshakeRate)
+        .containsExactly(0, 1_000, 5);
   }
 
   @Test
