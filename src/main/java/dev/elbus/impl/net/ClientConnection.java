@@ -70,7 +70,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * no session outlives its connection, and no connection its session. Channels allow half
  * closure: when the peer's input ends (a close, a shutdown of its sending side, a reset) while
  * frames it sent wait for a later turn, the connection stays open until those are routed, their
- * replies and acks written, then closes as it would have at once.
+ * replies and acks written, then closes as it would have at once. The close that follows the
+ * end of a peer's input goes through its event loop's {@link PeerCloses}, which bounds the time
+ * a loop spends closing per turn when many peers leave at once.
  *
  * <p>All state is accessed only on the connection's event loop, except {@link #disconnect}, which
  * any thread may call, and the fields marked otherwise.
@@ -351,8 +353,8 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
       // the peer's input ended (half closure is allowed: Netty did not close the channel)
       inputEnded = true;
       if (!yielded) {
-        // everything read was routed, and flushed at channelReadComplete; the close waits for
-        // the next I/O poll and a share of its loop's time (PeerCloses)
+        // everything read was routed, and flushed at channelReadComplete; the close runs once
+        // the loop has handled the ready I/O, within a share of its time (PeerCloses)
         PeerCloses.forLoop(ctx.channel().eventLoop()).add(ctx::close);
       }
       return; // not for Vert.x's handler, which would close under the waiting frames
