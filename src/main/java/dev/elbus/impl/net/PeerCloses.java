@@ -1,7 +1,10 @@
 package dev.elbus.impl.net;
 
+import dev.elbus.impl.routing.CauseLog;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.FastThreadLocal;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.ArrayDeque;
 import java.util.concurrent.RejectedExecutionException;
@@ -21,6 +24,7 @@ import java.util.concurrent.TimeUnit;
  * <p>Accessed only on its event loop.
  */
 final class PeerCloses {
+  private static final Logger LOG = LoggerFactory.getLogger(PeerCloses.class);
   private static final FastThreadLocal<PeerCloses> CURRENT = new FastThreadLocal<>();
   /** Time one task may spend on closes before the rest waits for the next I/O poll. */
   static final long BUDGET_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
@@ -92,8 +96,8 @@ final class PeerCloses {
       close.run();
     } catch (RuntimeException | StackOverflowError e) {
       // each close is exception-safe on its own path (ClientConnection); one failing must not
-      // keep the others queued
-      org.slf4j.LoggerFactory.getLogger(PeerCloses.class).error("close failed", e);
+      // keep the others queued (its stack trace logged once per cause)
+      CauseLog.error(LOG, "closing a connection whose peer left failed", e);
     }
   }
 }
