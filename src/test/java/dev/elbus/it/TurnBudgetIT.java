@@ -88,8 +88,7 @@ class TurnBudgetIT {
       for (int i = 2; i < frames + 2; i++) {
         if (i % 50 == 0) {
           // a .broker call (QoS 0: only its reply comes back)
-          burst.write(clientFrame(i, MESSAGE, 0, concat(utf8(".broker"), new byte[] {0},
-              new byte[] {0x01}, le32(i), utf8("test"), new byte[] {0})));
+          burst.write(testCall(i));
           toWriter.add(RawClient.brokerFrame(T_MESSAGE, false, ".broker", null,
               concat(new byte[] {0x11}, le32(i), OK_MAP)));
           continue;
@@ -153,8 +152,7 @@ class TurnBudgetIT {
     int calls = 500;
     ByteArrayOutputStream burst = new ByteArrayOutputStream();
     for (int i = 1; i <= calls; i++) {
-      burst.write(clientFrame(i, MESSAGE, 0, concat(utf8(".broker"), new byte[] {0},
-          new byte[] {0x01}, le32(i), utf8("test"), new byte[] {0})));
+      burst.write(testCall(i));
     }
     try (RawClient c = tb.registered(t, n)) {
       c.send(burst.toByteArray());
@@ -181,8 +179,7 @@ class TurnBudgetIT {
     try (RawClient r = tb.registered(other(t), n + "-reader")) {
       try (RawClient w = tb.registered(t, n)) {
         // a call whose reply is never read: closing with unread input resets the connection
-        w.send(clientFrame(1, MESSAGE, 0, concat(utf8(".broker"), new byte[] {0},
-            new byte[] {0x01}, le32(1), utf8("test"), new byte[] {0})));
+        w.send(testCall(1));
         Thread.sleep(100);
         w.send(messagesTo(n + "-reader", 1_000));
       }
@@ -192,9 +189,10 @@ class TurnBudgetIT {
   }
 
   /**
-   * Hundreds of clients whose input ends at once (they close together) are closed a share of
-   * the loop's time per turn (PeerCloses): each is still unregistered and announced exactly
-   * once, and a registered client of the same loop keeps its round trips meanwhile.
+   * Hundreds of clients whose input ends at once (they close together): their closes, queued
+   * and worked off a share of the loop's time at a time (PeerCloses), lose none of them; each is
+   * unregistered and announced exactly once, and a registered client of the same loop gets its
+   * round trip meanwhile. (How long the others wait is printed by HostileClientsIT, scenario 6.)
    */
   @ParameterizedTest
   @EnumSource(Transport.class)
@@ -242,6 +240,12 @@ class TurnBudgetIT {
         Wire.awaitUnregistered(tb.broker(), name);
       }
     }
+  }
+
+  /** A {@code .broker} {@code test} call with QoS 0 and call id {@code id} (op id the same). */
+  private static byte[] testCall(int id) {
+    return clientFrame(id, MESSAGE, 0, concat(utf8(".broker"), new byte[] {0},
+        new byte[] {0x01}, le32(id), utf8("test"), new byte[] {0}));
   }
 
   private static Transport other(Transport t) {

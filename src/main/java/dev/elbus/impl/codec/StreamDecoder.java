@@ -76,9 +76,7 @@ abstract class StreamDecoder {
         }
       }
     } catch (RuntimeException e) {
-      decoding = false;
-      stop();
-      throw e;
+      throw failed(e);
     } finally {
       decoding = false;
       in.release();
@@ -118,12 +116,17 @@ abstract class StreamDecoder {
     try {
       decodeKept();
     } catch (RuntimeException e) {
-      decoding = false;
-      stop();
-      throw e;
+      throw failed(e);
     } finally {
       decoding = false;
     }
+  }
+
+  /** Stops (releasing at once) after {@code e} escaped decoding; returns it to be thrown. */
+  private RuntimeException failed(RuntimeException e) {
+    decoding = false;
+    stop();
+    return e;
   }
 
   /** Decodes the cumulation, releasing it once it is used up (or decoding stopped). */

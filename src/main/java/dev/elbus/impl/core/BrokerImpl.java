@@ -249,7 +249,7 @@ public final class BrokerImpl {
       }
       int port = b.type() == Bind.Type.TCP && b.port() == 0 && instances > 1
           ? SHARED_PORT_KEY.getAndDecrement() : b.port();
-      rts.add(new ListenerRuntime(lo, port));
+      rts.add(new ListenerRuntime(lo, port, router.stats()));
     }
     List<AaaWatcher> newWatchers = new ArrayList<>();
     List<ListenerTls> newTls = new ArrayList<>();

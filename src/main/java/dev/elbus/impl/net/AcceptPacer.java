@@ -12,9 +12,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Paces a listener's accepts while more than {@code handshake_burst} of its connections are in
@@ -22,8 +20,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * listening socket's pipeline, before Netty's acceptor: it sees each connection as it is
  * accepted, on the listener's acceptor thread. Past the burst each accepted connection books
  * {@code 1 / handshake_rate} seconds; once the bookings run more than {@link #SLACK_NANOS} ahead
- * of the clock, the listening socket stops accepting until they are all due. The connections behind
- * wait in the kernel's accept queue (and, once it is full, retry their connect), so a flood of
+ * of the clock, the listening socket stops accepting until they are all due. The connections
+ * behind wait in the kernel's accept queue (and, once it is full, retry their connect), so a flood of
  * sockets costs the event loops only the connections accepted at the pace, and the registered
  * clients keep their turns (docs/reliability.md, scenario 8).
  *
@@ -44,11 +42,6 @@ final class AcceptPacer extends ChannelInboundHandlerAdapter {
 
   private final ListenerRuntime listener;
   private final BrokerStats stats;
-  /** When the next paced connection is due (nanoTime). */
-  private final AtomicLong due = new AtomicLong(System.nanoTime());
-  /** Accepting is off until a scheduled resume. */
-  private final AtomicBoolean paused = new AtomicBoolean();
-  private final AtomicLong lastLog = new AtomicLong(System.nanoTime() - 120_000_000_000L);
   /**
    * Connections this pacer let through that have not reached their event loop yet ({@link
    * #arrived}) nor closed: each is marked with {@link #IN_TRANSIT} until one of the two.
@@ -58,6 +51,13 @@ final class AcceptPacer extends ChannelInboundHandlerAdapter {
       AttributeKey.valueOf(AcceptPacer.class, "inTransit");
   /** The listening channel the pacer was last installed on (the check before the install). */
   private volatile Channel installedOn;
+
+  // only on the listening channel's event loop (the acceptor thread)
+  /** When the next paced connection is due (nanoTime). */
+  private long due = System.nanoTime();
+  /** Accepting is off until a scheduled resume. */
+  private boolean paused;
+  private long lastLog = System.nanoTime() - 120_000_000_000L;
 
   AcceptPacer(ListenerRuntime listener, BrokerStats stats) {
     this.listener = listener;
@@ -123,28 +123,25 @@ final class AcceptPacer extends ChannelInboundHandlerAdapter {
       return;
     }
     long now = System.nanoTime();
-    long step = 1_000_000_000L / rate;
-    long booked = due.get();
-    long next = Math.max(booked, now) + step;
-    due.set(next); // only the acceptor thread of this listening channel books
-    long ahead = next - now;
-    if (ahead <= SLACK_NANOS || !paused.compareAndSet(false, true)) {
+    due = Math.max(due, now) + 1_000_000_000L / rate;
+    long ahead = due - now;
+    if (ahead <= SLACK_NANOS || paused) {
       return;
     }
     try {
       server.eventLoop().schedule(() -> {
-        paused.set(false);
+        paused = false;
         server.config().setAutoRead(true);
       }, ahead, TimeUnit.NANOSECONDS);
     } catch (RejectedExecutionException e) {
-      paused.set(false); // the listener is closing
-      return;
+      return; // the listener is closing
     }
+    paused = true;
     // stops the read loop of the listening socket after this connection
     server.config().setAutoRead(false);
     stats.countAcceptPause();
-    long t = lastLog.get();
-    if (now - t > 60_000_000_000L && lastLog.compareAndSet(t, now)) {
+    if (now - lastLog > 60_000_000_000L) {
+      lastLog = now;
       LOG.warn("listener {}: more than handshake_burst {} connections in their handshake: "
           + "accepting at most handshake_rate {} new connections a second (logged at most once "
           + "a minute, counted as accepts_paused)", listener.label(), o.getHandshakeBurst(),

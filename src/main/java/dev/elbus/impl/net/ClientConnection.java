@@ -166,6 +166,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
     this.ctx = ctx;
     this.accepted = listener.tryAccept();
     this.scheduler = OutboundScheduler.forLoop(ctx.channel().eventLoop());
+    this.work = LoopWork.current(); // this thread's: the connection's event loop
     // the end of the peer's input closes the connection here, once what it sent is routed
     ctx.channel().config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
     this.decoder = new ClientStreamDecoder(ctx.alloc(), this, opts.getMaxFrameSize(),
@@ -208,15 +209,13 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
     if (!inBatch) {
       inBatch = true;
       scheduler.beginBatch();
-      if (work == null) {
-        work = LoopWork.current(); // on the connection's event loop
-      }
+      long now = System.nanoTime();
       if (!yielded) {
-        turnStartNanos = System.nanoTime();
+        turnStartNanos = now;
         framesSinceCheck = 0;
       }
       if (idleTimer != null) {
-        lastInputNanos = System.nanoTime();
+        lastInputNanos = now;
       }
     }
     try {
@@ -247,10 +246,11 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
 
   /**
    * Ends this connection's turn early: what it read after the current frame waits in the decoder,
-   * reading stops, and {@link #resumeTurn} carries on after the event loop's next poll for I/O
-   * (a scheduled task: Netty moves those to its task queue only when it starts running tasks, so
-   * the event loop serves the other connections' input first; a task queued with {@code
-   * execute} could run before any I/O).
+   * reading stops, and {@link #resumeTurn} carries on from a task scheduled with no delay. Netty
+   * moves scheduled tasks to its task queue only when it starts running tasks, so the event loop
+   * first serves the other connections' ready input (the rest of this poll's, or, when a resumed
+   * turn ends early again, the next poll's; a task queued with {@code execute} from a task would
+   * run before any I/O).
    */
   private void yieldTurn() {
     decoder.pause();
@@ -939,7 +939,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
       return false;
     }
     ops.frame(opId, flags, body, start, len);
-    if (++framesSinceCheck >= CHECK_EVERY || (work != null && work.takeHeavy())) {
+    if (++framesSinceCheck >= CHECK_EVERY || work.takeHeavy()) {
       framesSinceCheck = 0;
       if (System.nanoTime() - turnStartNanos >= turnBudgetNanos) {
         yieldTurn();

@@ -50,11 +50,13 @@ public final class ListenerRuntime {
   private final AtomicLong evicted = new AtomicLong();
   private final AtomicLong lastEvictionLog = new AtomicLong(System.nanoTime() - 120_000_000_000L);
 
-  /** Paces the accepts of this listener's listening socket; made by the first connection. */
-  private volatile AcceptPacer pacer;
+  /** Paces the accepts of this listener's listening socket. */
+  private final AcceptPacer pacer;
 
-  public ListenerRuntime(ListenerOptions options, int listenPort) {
+  /** @param stats where the pauses of this listener's accepts are counted */
+  public ListenerRuntime(ListenerOptions options, int listenPort, BrokerStats stats) {
     this.options = new ListenerOptions(options);
+    this.pacer = new AcceptPacer(this, stats);
     this.listenPort = listenPort;
     this.label = options.getBind().toString();
     this.aaa = options.getAaa();
@@ -66,22 +68,9 @@ public final class ListenerRuntime {
     return tls;
   }
 
-  /**
-   * The pacer of this listener's accepts, made on the first call (with the stats its pauses are
-   * counted in).
-   */
-  AcceptPacer pacer(BrokerStats stats) {
-    AcceptPacer p = pacer;
-    if (p == null) {
-      synchronized (this) {
-        p = pacer;
-        if (p == null) {
-          p = new AcceptPacer(this, stats);
-          pacer = p;
-        }
-      }
-    }
-    return p;
+  /** The pacer of this listener's accepts. */
+  AcceptPacer pacer() {
+    return pacer;
   }
 
   /** Counts a new connection; false (and not counted) when the listener is full. */

@@ -66,7 +66,7 @@ public final class ListenerVerticle extends VerticleBase {
       ChannelHandlerContext hctx = ((NetSocketInternal) so).channelHandlerContext();
       Channel listening = hctx.channel().parent();
       if (listening != null) {
-        AcceptPacer pacer = l.pacer(router.stats());
+        AcceptPacer pacer = l.pacer();
         pacer.installOn(listening);
         pacer.arrived(hctx.channel());
       }

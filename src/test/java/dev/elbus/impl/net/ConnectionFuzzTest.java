@@ -84,7 +84,7 @@ class ConnectionFuzzTest {
     router.register(sink);
     router.subscribe(sink, "#");
     ListenerRuntime listener = new ListenerRuntime(new ListenerOptions()
-        .setBind(Bind.tcp("127.0.0.1", 0)).setMaxFrameSize(MAX_FRAME).setQueueSize(64), 0);
+        .setBind(Bind.tcp("127.0.0.1", 0)).setMaxFrameSize(MAX_FRAME).setQueueSize(64), 0, stats);
     Random seeds = new Random(seed);
     // protocol errors are expected by the thousand here: log only errors (internal errors)
     ch.qos.logback.classic.Logger log = (ch.qos.logback.classic.Logger)

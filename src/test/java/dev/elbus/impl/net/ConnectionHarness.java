@@ -94,7 +94,7 @@ public final class ConnectionHarness {
     if (aaa) {
       lo.setAaa(POLICY);
     }
-    ListenerRuntime listener = new ListenerRuntime(lo, 0);
+    ListenerRuntime listener = new ListenerRuntime(lo, 0, stats);
     EmbeddedChannel ch = new EmbeddedChannel();
     ch.config().setAllocator(alloc);
     ch.pipeline().addLast(new ClientConnection(router, listener));

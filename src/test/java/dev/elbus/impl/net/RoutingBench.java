@@ -78,7 +78,7 @@ public class RoutingBench {
         PooledByteBufAllocator.DEFAULT);
     ListenerOptions lo = new ListenerOptions().setBind(Bind.tcp("127.0.0.1", 0))
         .setTimeoutMs(3_600_000);
-    ListenerRuntime listener = new ListenerRuntime(lo, 0);
+    ListenerRuntime listener = new ListenerRuntime(lo, 0, router.stats());
     publisher = connect(router, listener, "pub");
     subs = new EmbeddedChannel[subscribers];
     byte[] topic = TOPIC.getBytes(StandardCharsets.UTF_8);
